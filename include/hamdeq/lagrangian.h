@@ -1,0 +1,74 @@
+/**
+ * @file lagrangian.h
+ * @brief Layer Lagrangians: the built-in kinds and the size-prefixed struct for a custom one.
+ *
+ * A layer with state (membrane current) `s` has a convex Lagrangian `L(s)`, its activation
+ * `g = grad L(s)` and Hessian `H(s)`. See docs/math.md section 3.
+ */
+#ifndef HAMDEQ_LAGRANGIAN_H
+#define HAMDEQ_LAGRANGIAN_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Built-in Lagrangians. Values are pinned. */
+typedef enum ham_lagrangian_kind {
+    /** `(1/4) softplus(4(s-1/2))`, activation `sigmoid(4(s-1/2))`: the paper's. Default. */
+    HAM_LAGRANGIAN_SHIFTED_SIGMOID = 0,
+    /** `softplus(s)`, activation `sigmoid(s)`. */
+    HAM_LAGRANGIAN_SIGMOID = 1,
+    /** `log cosh(s)`, activation `tanh(s)`. */
+    HAM_LAGRANGIAN_TANH = 2,
+    /** `s.s/2`, activation `s`. */
+    HAM_LAGRANGIAN_IDENTITY = 3,
+    /** `(1/beta) log sum exp(beta s)`, activation `softmax(beta s)`; parameter: beta > 0. */
+    HAM_LAGRANGIAN_SOFTMAX = 4,
+    /** Set by ham_model_set_custom_lagrangian(); not accepted by ham_model_set_lagrangian(). */
+    HAM_LAGRANGIAN_CUSTOM = 100
+} ham_lagrangian_kind_t;
+
+/**
+ * A user-defined Lagrangian, registered with ham_model_set_custom_lagrangian().
+ *
+ * Set `size = sizeof(ham_lagrangian_def_t)` and zero-initialise the struct before filling
+ * it (`ham_lagrangian_def_t d = {0}; d.size = sizeof d;`): a later library version may
+ * append fields, and it rejects a struct whose unknown tail is not zero.
+ * The struct is copied on registration; `name` must stay valid while the model lives,
+ * and so must whatever `user` points to. Every callback works on one row (one sample)
+ * of `n` units and must be thread-safe if the model is shared between threads.
+ */
+typedef struct ham_lagrangian_def {
+    uint32_t size;  /**< sizeof(ham_lagrangian_def_t) as compiled by the caller */
+    uint32_t flags; /**< reserved, must be 0 */
+    const char *name; /**< short name for messages and tables (may be NULL) */
+    /** `L(s)` for one row. Required. */
+    double (*value)(const float *s, int32_t n, void *user);
+    /** `g = grad L(s)` for one row. Required. */
+    void (*activation)(float *g, const float *s, int32_t n, void *user);
+    /** `out = H(s) v` for one row, given `s` and its activation `g`. Required. */
+    void (*hvp)(float *out, const float *s, const float *g, const float *v, int32_t n, void *user);
+    void *user; /**< passed unchanged to every callback */
+} ham_lagrangian_def_t;
+
+/**
+ * @brief Short static name of a built-in Lagrangian kind ("shifted-sigmoid", "sigmoid",
+ * "tanh", "identity", "softmax", "custom").
+ * @return NULL for an unknown kind.
+ */
+HAM_API const char *ham_lagrangian_name(int32_t kind);
+
+/**
+ * @brief Parses a name as printed by ham_lagrangian_name() (not "custom").
+ * @param[out] kind the kind
+ * @return ::HAM_OK, ::HAM_ERR_NULL, or ::HAM_ERR_UNKNOWN_LAGRANGIAN.
+ */
+HAM_API int ham_lagrangian_from_name(int32_t *kind, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAMDEQ_LAGRANGIAN_H */

@@ -1,0 +1,196 @@
+/**
+ * @file model.h
+ * @brief ham_model_t: a layered Hierarchical Associative Memory (HAM).
+ *
+ * Layers `l = 0 .. L-1` of sizes `N_l`; adjacent layers are coupled by one weight block
+ * `W_l` (`N_l x N_{l+1}`, row-major float), free layers have biases `b_l`. With
+ * ::HAM_MODEL_CLAMPED_INPUT, layer 0 is the input: its activation is fixed to `g_0(x)`
+ * and it is not part of any state. See docs/math.md.
+ *
+ * States are row-major float batches, one row per sample:
+ * - the *full* (synchronous) state concatenates the free layers in increasing order;
+ * - the *even-odd* state concatenates the free layers of the parity class that holds the
+ *   output layer `L-1`; the other class is recomputed from it (ham_model_eo_to_full()).
+ *
+ * Threading: a model may be read by several threads at once (solvers may share it) as
+ * long as no thread modifies it. Functions taking a `const ham_model_t *` do not record a
+ * message on the model; mutating functions do (ham_model_message()).
+ */
+#ifndef HAMDEQ_MODEL_H
+#define HAMDEQ_MODEL_H
+
+#include "common.h"
+#include "lagrangian.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque model handle. */
+typedef struct ham_model ham_model_t;
+
+/** Most layers a model may have. */
+#define HAM_MAX_LAYERS 64
+
+/** Flags for ham_model_new(). */
+typedef enum ham_model_flags {
+    HAM_MODEL_FREE_INPUT = 0,   /**< every layer is free (e.g. Modern Hopfield retrieval) */
+    HAM_MODEL_CLAMPED_INPUT = 1 /**< layer 0 is clamped to the input `x` */
+} ham_model_flags_t;
+
+/** The operator whose fixed point is solved. Values are pinned. */
+typedef enum ham_operator {
+    HAM_OPERATOR_SYNC = 0,    /**< synchronous `F` on the full state */
+    HAM_OPERATOR_EVEN_ODD = 1 /**< even-odd `G` on the output's parity class */
+} ham_operator_t;
+
+/**
+ * @brief Creates a model with the given layer sizes.
+ *
+ * Every layer starts with the shifted-sigmoid Lagrangian, zero weights and zero biases;
+ * call ham_model_init_xavier() for the paper's initialisation.
+ * @param[out] model the new model; set to NULL on failure
+ * @param n_layers number of layers, 2 .. ::HAM_MAX_LAYERS
+ * @param sizes `n_layers` positive layer sizes
+ * @param flags ::HAM_MODEL_CLAMPED_INPUT or ::HAM_MODEL_FREE_INPUT
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (layer count, size <= 0, unknown
+ *   flag, or more than 2^31 weights in a block), ::HAM_ERR_NOMEM.
+ */
+HAM_API int ham_model_new(ham_model_t **model, int32_t n_layers, const int32_t *sizes,
+                          uint32_t flags);
+
+/** @brief Frees a model; NULL is a no-op. Solvers using it must be freed first. */
+HAM_API void ham_model_free(ham_model_t *model);
+
+/** @brief Deep copy of a model (weights, biases, Lagrangians). */
+HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model);
+
+/** @brief Detail of the last failure of a mutating call on this model ("" if none). */
+HAM_API const char *ham_model_message(const ham_model_t *model);
+
+/** @brief Number of layers, or 0 for NULL. */
+HAM_API int32_t ham_model_n_layers(const ham_model_t *model);
+
+/** @brief Size of layer `layer`, or 0 when the model is NULL or the layer out of range. */
+HAM_API int32_t ham_model_layer_size(const ham_model_t *model, int32_t layer);
+
+/** @brief 1 if layer 0 is clamped to the input, 0 otherwise (and for NULL). */
+HAM_API int32_t ham_model_has_clamped_input(const ham_model_t *model);
+
+/**
+ * @brief Sets the Lagrangian of one layer.
+ * @param param inverse temperature beta for ::HAM_LAGRANGIAN_SOFTMAX (finite, > 0);
+ *   ignored by the other kinds
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (layer, beta),
+ *   ::HAM_ERR_UNKNOWN_LAGRANGIAN.
+ */
+HAM_API int ham_model_set_lagrangian(ham_model_t *model, int32_t layer, int32_t kind,
+                                     double param);
+
+/**
+ * @brief Gives one layer a user-defined Lagrangian (copied; see ::ham_lagrangian_def_t).
+ * @return ::HAM_OK, ::HAM_ERR_NULL (model, def, or a required callback),
+ *   ::HAM_ERR_STRUCT_SIZE, ::HAM_ERR_INVALID (layer, flags).
+ */
+HAM_API int ham_model_set_custom_lagrangian(ham_model_t *model, int32_t layer,
+                                            const ham_lagrangian_def_t *def);
+
+/**
+ * @brief Reads the Lagrangian of one layer.
+ * @param[out] kind its ::ham_lagrangian_kind_t
+ * @param[out] param beta for softmax, 0 otherwise (may be NULL)
+ */
+HAM_API int ham_model_get_lagrangian(int32_t *kind, double *param, const ham_model_t *model,
+                                     int32_t layer);
+
+/**
+ * @brief Xavier-uniform initialisation of every weight block (`U(-a, a)`,
+ * `a = sqrt(6 / (N_l + N_{l+1}))`) and zero biases, from a seed.
+ *
+ * The stream is a fixed xoshiro256** generator: the same seed gives the same weights
+ * on every platform and run.
+ */
+HAM_API int ham_model_init_xavier(ham_model_t *model, uint64_t seed);
+
+/**
+ * @brief Copies weight block `W_block` (`N_block x N_{block+1}`, row-major) out.
+ * @param count number of floats in `out`; must equal `N_block * N_{block+1}`
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (block), ::HAM_ERR_DIMENSION (count).
+ */
+HAM_API int ham_model_get_weights(float *out, const ham_model_t *model, int32_t block,
+                                  size_t count);
+
+/** @brief Sets weight block `W_block` from `count` finite floats (see ham_model_get_weights()).
+ *  @return also ::HAM_ERR_NONFINITE. */
+HAM_API int ham_model_set_weights(ham_model_t *model, int32_t block, const float *w,
+                                  size_t count);
+
+/**
+ * @brief Copies the bias of a free layer out (`count` must equal its size).
+ * @return ::HAM_ERR_INVALID for the clamped input layer, which has no bias.
+ */
+HAM_API int ham_model_get_bias(float *out, const ham_model_t *model, int32_t layer,
+                               size_t count);
+
+/** @brief Sets the bias of a free layer from `count` finite floats. */
+HAM_API int ham_model_set_bias(ham_model_t *model, int32_t layer, const float *b, size_t count);
+
+/**
+ * @brief Length of one sample's state for an operator.
+ * @param[out] dim the full state length (::HAM_OPERATOR_SYNC) or the even-odd one
+ */
+HAM_API int ham_model_state_dim(int32_t *dim, const ham_model_t *model, int32_t op);
+
+/**
+ * @brief Where layer `layer` starts inside one sample's state of operator `op`.
+ * @return ::HAM_ERR_INVALID when that layer is not part of that state.
+ */
+HAM_API int ham_model_state_offset(int32_t *offset, const ham_model_t *model, int32_t op,
+                                   int32_t layer);
+
+/**
+ * @brief Applies an operator: `out = F(s)` (sync) or `out = G(s)` (even-odd).
+ * @param out `batch x dim` floats (dim from ham_model_state_dim())
+ * @param batch number of samples, > 0
+ * @param x `batch x N_0` inputs for a clamped model, NULL otherwise
+ * @param s `batch x dim` states
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (batch, x given to a free-input
+ *   model), ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_NONFINITE, ::HAM_ERR_NOMEM.
+ * Allocates a workspace per call: solvers use a preallocated one instead.
+ */
+HAM_API int ham_model_apply(float *out, const ham_model_t *model, int32_t op, int32_t batch,
+                            const float *x, const float *s);
+
+/** @brief Jacobian-vector product `out = J(s) v` of an operator, one tangent `v` per sample. */
+HAM_API int ham_model_jvp(float *out, const ham_model_t *model, int32_t op, int32_t batch,
+                          const float *x, const float *s, const float *v);
+
+/** @brief Vector-Jacobian product `out = J(s)^T v` of an operator, one `v` per sample. */
+HAM_API int ham_model_vjp(float *out, const ham_model_t *model, int32_t op, int32_t batch,
+                          const float *x, const float *s, const float *v);
+
+/**
+ * @brief Energy `E(s; x)` of full states (docs/math.md section 1), one value per sample,
+ * accumulated in double precision.
+ * @param[out] energy `batch` doubles
+ * @param full `batch x dim(HAM_OPERATOR_SYNC)` states
+ */
+HAM_API int ham_model_energy(double *energy, const ham_model_t *model, int32_t batch,
+                             const float *x, const float *full);
+
+/**
+ * @brief Full state from an even-odd state: the other parity class is set to its exact
+ * conditional optimum `F_other(s_eo)` (the first half-step of `G`).
+ */
+HAM_API int ham_model_eo_to_full(float *full, const ham_model_t *model, int32_t batch,
+                                 const float *x, const float *eo);
+
+/** @brief Even-odd state taken out of a full state (a copy of the state class's layers). */
+HAM_API int ham_model_full_to_eo(float *eo, const ham_model_t *model, int32_t batch,
+                                 const float *full);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAMDEQ_MODEL_H */

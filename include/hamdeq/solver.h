@@ -1,0 +1,218 @@
+/**
+ * @file solver.h
+ * @brief ham_solver_t: fixed-point solvers for `s = F(s)` or `s = G(s)` on a batch.
+ *
+ * A solver is bound to one model and one operator. Its workspace is sized on the first
+ * solve (and grown only when a later solve has a larger batch); iterations never allocate.
+ *
+ * Convergence, per sample `k` (docs/math.md section 4): relative residual
+ * `r_k = ||G(s_k) - s_k|| / ||G(s_k)||`; the sample has converged when `r_k < tol`. Its
+ * iteration count is the number of operator evaluations it took. Converged samples are
+ * removed from the working batch, so they stop costing work. A sample whose residual
+ * becomes NaN or infinite is reported as ::HAM_SAMPLE_DIVERGED; one that reaches the
+ * iteration limit as ::HAM_SAMPLE_MAX_ITER. The state returned for every sample is the
+ * last operator output `G(s_k)`.
+ *
+ * Threading: one thread at a time per solver; several solvers may share a model that
+ * nobody modifies meanwhile. BLAS threading is the caller's to set.
+ */
+#ifndef HAMDEQ_SOLVER_H
+#define HAMDEQ_SOLVER_H
+
+#include "common.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque solver handle. */
+typedef struct ham_solver ham_solver_t;
+
+/** Built-in solver backends. Values are pinned. */
+typedef enum ham_solver_kind {
+    HAM_SOLVER_PICARD = 0,   /**< damped Picard / forward Euler: `s <- (1-dt) s + dt G(s)` */
+    HAM_SOLVER_ANDERSON = 1, /**< Anderson acceleration (Walker & Ni 2011) */
+    HAM_SOLVER_BROYDEN = 2,  /**< limited-memory Broyden ("good" update, as in DEQs) */
+    HAM_SOLVER_NEWTON = 3,   /**< Newton with a dense Jacobian from JVPs, LAPACK LU, line search */
+    HAM_SOLVER_CUSTOM = 100  /**< a user backend from ham_solver_new_custom() */
+} ham_solver_kind_t;
+
+/**
+ * Options, set with ham_solver_set_option(). Values are pinned. Defaults and bounds
+ * come from ham_solver_option_info(); integer options take integral doubles.
+ */
+typedef enum ham_option {
+    HAM_OPT_TOL = 0,               /**< relative residual tolerance; default 1e-4, (0, 1) */
+    HAM_OPT_MAX_ITER = 1,          /**< operator evaluations per sample; default 100, [1, 1e6] */
+    HAM_OPT_WARM_START = 2,        /**< 1: start from the state passed in; default 0 (zeros) */
+    HAM_OPT_DT = 3,                /**< Picard step / forward-Euler dt; default 1, (0, 1] */
+    HAM_OPT_ANDERSON_M = 4,        /**< Anderson memory; default 4 (the paper's), [1, 32] */
+    HAM_OPT_ANDERSON_BETA = 5,     /**< Anderson damping (mixing); default 1, (0, 1] */
+    HAM_OPT_ANDERSON_LAMBDA = 6,   /**< Tikhonov regularisation of the Gram matrix, relative
+                                        to its trace; default 1e-10, [0, 1] */
+    HAM_OPT_ANDERSON_SAFEGUARD = 7,/**< 1: take the plain step when Anderson's is worse; default 1 */
+    HAM_OPT_BROYDEN_M = 8,         /**< Broyden memory (rank-one updates kept); default 16, [1, 256] */
+    HAM_OPT_NEWTON_LINESEARCH = 9, /**< 1: backtracking residual line search; default 1 */
+    HAM_OPT_NEWTON_MAX_DIM = 10,   /**< largest state length for the dense Jacobian;
+                                        default 256, [1, 4096] */
+    HAM_OPT_DIVERGENCE = 11        /**< a sample with `||s|| >` this is diverged; default 1e30 */
+} ham_option_t;
+
+/** Final status of one sample. Values are pinned. */
+typedef enum ham_sample_status {
+    HAM_SAMPLE_CONVERGED = 0, /**< `r < tol` */
+    HAM_SAMPLE_MAX_ITER = 1,  /**< iteration limit reached first */
+    HAM_SAMPLE_DIVERGED = 2   /**< residual or state became non-finite or too large */
+} ham_sample_status_t;
+
+/** Summary of the last solve (size-prefixed: set `size = sizeof(ham_solve_stats_t)`). */
+typedef struct ham_solve_stats {
+    uint32_t size;          /**< set by the caller */
+    int32_t samples;        /**< samples in the last solve */
+    int32_t converged;      /**< samples with ::HAM_SAMPLE_CONVERGED */
+    int32_t not_converged;  /**< samples with ::HAM_SAMPLE_MAX_ITER */
+    int32_t diverged;       /**< samples with ::HAM_SAMPLE_DIVERGED */
+    int32_t iters_max;      /**< largest per-sample iteration count */
+    double iters_mean;      /**< mean per-sample iteration count (operator evaluations) */
+    int64_t evaluations;    /**< operator evaluations summed over samples */
+} ham_solve_stats_t;
+
+/** What a per-iteration callback sees (size-prefixed, read `size` before new fields). */
+typedef struct ham_iter_info {
+    uint32_t size;                /**< sizeof the struct the library filled */
+    int32_t iteration;            /**< 0-based driver iteration */
+    int32_t active;               /**< samples still iterating, before this check */
+    const int32_t *sample;        /**< `active` original sample indices */
+    const double *residual;       /**< `active` relative residuals, aligned with `sample` */
+    const int32_t *iterations;    /**< `active` per-sample evaluation counts so far */
+} ham_iter_info_t;
+
+/**
+ * Called once per driver iteration after the residuals are computed.
+ * @return 0 to go on; non-zero stops the solve with ::HAM_ERR_CANCELLED.
+ */
+typedef int (*ham_iter_callback_t)(const ham_iter_info_t *info, void *user);
+
+/** Context handed to a custom backend's step (valid only during that call). */
+typedef struct ham_step ham_step_t;
+
+/**
+ * A user-defined solver backend for ham_solver_new_custom(). Zero-initialise it and set
+ * `size = sizeof(ham_solver_def_t)`; it is copied. The driver evaluates the operator,
+ * tests convergence and removes finished samples; the backend only proposes the next
+ * iterate. All per-sample data the backend keeps must be indexed by row, and `compact`
+ * must move it when rows are removed. No callback may call back into the same solver
+ * except through the ham_step_* functions.
+ */
+typedef struct ham_solver_def {
+    uint32_t size;    /**< sizeof(ham_solver_def_t) */
+    uint32_t flags;   /**< reserved, must be 0 */
+    const char *name; /**< short name (may be NULL) */
+    /** Allocate state for states of length `dim` and up to `max_rows` rows. Required. */
+    int (*init)(void **state, int32_t dim, int32_t max_rows, void *user);
+    /** Free the state. Required. */
+    void (*fini)(void *state, void *user);
+    /** Forget all history before a solve of `rows` rows. Optional. */
+    int (*reset)(void *state, int32_t rows, void *user);
+    /**
+     * Replace each row of `s` (`rows x dim`) by the next iterate, given `gs = G(s)`.
+     * May evaluate the operator through ham_step_apply(). Return 0, 1 when it left
+     * `G(new s)` in `gs` (saving the driver an evaluation), or a negative status. Required.
+     */
+    int (*step)(void *state, ham_step_t *step, float *s, float *gs, int32_t rows, void *user);
+    /** Keep rows `keep[0..n_keep)` (increasing) and move them to rows `0..n_keep). Optional. */
+    void (*compact)(void *state, const int32_t *keep, int32_t n_keep, void *user);
+    void *user; /**< passed unchanged to every callback */
+} ham_solver_def_t;
+
+/** @brief Evaluates `out = G(s)` on the step's current rows (counts as one evaluation each). */
+HAM_API int ham_step_apply(ham_step_t *step, float *out, const float *s);
+/** @brief Number of rows of the current step. */
+HAM_API int32_t ham_step_rows(const ham_step_t *step);
+/** @brief State length of the current step. */
+HAM_API int32_t ham_step_dim(const ham_step_t *step);
+
+/**
+ * @brief Creates a solver for `model` (borrowed: it must outlive the solver).
+ * @param op ::HAM_OPERATOR_SYNC or ::HAM_OPERATOR_EVEN_ODD
+ * @param kind a built-in ::ham_solver_kind_t
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_UNKNOWN_SOLVER,
+ *   ::HAM_ERR_NOMEM.
+ */
+HAM_API int ham_solver_new(ham_solver_t **solver, const ham_model_t *model, int32_t op,
+                           int32_t kind);
+
+/** @brief Creates a solver with a user backend (see ::ham_solver_def_t). */
+HAM_API int ham_solver_new_custom(ham_solver_t **solver, const ham_model_t *model, int32_t op,
+                                  const ham_solver_def_t *def);
+
+/** @brief Frees a solver; NULL is a no-op. */
+HAM_API void ham_solver_free(ham_solver_t *solver);
+
+/** @brief Detail of the last failure on this solver ("" if none). */
+HAM_API const char *ham_solver_message(const ham_solver_t *solver);
+
+/** @brief Short static name of a built-in solver ("picard", "anderson", "broyden",
+ *  "newton"), or NULL. */
+HAM_API const char *ham_solver_kind_name(int32_t kind);
+/** @brief Parses a name as printed by ham_solver_kind_name(). */
+HAM_API int ham_solver_kind_from_name(int32_t *kind, const char *name);
+/** @brief Short static name of an operator ("sync", "even-odd"), or NULL. */
+HAM_API const char *ham_operator_name(int32_t op);
+/** @brief Parses a name as printed by ham_operator_name(). */
+HAM_API int ham_operator_from_name(int32_t *op, const char *name);
+
+/**
+ * @brief Default and bounds of an option (any pointer may be NULL).
+ * @return ::HAM_OK or ::HAM_ERR_UNKNOWN_OPTION.
+ */
+HAM_API int ham_solver_option_info(double *def, double *min, double *max, int32_t option);
+
+/**
+ * @brief Sets an option.
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPTION, ::HAM_ERR_INVALID (out of
+ *   bounds, NaN, or not integral for an integer option).
+ */
+HAM_API int ham_solver_set_option(ham_solver_t *solver, int32_t option, double value);
+
+/** @brief Reads an option. */
+HAM_API int ham_solver_get_option(double *value, const ham_solver_t *solver, int32_t option);
+
+/** @brief Installs (or with NULL removes) the per-iteration callback. */
+HAM_API int ham_solver_set_callback(ham_solver_t *solver, ham_iter_callback_t callback,
+                                    void *user);
+
+/**
+ * @brief Solves the fixed point for a batch.
+ * @param state `batch x dim` floats: the initial state when ::HAM_OPT_WARM_START is 1
+ *   (otherwise ignored), the final state of every sample on return
+ * @param batch number of samples, > 0
+ * @param x `batch x N_0` inputs in the activation's domain for a clamped model, NULL otherwise
+ * @return ::HAM_OK when the solve ran (samples that did not converge are reported by
+ *   ham_solver_get_stats() and ham_solver_get_samples(), not by the status),
+ *   ::HAM_ERR_NULL, ::HAM_ERR_INVALID, ::HAM_ERR_NONFINITE (NaN/Inf in `x` or in a warm
+ *   start), ::HAM_ERR_NOMEM, ::HAM_ERR_CANCELLED, ::HAM_ERR_UNSUPPORTED (e.g. Newton on a
+ *   state longer than ::HAM_OPT_NEWTON_MAX_DIM), or a custom backend's status.
+ *   On failure `state` may hold partial results.
+ */
+HAM_API int ham_solver_solve(ham_solver_t *solver, float *state, int32_t batch, const float *x);
+
+/** @brief Summary of the last solve; `stats->size` must be set by the caller. */
+HAM_API int ham_solver_get_stats(ham_solve_stats_t *stats, const ham_solver_t *solver);
+
+/**
+ * @brief Per-sample results of the last solve. Any output may be NULL.
+ * @param iterations `batch` operator-evaluation counts
+ * @param residual `batch` final relative residuals
+ * @param status `batch` ::ham_sample_status_t values
+ * @param batch must equal the last solve's batch
+ */
+HAM_API int ham_solver_get_samples(int32_t *iterations, double *residual, int32_t *status,
+                                   const ham_solver_t *solver, int32_t batch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAMDEQ_SOLVER_H */

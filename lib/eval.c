@@ -1,0 +1,71 @@
+/* Evaluation workspace: per-layer buffers sized once for a number of rows, so that
+ * operator evaluations inside solver iterations never allocate. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hamdeq_private.h"
+
+void hamp_eval_free(hamp_eval_t *e)
+{
+    for (int32_t l = 0; l < HAM_MAX_LAYERS; l++) {
+        free(e->s[l]);
+        free(e->g[l]);
+        free(e->ta[l]);
+        free(e->tb[l]);
+    }
+    free(e->drive);
+    free(e->g0);
+    memset(e, 0, sizeof *e);
+}
+
+static float *alloc_rows(size_t rows, int32_t width)
+{
+    return malloc(rows * (size_t)width * sizeof(float) + 1); /* +1: never malloc(0) */
+}
+
+int hamp_eval_init(hamp_eval_t *e, const ham_model_t *m, int32_t cap, int32_t mult_cap)
+{
+    memset(e, 0, sizeof *e);
+    e->cap = cap;
+    e->mult_cap = mult_cap;
+    size_t tangent_rows = (size_t)cap * (size_t)mult_cap;
+    for (int32_t l = 0; l < m->n_layers; l++) {
+        if (!hamp_layer_free(m, l))
+            continue;
+        if (!(e->s[l] = alloc_rows((size_t)cap, m->size[l])) ||
+            !(e->g[l] = alloc_rows((size_t)cap, m->size[l])) ||
+            !(e->ta[l] = alloc_rows(tangent_rows, m->size[l])) ||
+            !(e->tb[l] = alloc_rows(tangent_rows, m->size[l])))
+            goto nomem;
+    }
+    if (m->clamped) {
+        if (!(e->g0 = alloc_rows((size_t)cap, m->size[0])) ||
+            !(e->drive = alloc_rows((size_t)cap, m->size[1])))
+            goto nomem;
+        e->g[0] = NULL; /* the clamped layer's activation lives in g0 */
+    }
+    return HAM_OK;
+nomem:
+    hamp_eval_free(e);
+    return HAM_ERR_NOMEM;
+}
+
+void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, int32_t rows)
+{
+    if (!m->clamped)
+        return;
+    int32_t n0 = m->size[0], n1 = m->size[1];
+    m->lag[0].ops->activation(&m->lag[0], e->g0, x, rows, n0);
+    /* drive = g_0 W_0 + b_1: constant during a solve, so computed once */
+    for (int32_t r = 0; r < rows; r++)
+        memcpy(e->drive + (size_t)r * n1, m->b[1], (size_t)n1 * sizeof(float));
+    hamp_sgemm(0, 0, rows, n1, n0, 1.0f, e->g0, n0, m->W[0], n1, 1.0f, e->drive, n1);
+}
+
+void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep, int32_t n)
+{
+    if (!m->clamped)
+        return;
+    hamp_compact_rows(e->drive, (size_t)m->size[1], keep, n);
+    hamp_compact_rows(e->g0, (size_t)m->size[0], keep, n);
+}

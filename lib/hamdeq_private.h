@@ -1,0 +1,237 @@
+/* Private structs and ops tables of libhamdeq. Nothing here is ABI. */
+#ifndef HAMDEQ_PRIVATE_H
+#define HAMDEQ_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hamdeq/hamdeq.h"
+
+#define HAMP_MSG_LEN 256
+
+/* ------------------------------------------------------------------ errors (error.c) */
+
+/* Formats a detail message into buf (HAMP_MSG_LEN bytes) and returns status, so that
+ * failures read `return hamp_fail(m->msg, HAM_ERR_INVALID, "layer %d", l);`. */
+int hamp_fail(char *buf, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ------------------------------------------------- Lagrangians (lagrangian_*.c) */
+
+typedef struct hamp_lagrangian hamp_lagrangian_t;
+
+/* Every function works on `rows` contiguous rows of `n` units. The activation and the
+ * Hessian-vector product of an additive Lagrangian are elementwise, so callers may also
+ * pass rows*n as one long row. `hvp` takes `mult` tangent rows per state row: tangent
+ * row r uses state row r / mult (Newton's Jacobian needs many tangents per sample). */
+typedef struct hamp_lagrangian_ops {
+    const char *name;
+    int additive;
+    double (*value)(const hamp_lagrangian_t *self, const float *s, int32_t n);
+    void (*activation)(const hamp_lagrangian_t *self, float *g, const float *s, int32_t rows,
+                       int32_t n);
+    void (*hvp)(const hamp_lagrangian_t *self, float *out, const float *s, const float *g,
+                const float *v, int32_t rows, int32_t mult, int32_t n);
+} hamp_lagrangian_ops_t;
+
+struct hamp_lagrangian {
+    const hamp_lagrangian_ops_t *ops;
+    int32_t kind;
+    double beta;                 /* softmax inverse temperature */
+    ham_lagrangian_def_t custom; /* copy of the user's definition (kind CUSTOM) */
+};
+
+extern const hamp_lagrangian_ops_t hamp_lagrangian_shifted_sigmoid;
+extern const hamp_lagrangian_ops_t hamp_lagrangian_sigmoid;
+extern const hamp_lagrangian_ops_t hamp_lagrangian_tanh;
+extern const hamp_lagrangian_ops_t hamp_lagrangian_identity;
+extern const hamp_lagrangian_ops_t hamp_lagrangian_softmax;
+extern const hamp_lagrangian_ops_t hamp_lagrangian_custom;
+
+/* ------------------------------------------------------- state layouts (layout.c) */
+
+/* Which layers make up one operator's state, and which it recomputes on the way. */
+typedef struct hamp_layout {
+    int32_t dim;                       /* state length per sample */
+    int32_t n_state;                   /* layers in the state, increasing */
+    int32_t state[HAM_MAX_LAYERS];
+    int32_t n_inner;                   /* free layers recomputed inside the operator */
+    int32_t inner[HAM_MAX_LAYERS];
+    int32_t offset[HAM_MAX_LAYERS];    /* offset of a layer in the state, -1 if absent */
+} hamp_layout_t;
+
+/* ---------------------------------------------------------------- model (model.c) */
+
+struct ham_model {
+    int32_t n_layers;
+    int32_t clamped;                     /* layer 0 clamped to the input */
+    int32_t size[HAM_MAX_LAYERS];
+    hamp_lagrangian_t lag[HAM_MAX_LAYERS];
+    float *W[HAM_MAX_LAYERS];            /* W[l]: size[l] x size[l+1], l < n_layers-1 */
+    float *b[HAM_MAX_LAYERS];            /* NULL for the clamped layer */
+    hamp_layout_t layout[2];             /* indexed by ham_operator_t */
+    char msg[HAMP_MSG_LEN];
+};
+
+void hamp_layout_build(ham_model_t *m);
+int hamp_layer_free(const ham_model_t *m, int32_t l);
+int hamp_check_finite(const float *a, size_t n);
+
+/* ----------------------------------------------------- evaluation workspace (eval.c) */
+
+/* Buffers for evaluating an operator on up to `cap` rows, with up to `cap * mult_cap`
+ * tangent rows. After an apply, s[l] and g[l] of every free layer the operator touched
+ * hold the linearisation point that jvp/vjp use. */
+typedef struct hamp_eval {
+    int32_t cap, mult_cap;
+    float *s[HAM_MAX_LAYERS], *g[HAM_MAX_LAYERS];
+    float *ta[HAM_MAX_LAYERS], *tb[HAM_MAX_LAYERS]; /* tangent scratch */
+    float *drive;   /* cap x size[1]: g_0(x) W_0 + b_1 for a clamped model */
+    float *g0;      /* cap x size[0]: g_0(x), kept for energy and training */
+} hamp_eval_t;
+
+int hamp_eval_init(hamp_eval_t *e, const ham_model_t *m, int32_t cap, int32_t mult_cap);
+void hamp_eval_free(hamp_eval_t *e);
+/* Computes g0 and drive for rows of x (clamped models only). */
+void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, int32_t rows);
+/* Keeps rows keep[0..n) of drive and g0, moved to the front. */
+void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep, int32_t n);
+
+/* --------------------------------------------- operators (operator*.c, vtables) */
+
+typedef struct hamp_operator_ops {
+    const char *name;
+    int32_t kind;
+    /* out = Op(s) on rows; leaves the linearisation point in e. */
+    void (*apply)(const ham_model_t *m, hamp_eval_t *e, float *out, const float *s,
+                  int32_t rows);
+    /* out = J v and out = J^T v at the last applied point; v holds rows*mult rows. */
+    void (*jvp)(const ham_model_t *m, hamp_eval_t *e, float *out, const float *v,
+                int32_t rows, int32_t mult);
+    void (*vjp)(const ham_model_t *m, hamp_eval_t *e, float *out, const float *v,
+                int32_t rows, int32_t mult);
+} hamp_operator_ops_t;
+
+extern const hamp_operator_ops_t hamp_operator_sync;
+extern const hamp_operator_ops_t hamp_operator_even_odd;
+const hamp_operator_ops_t *hamp_operator_get(int32_t op);
+
+/* The engine both operators share (operator_layered.c): a state class `state` whose
+ * layers are read from s, an inner class recomputed exactly from it, and the output
+ * `F_l` of every state layer from its neighbours' activations. */
+void hamp_layered_inner(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                        const float *s, int32_t rows);
+void hamp_layered_apply(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                        float *out, const float *s, int32_t rows);
+void hamp_layered_jvp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                      float *out, const float *v, int32_t rows, int32_t mult);
+void hamp_layered_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                      float *out, const float *v, int32_t rows, int32_t mult);
+
+/* --------------------------------------------------------- BLAS/LAPACK (linalg.c) */
+
+/* C = alpha * op(A) op(B) + beta * C, row-major. */
+void hamp_sgemm(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float alpha,
+                const float *a, int32_t lda, const float *b, int32_t ldb, float beta, float *c,
+                int32_t ldc);
+/* Solves A X = B in place (A n x n, B n x nrhs, row-major doubles); 0 on success. */
+int hamp_dgesv(int32_t n, int32_t nrhs, double *a, int32_t *ipiv, double *b);
+/* Eigenvalues (ascending) of a symmetric n x n row-major matrix, destroyed; 0 on success. */
+int hamp_dsyev_values(int32_t n, double *a, double *w);
+
+/* ----------------------------------------------------------- random numbers (rng.c) */
+
+typedef struct hamp_rng {
+    uint64_t s[4];
+} hamp_rng_t;
+
+void hamp_rng_seed(hamp_rng_t *r, uint64_t seed);
+uint64_t hamp_rng_next(hamp_rng_t *r);
+double hamp_rng_uniform(hamp_rng_t *r); /* [0, 1) with 53 random bits */
+
+/* ------------------------------------------------ solver driver and backends */
+
+typedef struct hamp_solver_ops hamp_solver_ops_t;
+
+struct ham_step {
+    ham_solver_t *solver;
+    int32_t rows;
+};
+
+/* Options, stored in the solver in the order of ham_option_t. */
+#define HAMP_N_OPTIONS 12
+void hamp_solver_default_options(double *opt);
+
+struct ham_solver {
+    const ham_model_t *model;
+    const hamp_operator_ops_t *op;
+    const hamp_layout_t *layout;
+    int32_t dim;
+    int32_t kind;
+    const hamp_solver_ops_t *backend;
+    void *backend_state;
+    ham_solver_def_t custom;            /* the user's backend (kind CUSTOM) */
+    double opt[HAMP_N_OPTIONS];
+    ham_iter_callback_t callback;
+    void *callback_user;
+
+    /* workspace, sized for cap rows on the first solve, grown only by a larger batch */
+    int32_t cap;
+    int32_t backend_cap;                /* rows the backend state was made for */
+    double backend_opt[HAMP_N_OPTIONS]; /* options the backend state was made with */
+    hamp_eval_t eval;
+    float *s, *gs;                      /* working rows: iterate and G(iterate) */
+    int32_t *row_sample;                /* working row -> original sample index */
+    int32_t *row_iters;                 /* operator evaluations so far, per working row */
+    double *row_resid;                  /* last relative residual, per working row */
+    int32_t *keep;                      /* compaction scratch */
+
+    /* results of the last solve, per original sample */
+    int32_t batch;
+    int32_t *iters;
+    double *resid;
+    int32_t *status;
+    ham_solve_stats_t stats;
+
+    ham_step_t step;
+    char msg[HAMP_MSG_LEN];
+};
+
+/* A backend. Backends keep per-row history and never allocate in step. */
+struct hamp_solver_ops {
+    const char *name;
+    int (*init)(ham_solver_t *sv, void **state, int32_t dim, int32_t cap);
+    void (*fini)(ham_solver_t *sv, void *state);
+    int (*reset)(ham_solver_t *sv, void *state, int32_t rows);
+    /* Returns 0, HAMP_STEP_G_READY, or a negative status. */
+    int (*step)(ham_solver_t *sv, void *state, float *s, float *gs, int32_t rows);
+    void (*compact)(ham_solver_t *sv, void *state, const int32_t *keep, int32_t n_keep);
+    /* Tangent rows per working row the backend's JVPs need (NULL: 1). */
+    int32_t (*tangents)(const ham_solver_t *sv);
+};
+
+#define HAMP_STEP_G_READY 1
+
+extern const hamp_solver_ops_t hamp_solver_picard;
+extern const hamp_solver_ops_t hamp_solver_anderson;
+extern const hamp_solver_ops_t hamp_solver_broyden;
+extern const hamp_solver_ops_t hamp_solver_newton;
+extern const hamp_solver_ops_t hamp_solver_custom;
+
+/* Evaluate G on the working rows from a backend (counts one evaluation per row). */
+void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows);
+/* J v / J^T v at the point of the last hamp_solver_apply (v: rows*mult rows). */
+void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult);
+
+/* Small helpers shared by backends (vec.c). */
+double hamp_dot(const float *a, const float *b, int32_t n);
+double hamp_nrm2(const float *a, int32_t n);
+/* Moves rows keep[0..n) (increasing, keep[i] >= i) of a rows x width array to the front. */
+void hamp_compact_rows(float *a, size_t width, const int32_t *keep, int32_t n);
+void hamp_compact_rows_d(double *a, size_t width, const int32_t *keep, int32_t n);
+void hamp_compact_rows_i(int32_t *a, size_t width, const int32_t *keep, int32_t n);
+
+#endif /* HAMDEQ_PRIVATE_H */

@@ -1,0 +1,142 @@
+/* The engine shared by the synchronous and the even-odd operator.
+ *
+ * A layout splits the free layers into the state class (read from s) and an inner class
+ * (recomputed exactly from the state class; empty for the synchronous F). Because the
+ * couplings are block tridiagonal, F_l depends only on layers l-1 and l+1, so:
+ *   apply:  g_S = g(s_S);  s_I = F_I(g_S), g_I = g(s_I);  out_S = F_S(g of neighbours)
+ * and with C the coupling between neighbours and H the Lagrangians' Hessians,
+ *   J = C H (sync),  J = C_SI H_I C_IS H_S (even-odd),  J^T = the same read backwards
+ * since C is symmetric. Tangent rows come in groups of `mult` per state row. */
+#include <string.h>
+
+#include "hamdeq_private.h"
+
+/* dst (rows x N_l, leading dimension ld) = F_l from the activations of l's neighbours. */
+static void layer_input(const ham_model_t *m, const hamp_eval_t *e, int32_t l, float *dst,
+                        int32_t ld, int32_t rows)
+{
+    int32_t n = m->size[l];
+    float beta = 1.0f;
+    if (l == 1 && m->clamped) {
+        for (int32_t r = 0; r < rows; r++)
+            memcpy(dst + (size_t)r * ld, e->drive + (size_t)r * n, (size_t)n * sizeof(float));
+    } else {
+        for (int32_t r = 0; r < rows; r++)
+            memcpy(dst + (size_t)r * ld, m->b[l], (size_t)n * sizeof(float));
+        if (l > 0)
+            hamp_sgemm(0, 0, rows, n, m->size[l - 1], 1.0f, e->g[l - 1], m->size[l - 1],
+                       m->W[l - 1], n, beta, dst, ld);
+    }
+    if (l + 1 < m->n_layers)
+        hamp_sgemm(0, 1, rows, n, m->size[l + 1], 1.0f, e->g[l + 1], m->size[l + 1], m->W[l],
+                   m->size[l + 1], beta, dst, ld);
+}
+
+/* dst (R x N_l, ld) = sum over free neighbours k of l of the tangents ta[k] through W. */
+static void coupled_tangent(const ham_model_t *m, const hamp_eval_t *e, int32_t l, float *dst,
+                            int32_t ld, int32_t R)
+{
+    int32_t n = m->size[l];
+    float beta = 0.0f;
+    if (l > 0 && hamp_layer_free(m, l - 1)) {
+        hamp_sgemm(0, 0, R, n, m->size[l - 1], 1.0f, e->ta[l - 1], m->size[l - 1], m->W[l - 1],
+                   n, beta, dst, ld);
+        beta = 1.0f;
+    }
+    if (l + 1 < m->n_layers) {
+        hamp_sgemm(0, 1, R, n, m->size[l + 1], 1.0f, e->ta[l + 1], m->size[l + 1], m->W[l],
+                   m->size[l + 1], beta, dst, ld);
+        beta = 1.0f;
+    }
+    if (beta == 0.0f) /* no free neighbour: the tangent does not reach this layer */
+        for (int32_t r = 0; r < R; r++)
+            memset(dst + (size_t)r * ld, 0, (size_t)n * sizeof(float));
+}
+
+static void gather(float *dst, const float *src, int32_t ld, int32_t off, int32_t n, int32_t R)
+{
+    for (int32_t r = 0; r < R; r++)
+        memcpy(dst + (size_t)r * n, src + (size_t)r * ld + off, (size_t)n * sizeof(float));
+}
+
+static void scatter(float *dst, int32_t ld, int32_t off, const float *src, int32_t n, int32_t R)
+{
+    for (int32_t r = 0; r < R; r++)
+        memcpy(dst + (size_t)r * ld + off, src + (size_t)r * n, (size_t)n * sizeof(float));
+}
+
+static void hvp(const ham_model_t *m, const hamp_eval_t *e, int32_t l, float *out,
+                const float *v, int32_t rows, int32_t mult)
+{
+    m->lag[l].ops->hvp(&m->lag[l], out, e->s[l], e->g[l], v, rows, mult, m->size[l]);
+}
+
+void hamp_layered_inner(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                        const float *s, int32_t rows)
+{
+    for (int32_t i = 0; i < lay->n_state; i++) {
+        int32_t l = lay->state[i], n = m->size[l];
+        gather(e->s[l], s, lay->dim, lay->offset[l], n, rows);
+        m->lag[l].ops->activation(&m->lag[l], e->g[l], e->s[l], rows, n);
+    }
+    for (int32_t i = 0; i < lay->n_inner; i++) {
+        int32_t l = lay->inner[i], n = m->size[l];
+        layer_input(m, e, l, e->s[l], n, rows);
+        m->lag[l].ops->activation(&m->lag[l], e->g[l], e->s[l], rows, n);
+    }
+}
+
+void hamp_layered_apply(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                        float *out, const float *s, int32_t rows)
+{
+    hamp_layered_inner(m, lay, e, s, rows);
+    for (int32_t i = 0; i < lay->n_state; i++) {
+        int32_t l = lay->state[i];
+        layer_input(m, e, l, out + lay->offset[l], lay->dim, rows);
+    }
+}
+
+void hamp_layered_jvp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                      float *out, const float *v, int32_t rows, int32_t mult)
+{
+    int32_t R = rows * mult;
+    for (int32_t i = 0; i < lay->n_state; i++) {
+        int32_t l = lay->state[i];
+        gather(e->tb[l], v, lay->dim, lay->offset[l], m->size[l], R);
+        hvp(m, e, l, e->ta[l], e->tb[l], rows, mult);
+    }
+    for (int32_t i = 0; i < lay->n_inner; i++) {
+        int32_t l = lay->inner[i];
+        coupled_tangent(m, e, l, e->tb[l], m->size[l], R);
+        hvp(m, e, l, e->ta[l], e->tb[l], rows, mult);
+    }
+    for (int32_t i = 0; i < lay->n_state; i++) {
+        int32_t l = lay->state[i];
+        coupled_tangent(m, e, l, out + lay->offset[l], lay->dim, R);
+    }
+}
+
+void hamp_layered_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                      float *out, const float *v, int32_t rows, int32_t mult)
+{
+    int32_t R = rows * mult;
+    for (int32_t i = 0; i < lay->n_state; i++) {
+        int32_t l = lay->state[i];
+        gather(e->ta[l], v, lay->dim, lay->offset[l], m->size[l], R);
+    }
+    for (int32_t i = 0; i < lay->n_inner; i++) {
+        int32_t l = lay->inner[i];
+        coupled_tangent(m, e, l, e->tb[l], m->size[l], R);
+        hvp(m, e, l, e->ta[l], e->tb[l], rows, mult);
+    }
+    /* all couplings first: with the synchronous F the state layers read each other's ta */
+    for (int32_t i = 0; i < lay->n_state; i++) {
+        int32_t l = lay->state[i];
+        coupled_tangent(m, e, l, e->tb[l], m->size[l], R);
+    }
+    for (int32_t i = 0; i < lay->n_state; i++) {
+        int32_t l = lay->state[i];
+        hvp(m, e, l, e->ta[l], e->tb[l], rows, mult);
+        scatter(out, lay->dim, lay->offset[l], e->ta[l], m->size[l], R);
+    }
+}

@@ -64,6 +64,13 @@ void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, i
 
 void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep, int32_t n)
 {
+    /* the linearisation point moves with its rows: backends take JVPs after compaction */
+    for (int32_t l = 0; l < m->n_layers; l++) {
+        if (!hamp_layer_free(m, l))
+            continue;
+        hamp_compact_rows(e->s[l], (size_t)m->size[l], keep, n);
+        hamp_compact_rows(e->g[l], (size_t)m->size[l], keep, n);
+    }
     if (!m->clamped)
         return;
     hamp_compact_rows(e->drive, (size_t)m->size[1], keep, n);

@@ -162,7 +162,7 @@ struct ham_step {
 };
 
 /* Options, stored in the solver in the order of ham_option_t. */
-#define HAMP_N_OPTIONS 12
+#define HAMP_N_OPTIONS 14
 void hamp_solver_default_options(double *opt);
 
 struct ham_solver {
@@ -188,6 +188,7 @@ struct ham_solver {
     int32_t *row_iters;                 /* operator evaluations so far, per working row */
     double *row_resid;                  /* last relative residual, per working row */
     int32_t *keep;                      /* compaction scratch */
+    int64_t jvp_rows;                   /* tangent rows pushed through JVPs this solve */
 
     /* results of the last solve, per original sample */
     int32_t batch;
@@ -225,6 +226,26 @@ extern const hamp_solver_ops_t hamp_solver_custom;
 void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows);
 /* J v / J^T v at the point of the last hamp_solver_apply (v: rows*mult rows). */
 void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult);
+
+/* Batched GMRES for (I - J) d = b on the working rows (krylov_gmres.c). */
+typedef struct hamp_gmres {
+    int32_t dim, cap, kmax;
+    float *V;        /* cap x (kmax+1) x dim Krylov bases */
+    double *H;       /* cap x (kmax+1) x kmax Hessenberg matrices */
+    double *cs, *sn; /* cap x kmax Givens rotations */
+    double *rhs;     /* cap x (kmax+1) rotated right-hand sides */
+    double *beta;    /* cap initial residual norms */
+    float *w, *jw;   /* cap x dim JVP input and output */
+    double *wd;      /* dim scratch */
+    int32_t *k;      /* Krylov steps each row took */
+} hamp_gmres_t;
+
+int hamp_gmres_init(hamp_gmres_t *g, int32_t dim, int32_t cap, int32_t kmax);
+void hamp_gmres_free(hamp_gmres_t *g);
+/* Approximately solves (I - J) d = b per row, to ||residual|| <= rtol ||b|| or kmax
+ * steps; returns the number of batched JVPs taken. */
+int32_t hamp_gmres_solve(hamp_gmres_t *g, ham_solver_t *sv, float *d, const float *b,
+                         int32_t rows, double rtol);
 
 /* Small helpers shared by backends (vec.c). */
 double hamp_dot(const float *a, const float *b, int32_t n);

@@ -216,6 +216,7 @@ void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t row
 void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult)
 {
     sv->op->jvp(sv->model, &sv->eval, out, v, rows, mult);
+    sv->jvp_rows += (int64_t)rows * mult;
 }
 
 static void retire(ham_solver_t *sv, float *state, int32_t r, int32_t status)
@@ -255,6 +256,7 @@ static void finish_stats(ham_solver_t *sv)
             st->iters_max = sv->iters[k];
     }
     st->iters_mean = sv->batch ? (double)st->evaluations / sv->batch : 0.0;
+    st->jacobian_products = sv->jvp_rows;
 }
 
 HAM_API int ham_solver_solve(ham_solver_t *sv, float *state, int32_t batch, const float *x)
@@ -282,6 +284,7 @@ HAM_API int ham_solver_solve(ham_solver_t *sv, float *state, int32_t batch, cons
         return rc;
 
     sv->batch = batch;
+    sv->jvp_rows = 0;
     hamp_eval_set_input(&sv->eval, m, x, batch);
     if (warm)
         memcpy(sv->s, state, (size_t)batch * d * sizeof(float));

@@ -1,14 +1,17 @@
-/* Newton's method on the (small) state, with a backtracking residual line search.
+/* Newton's method on the state, with a backtracking residual line search.
  *
- * The Jacobian J of the operator at s is formed column by column from `dim` batched
- * JVPs (one tangent e_j per column and sample), then (I - J) d = G(s) - s is solved with
- * LAPACK's LU in double precision. For the even-odd operator on 784-512-10 the state is
- * the 10 output units, so J is 10 x 10 (docs/math.md section 4). Longer states than
- * HAM_OPT_NEWTON_MAX_DIM are refused: the dense Jacobian would cost dim JVPs per step.
+ * Direction: solve (I - J) d = G(s) - s, J the operator's Jacobian at s.
+ * - Short states (dim <= HAM_OPT_NEWTON_MAX_DIM): J is formed column by column from
+ *   `dim` batched JVPs (tangent e_j per column and sample) and the system is solved by
+ *   LAPACK's LU in double precision. For the even-odd operator on 784-512-10 the state
+ *   is the 10 output units, so J is 10 x 10 (docs/math.md section 4).
+ * - Longer states: matrix-free GMRES (krylov_gmres.c), one batched JVP per Krylov step,
+ *   to the relative tolerance HAM_OPT_NEWTON_FORCING (an inexact Newton method).
  *
  * Line search: accept s + a d at the first a in 1, 1/2, 1/4, 1/8 whose residual
  * ||G - s|| is below (1 - 1e-4 a) times the current one; otherwise take the Picard step.
- * A trial evaluation counts as an operator evaluation of the rows still searching. */
+ * A trial evaluation counts as an operator evaluation of the rows still searching;
+ * JVPs are counted apart (ham_solve_stats_t.jacobian_products). */
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +23,9 @@
 
 typedef struct newton {
     int32_t dim, cap;
+    int krylov;       /* use GMRES instead of the dense Jacobian */
+    hamp_gmres_t gmres;
+    float *rhs;       /* cap x dim: G(s) - s, for GMRES */
     float *tangent;   /* cap x dim x dim: identity tangents */
     float *jcols;     /* cap x dim x dim: J e_j, i.e. the columns of J */
     float *dir;       /* cap x dim: Newton direction */
@@ -37,6 +43,8 @@ static void newton_fini(ham_solver_t *sv, void *state)
     newton_t *st = state;
     if (!st)
         return;
+    hamp_gmres_free(&st->gmres);
+    free(st->rhs);
     free(st->tangent);
     free(st->jcols);
     free(st->dir);
@@ -52,45 +60,48 @@ static void newton_fini(ham_solver_t *sv, void *state)
 
 static int newton_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
 {
-    int32_t max_dim = (int32_t)sv->opt[HAM_OPT_NEWTON_MAX_DIM];
-    if (dim > max_dim)
-        return hamp_fail(sv->msg, HAM_ERR_UNSUPPORTED,
-                         "newton: the %s state has %d units, more than HAM_OPT_NEWTON_MAX_DIM "
-                         "= %d (the dense Jacobian would cost %d JVPs per step)",
-                         sv->op->name, (int)dim, (int)max_dim, (int)dim);
     newton_t *st = calloc(1, sizeof *st);
     if (!st)
         return HAM_ERR_NOMEM;
     st->dim = dim;
     st->cap = cap;
+    st->krylov = dim > (int32_t)sv->opt[HAM_OPT_NEWTON_MAX_DIM];
     size_t d = (size_t)dim, rows = (size_t)cap;
-    st->tangent = malloc(rows * d * d * sizeof(float));
-    st->jcols = malloc(rows * d * d * sizeof(float));
+    size_t dense = st->krylov ? 1 : d; /* Jacobian columns kept per row */
+    st->tangent = malloc(rows * dense * d * sizeof(float));
+    st->jcols = malloc(rows * dense * d * sizeof(float));
+    st->rhs = malloc(rows * d * sizeof(float));
     st->dir = malloc(rows * d * sizeof(float));
     st->trial = malloc(rows * d * sizeof(float));
     st->gtrial = malloc(rows * d * sizeof(float));
     st->res0 = malloc(rows * sizeof(double));
     st->alpha = malloc(rows * sizeof(double));
-    st->a = malloc(d * d * sizeof(double));
+    st->a = malloc(dense * dense * sizeof(double));
     st->b = malloc(d * sizeof(double));
     st->ipiv = malloc(d * sizeof(lapack_int));
-    if (!st->tangent || !st->jcols || !st->dir || !st->trial || !st->gtrial || !st->res0 ||
-        !st->alpha || !st->a || !st->b || !st->ipiv) {
+    int rc = !st->tangent || !st->jcols || !st->rhs || !st->dir || !st->trial || !st->gtrial ||
+                     !st->res0 || !st->alpha || !st->a || !st->b || !st->ipiv
+                 ? HAM_ERR_NOMEM
+                 : HAM_OK;
+    if (rc == HAM_OK && st->krylov)
+        rc = hamp_gmres_init(&st->gmres, dim, cap, (int32_t)sv->opt[HAM_OPT_NEWTON_KRYLOV_DIM]);
+    if (rc != HAM_OK) {
         newton_fini(sv, st);
-        return HAM_ERR_NOMEM;
+        return rc;
     }
-    /* the identity tangents never change: fill them once */
-    memset(st->tangent, 0, rows * d * d * sizeof(float));
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < d; j++)
-            st->tangent[(r * d + j) * d + j] = 1.0f;
+    if (!st->krylov) { /* the identity tangents never change: fill them once */
+        memset(st->tangent, 0, rows * d * d * sizeof(float));
+        for (size_t r = 0; r < rows; r++)
+            for (size_t j = 0; j < d; j++)
+                st->tangent[(r * d + j) * d + j] = 1.0f;
+    }
     *state = st;
     return HAM_OK;
 }
 
 static int32_t newton_tangents(const ham_solver_t *sv)
 {
-    return sv->dim;
+    return sv->dim > (int32_t)sv->opt[HAM_OPT_NEWTON_MAX_DIM] ? 1 : sv->dim;
 }
 
 static double residual(const float *g, const float *x, size_t d)
@@ -103,15 +114,12 @@ static double residual(const float *g, const float *x, size_t d)
     return sqrt(acc);
 }
 
-static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32_t rows)
+/* Direction from the dense Jacobian; alpha[r] = 1 on success, -1 when LU failed. */
+static void dense_direction(newton_t *st, ham_solver_t *sv, const float *s, const float *gs,
+                            int32_t rows)
 {
-    newton_t *st = state;
     const size_t d = (size_t)st->dim;
-    const int linesearch = sv->opt[HAM_OPT_NEWTON_LINESEARCH] != 0.0;
-
-    /* the driver has just evaluated G at s, so the workspace is linearised there */
     hamp_solver_jvp(sv, st->jcols, st->tangent, rows, st->dim);
-
     for (int32_t r = 0; r < rows; r++) {
         const float *x = s + (size_t)r * d, *g = gs + (size_t)r * d;
         const float *jc = st->jcols + (size_t)r * d * d;
@@ -124,11 +132,41 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
             st->b[i] = (double)g[i] - x[i];
         lapack_int info = LAPACKE_dgesv_work(LAPACK_COL_MAJOR, (lapack_int)d, 1, st->a,
                                              (lapack_int)d, st->ipiv, st->b, (lapack_int)d);
-        int ok = info == 0;
-        for (size_t i = 0; ok && i < d; i++) {
+        for (size_t i = 0; i < d; i++)
             dir[i] = (float)st->b[i];
+        st->alpha[r] = info == 0 ? 1.0 : -1.0;
+    }
+}
+
+/* Direction from matrix-free GMRES; always "succeeds" (a partial solve is a direction). */
+static void krylov_direction(newton_t *st, ham_solver_t *sv, const float *s, const float *gs,
+                             int32_t rows)
+{
+    const size_t n = (size_t)rows * (size_t)st->dim;
+    for (size_t i = 0; i < n; i++)
+        st->rhs[i] = gs[i] - s[i];
+    hamp_gmres_solve(&st->gmres, sv, st->dir, st->rhs, rows, sv->opt[HAM_OPT_NEWTON_FORCING]);
+    for (int32_t r = 0; r < rows; r++)
+        st->alpha[r] = 1.0;
+}
+
+static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32_t rows)
+{
+    newton_t *st = state;
+    const size_t d = (size_t)st->dim;
+    const int linesearch = sv->opt[HAM_OPT_NEWTON_LINESEARCH] != 0.0;
+
+    /* the driver has just evaluated G at s, so the workspace is linearised there */
+    if (st->krylov)
+        krylov_direction(st, sv, s, gs, rows);
+    else
+        dense_direction(st, sv, s, gs, rows);
+    for (int32_t r = 0; r < rows; r++) {
+        const float *x = s + (size_t)r * d, *g = gs + (size_t)r * d;
+        const float *dir = st->dir + (size_t)r * d;
+        int ok = st->alpha[r] > 0.0;
+        for (size_t i = 0; ok && i < d; i++)
             ok = isfinite(dir[i]);
-        }
         st->res0[r] = residual(g, x, d);
         st->alpha[r] = ok ? 1.0 : -1.0;
         float *xt = st->trial + (size_t)r * d;

@@ -23,6 +23,8 @@ static const option_info_t options[HAMP_N_OPTIONS] = {
     [HAM_OPT_NEWTON_LINESEARCH] = {1, 0, 1, 1, 0},
     [HAM_OPT_NEWTON_MAX_DIM] = {256, 1, 4096, 1, 0},
     [HAM_OPT_DIVERGENCE] = {1e30, 1.0, 3e38, 0, 0},
+    [HAM_OPT_NEWTON_KRYLOV_DIM] = {30, 1, 500, 1, 0},
+    [HAM_OPT_NEWTON_FORCING] = {1e-2, 0.0, 1.0, 0, 1, 1},
 };
 
 void hamp_solver_default_options(double *opt)

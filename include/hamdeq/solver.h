@@ -34,7 +34,8 @@ typedef enum ham_solver_kind {
     HAM_SOLVER_PICARD = 0,   /**< damped Picard / forward Euler: `s <- (1-dt) s + dt G(s)` */
     HAM_SOLVER_ANDERSON = 1, /**< Anderson acceleration (Walker & Ni 2011) */
     HAM_SOLVER_BROYDEN = 2,  /**< limited-memory Broyden ("good" update, as in DEQs) */
-    HAM_SOLVER_NEWTON = 3,   /**< Newton with a dense Jacobian from JVPs, LAPACK LU, line search */
+    HAM_SOLVER_NEWTON = 3,   /**< Newton with a line search; dense Jacobian from JVPs and LAPACK
+                                  LU on short states, matrix-free GMRES on long ones */
     HAM_SOLVER_CUSTOM = 100  /**< a user backend from ham_solver_new_custom() */
 } ham_solver_kind_t;
 
@@ -54,9 +55,12 @@ typedef enum ham_option {
     HAM_OPT_ANDERSON_SAFEGUARD = 7,/**< 1: take the plain step when Anderson's is worse; default 1 */
     HAM_OPT_BROYDEN_M = 8,         /**< Broyden memory (rank-one updates kept); default 16, [1, 256] */
     HAM_OPT_NEWTON_LINESEARCH = 9, /**< 1: backtracking residual line search; default 1 */
-    HAM_OPT_NEWTON_MAX_DIM = 10,   /**< largest state length for the dense Jacobian;
-                                        default 256, [1, 4096] */
-    HAM_OPT_DIVERGENCE = 11        /**< a sample with `||s|| >` this is diverged; default 1e30 */
+    HAM_OPT_NEWTON_MAX_DIM = 10,   /**< largest state length for the dense Jacobian (longer
+                                        states use GMRES); default 256, [1, 4096] */
+    HAM_OPT_DIVERGENCE = 11,       /**< a sample with `||G(s)|| >` this is diverged; default
+                                        1e30, [1, 3e38] */
+    HAM_OPT_NEWTON_KRYLOV_DIM = 12,/**< most GMRES steps per Newton step; default 30, [1, 500] */
+    HAM_OPT_NEWTON_FORCING = 13    /**< GMRES relative tolerance; default 1e-2, (0, 1) */
 } ham_option_t;
 
 /** Final status of one sample. Values are pinned. */
@@ -76,6 +80,8 @@ typedef struct ham_solve_stats {
     int32_t iters_max;      /**< largest per-sample iteration count */
     double iters_mean;      /**< mean per-sample iteration count (operator evaluations) */
     int64_t evaluations;    /**< operator evaluations summed over samples */
+    int64_t jacobian_products; /**< Jacobian-vector products (one per tangent and sample),
+                                    not counted as evaluations: Newton's extra cost */
 } ham_solve_stats_t;
 
 /** What a per-iteration callback sees (size-prefixed, read `size` before new fields). */
@@ -192,8 +198,7 @@ HAM_API int ham_solver_set_callback(ham_solver_t *solver, ham_iter_callback_t ca
  * @return ::HAM_OK when the solve ran (samples that did not converge are reported by
  *   ham_solver_get_stats() and ham_solver_get_samples(), not by the status),
  *   ::HAM_ERR_NULL, ::HAM_ERR_INVALID, ::HAM_ERR_NONFINITE (NaN/Inf in `x` or in a warm
- *   start), ::HAM_ERR_NOMEM, ::HAM_ERR_CANCELLED, ::HAM_ERR_UNSUPPORTED (e.g. Newton on a
- *   state longer than ::HAM_OPT_NEWTON_MAX_DIM), or a custom backend's status.
+ *   start), ::HAM_ERR_NOMEM, ::HAM_ERR_CANCELLED, or a custom backend's status.
  *   On failure `state` may hold partial results.
  */
 HAM_API int ham_solver_solve(ham_solver_t *solver, float *state, int32_t batch, const float *x);

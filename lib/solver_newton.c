@@ -9,7 +9,10 @@
  *   to the relative tolerance HAM_OPT_NEWTON_FORCING (an inexact Newton method).
  *
  * Line search: accept s + a d at the first a in 1, 1/2, 1/4, 1/8 whose residual
- * ||G - s|| is below (1 - 1e-4 a) times the current one; otherwise take the Picard step.
+ * ||G - s|| is below (1 - 1e-4 a) times both the current one and the smallest one a
+ * Newton step has reached (a residual can have local minima that are no roots: without
+ * the second bound Newton steps fall back into them after Picard has left them).
+ * Otherwise take the Picard step, and only Picard steps for a while (see below).
  * A trial evaluation counts as an operator evaluation of the rows still searching;
  * JVPs are counted apart (ham_solve_stats_t.jacobian_products). */
 #include <lapacke.h>
@@ -33,6 +36,9 @@ typedef struct newton {
     float *gtrial;    /* cap x dim: G(trial) */
     double *res0;     /* cap: ||G(s) - s|| at the start of the step */
     double *alpha;    /* cap: current step length; 0 once accepted, -1 for Picard */
+    int32_t *fails;   /* cap: consecutive failed line searches */
+    double *best;     /* cap: smallest residual a Newton step has reached */
+    int32_t *cooldown;/* cap: Picard steps to take before trying Newton again */
     double *a, *b;    /* dim x dim and dim scratch for one solve */
     lapack_int *ipiv;
 } newton_t;
@@ -51,6 +57,9 @@ static void newton_fini(ham_solver_t *sv, void *state)
     free(st->trial);
     free(st->gtrial);
     free(st->res0);
+    free(st->fails);
+    free(st->best);
+    free(st->cooldown);
     free(st->alpha);
     free(st->a);
     free(st->b);
@@ -76,11 +85,14 @@ static int newton_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
     st->gtrial = malloc(rows * d * sizeof(float));
     st->res0 = malloc(rows * sizeof(double));
     st->alpha = malloc(rows * sizeof(double));
+    st->fails = malloc(rows * sizeof(int32_t));
+    st->best = malloc(rows * sizeof(double));
+    st->cooldown = malloc(rows * sizeof(int32_t));
     st->a = malloc(dense * dense * sizeof(double));
     st->b = malloc(d * sizeof(double));
     st->ipiv = malloc(d * sizeof(lapack_int));
     int rc = !st->tangent || !st->jcols || !st->rhs || !st->dir || !st->trial || !st->gtrial ||
-                     !st->res0 || !st->alpha || !st->a || !st->b || !st->ipiv
+                     !st->res0 || !st->alpha || !st->fails || !st->best || !st->cooldown || !st->a || !st->b || !st->ipiv
                  ? HAM_ERR_NOMEM
                  : HAM_OK;
     if (rc == HAM_OK && st->krylov)
@@ -164,9 +176,11 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
     for (int32_t r = 0; r < rows; r++) {
         const float *x = s + (size_t)r * d, *g = gs + (size_t)r * d;
         const float *dir = st->dir + (size_t)r * d;
-        int ok = st->alpha[r] > 0.0;
+        int ok = st->alpha[r] > 0.0 && st->cooldown[r] == 0;
         for (size_t i = 0; ok && i < d; i++)
             ok = isfinite(dir[i]);
+        if (st->cooldown[r] > 0)
+            st->cooldown[r]--;
         st->res0[r] = residual(g, x, d);
         st->alpha[r] = ok ? 1.0 : -1.0;
         float *xt = st->trial + (size_t)r * d;
@@ -178,28 +192,27 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
         return 0;
     }
 
-    /* Backtracking, all rows in one batched evaluation per trial; a row that has
-     * accepted keeps its point, so the last evaluation holds G at every final point. */
-    int all_evaluated = 0;
+    /* Backtracking, all rows in one batched evaluation per trial. Every row is evaluated
+     * (accepted ones again, so that the workspace ends linearised at each row's final
+     * point) but the evaluation counts only for the rows that needed it. */
     for (int trial = 0; trial < LINESEARCH_TRIALS; trial++) {
         int pending = 0;
         for (int32_t r = 0; r < rows; r++)
             pending |= st->alpha[r] > 0.0;
         if (!pending)
             break;
-        /* Evaluate every row (accepted ones too, so that the workspace ends linearised at
-         * each row's final point) but count the evaluation only for rows still searching. */
         sv->op->apply(sv->model, &sv->eval, st->gtrial, st->trial, rows);
         for (int32_t r = 0; r < rows; r++)
             sv->row_iters[r] += st->alpha[r] > 0.0;
-        all_evaluated = 1;
         for (int32_t r = 0; r < rows; r++) {
             if (!(st->alpha[r] > 0.0))
                 continue;
             const float *xt = st->trial + (size_t)r * d, *gt = st->gtrial + (size_t)r * d;
             double a = st->alpha[r], res = residual(gt, xt, d);
-            if (res <= (1.0 - 1e-4 * a) * st->res0[r]) {
+            if (res <= (1.0 - 1e-4 * a) * fmin(st->res0[r], st->best[r])) {
                 st->alpha[r] = 0.0; /* accepted */
+                st->fails[r] = 0;
+                st->best[r] = res;
                 continue;
             }
             float *xn = st->trial + (size_t)r * d;
@@ -209,25 +222,50 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
                 for (size_t i = 0; i < d; i++)
                     xn[i] = x[i] + (float)a * dir[i];
                 st->alpha[r] = a;
-            } else { /* no decrease along the Newton direction: take the Picard step */
+            } else {
+                /* No decrease along the Newton direction (a saddle or a fold nearby): take
+                 * the Picard step, and only Picard steps for the next 2, 4, .. 16 steps,
+                 * so that a row stuck there costs no more than plain Picard. */
                 memcpy(xn, gs + (size_t)r * d, d * sizeof(float));
                 st->alpha[r] = -1.0;
-                all_evaluated = 0;
+                st->fails[r]++;
+                st->cooldown[r] = 1 << (st->fails[r] < 4 ? st->fails[r] : 4);
             }
         }
     }
-    /* a row that fell back to Picard (now or after a failed solve) was not evaluated */
+    /* rows whose final point is a Picard step still need G there */
+    int missing = 0;
     for (int32_t r = 0; r < rows; r++)
-        if (st->alpha[r] != 0.0)
-            all_evaluated = 0;
-    memcpy(s, st->trial, (size_t)rows * d * sizeof(float));
-    if (all_evaluated) {
-        memcpy(gs, st->gtrial, (size_t)rows * d * sizeof(float));
-        return HAMP_STEP_G_READY;
+        missing |= st->alpha[r] != 0.0;
+    if (missing) {
+        sv->op->apply(sv->model, &sv->eval, st->gtrial, st->trial, rows);
+        for (int32_t r = 0; r < rows; r++)
+            sv->row_iters[r] += st->alpha[r] != 0.0;
     }
-    return 0;
+    memcpy(s, st->trial, (size_t)rows * d * sizeof(float));
+    memcpy(gs, st->gtrial, (size_t)rows * d * sizeof(float));
+    return HAMP_STEP_G_READY;
+}
+static int newton_reset(ham_solver_t *sv, void *state, int32_t rows)
+{
+    (void)sv;
+    newton_t *st = state;
+    for (int32_t r = 0; r < rows; r++) {
+        st->fails[r] = st->cooldown[r] = 0;
+        st->best[r] = INFINITY;
+    }
+    return HAM_OK;
 }
 
-/* No compact: Newton keeps no per-row history across steps. */
-const hamp_solver_ops_t hamp_solver_newton = {"newton",    newton_init, newton_fini,    NULL,
-                                              newton_step, NULL,        newton_tangents};
+static void newton_compact(ham_solver_t *sv, void *state, const int32_t *keep, int32_t n)
+{
+    (void)sv;
+    newton_t *st = state;
+    hamp_compact_rows_i(st->fails, 1, keep, n);
+    hamp_compact_rows_d(st->best, 1, keep, n);
+    hamp_compact_rows_i(st->cooldown, 1, keep, n);
+}
+
+const hamp_solver_ops_t hamp_solver_newton = {"newton",     newton_init, newton_fini,
+                                              newton_reset, newton_step, newton_compact,
+                                              newton_tangents};

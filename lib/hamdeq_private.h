@@ -139,6 +139,9 @@ void hamp_sgemm(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float
                 int32_t ldc);
 /* Solves A X = B in place (A n x n, B n x nrhs, row-major doubles); 0 on success. */
 int hamp_dgesv(int32_t n, int32_t nrhs, double *a, int32_t *ipiv, double *b);
+/* Solves A x = b in place for one right-hand side, A n x n column-major; never allocates,
+ * so solver iterations may call it. 0 on success, -1 when A is singular. */
+int hamp_dgesv_small(int32_t n, double *a, int32_t *ipiv, double *b);
 /* Eigenvalues (ascending) of a symmetric n x n row-major matrix, destroyed; 0 on success. */
 int hamp_dsyev_values(int32_t n, double *a, double *w);
 

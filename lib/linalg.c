@@ -23,6 +23,14 @@ int hamp_dgesv(int32_t n, int32_t nrhs, double *a, int32_t *ipiv, double *b)
     return info == 0 ? 0 : -1;
 }
 
+int hamp_dgesv_small(int32_t n, double *a, int32_t *ipiv, double *b)
+{
+    /* column-major and the _work variant: LAPACKE's row-major path allocates a transposed
+     * copy, and this runs inside solver iterations */
+    lapack_int info = LAPACKE_dgesv_work(LAPACK_COL_MAJOR, n, 1, a, n, (lapack_int *)ipiv, b, n);
+    return info == 0 ? 0 : -1;
+}
+
 int hamp_dsyev_values(int32_t n, double *a, double *w)
 {
     lapack_int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', n, a, n, w);

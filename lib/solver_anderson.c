@@ -11,7 +11,6 @@
  * step from that earlier iterate is taken instead (its G is already stored: no extra
  * cost). Twice, not once: Anderson is not monotone, and rejecting every small increase
  * measured slower on the 784-1280-510-200-10 model (tools: hamdeq solve). */
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,7 @@ typedef struct anderson {
     int32_t *last_aa;  /* the current iterate came from an Anderson extrapolation */
     double *prev_norm; /* ||f|| of the last accepted iterate */
     double *a, *y;     /* m x m and m scratch for one solve */
-    lapack_int *ipiv;
+    int32_t *ipiv;
 } anderson_t;
 
 static void anderson_fini(ham_solver_t *sv, void *state)
@@ -70,7 +69,7 @@ static int anderson_init(ham_solver_t *sv, void **state, int32_t dim, int32_t ca
     st->prev_norm = malloc(rows * sizeof(double));
     st->a = malloc(m * m * sizeof(double));
     st->y = malloc(m * sizeof(double));
-    st->ipiv = malloc(m * sizeof(lapack_int));
+    st->ipiv = malloc(m * sizeof(int32_t));
     if (!st->gx || !st->fx || !st->gram || !st->count || !st->prev || !st->last_aa ||
         !st->prev_norm || !st->a || !st->y || !st->ipiv) {
         anderson_fini(sv, st);
@@ -141,9 +140,7 @@ static int solve_alpha(anderson_t *st, int32_t r, int32_t k, double lambda)
         st->a[(size_t)j * k + j] += reg / trace;
         st->y[j] = 1.0;
     }
-    /* the _work variant: no allocation inside iterations */
-    lapack_int info = LAPACKE_dgesv_work(LAPACK_COL_MAJOR, k, 1, st->a, k, st->ipiv, st->y, k);
-    if (info != 0)
+    if (hamp_dgesv_small(k, st->a, st->ipiv, st->y) != 0)
         return -1;
     double sum = 0.0, l1 = 0.0;
     for (int32_t j = 0; j < k; j++) {

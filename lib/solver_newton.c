@@ -15,7 +15,6 @@
  * Otherwise take the Picard step, and only Picard steps for a while (see below).
  * A trial evaluation counts as an operator evaluation of the rows still searching;
  * JVPs are counted apart (ham_solve_stats_t.jacobian_products). */
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +39,7 @@ typedef struct newton {
     double *best;     /* cap: smallest residual a Newton step has reached */
     int32_t *cooldown;/* cap: Picard steps to take before trying Newton again */
     double *a, *b;    /* dim x dim and dim scratch for one solve */
-    lapack_int *ipiv;
+    int32_t *ipiv;
 } newton_t;
 
 static void newton_fini(ham_solver_t *sv, void *state)
@@ -90,7 +89,7 @@ static int newton_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
     st->cooldown = malloc(rows * sizeof(int32_t));
     st->a = malloc(dense * dense * sizeof(double));
     st->b = malloc(d * sizeof(double));
-    st->ipiv = malloc(d * sizeof(lapack_int));
+    st->ipiv = malloc(d * sizeof(int32_t));
     int rc = !st->tangent || !st->jcols || !st->rhs || !st->dir || !st->trial || !st->gtrial ||
                      !st->res0 || !st->alpha || !st->fails || !st->best || !st->cooldown || !st->a || !st->b || !st->ipiv
                  ? HAM_ERR_NOMEM
@@ -142,8 +141,7 @@ static void dense_direction(newton_t *st, ham_solver_t *sv, const float *s, cons
                 st->a[j * d + i] = (i == j ? 1.0 : 0.0) - (double)jc[j * d + i];
         for (size_t i = 0; i < d; i++)
             st->b[i] = (double)g[i] - x[i];
-        lapack_int info = LAPACKE_dgesv_work(LAPACK_COL_MAJOR, (lapack_int)d, 1, st->a,
-                                             (lapack_int)d, st->ipiv, st->b, (lapack_int)d);
+        int info = hamp_dgesv_small((int32_t)d, st->a, st->ipiv, st->b);
         for (size_t i = 0; i < d; i++)
             dir[i] = (float)st->b[i];
         st->alpha[r] = info == 0 ? 1.0 : -1.0;
@@ -167,6 +165,7 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
     newton_t *st = state;
     const size_t d = (size_t)st->dim;
     const int linesearch = sv->opt[HAM_OPT_NEWTON_LINESEARCH] != 0.0;
+    const int32_t max_iter = (int32_t)sv->opt[HAM_OPT_MAX_ITER];
 
     /* the driver has just evaluated G at s, so the workspace is linearised there */
     if (st->krylov)
@@ -213,6 +212,10 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
                 st->alpha[r] = 0.0; /* accepted */
                 st->fails[r] = 0;
                 st->best[r] = res;
+                continue;
+            }
+            if (sv->row_iters[r] >= max_iter) {
+                st->alpha[r] = 0.0; /* out of evaluations: stop at this evaluated point */
                 continue;
             }
             float *xn = st->trial + (size_t)r * d;

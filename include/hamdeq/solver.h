@@ -52,7 +52,9 @@ typedef enum ham_option {
     HAM_OPT_ANDERSON_BETA = 5,     /**< Anderson damping (mixing); default 1, (0, 1] */
     HAM_OPT_ANDERSON_LAMBDA = 6,   /**< Tikhonov regularisation of the Gram matrix, relative
                                         to its trace; default 1e-10, [0, 1] */
-    HAM_OPT_ANDERSON_SAFEGUARD = 7,/**< 1: take the plain step when Anderson's is worse; default 1 */
+    HAM_OPT_ANDERSON_SAFEGUARD = 7,/**< 1: take the plain step when an Anderson step doubled
+                                        the residual, and clear the history when the residual
+                                        is 10% above the sample's best; default 1 */
     HAM_OPT_BROYDEN_M = 8,         /**< Broyden memory (rank-one updates kept); default 16, [1, 256] */
     HAM_OPT_NEWTON_LINESEARCH = 9, /**< 1: backtracking residual line search; default 1 */
     HAM_OPT_NEWTON_MAX_DIM = 10,   /**< largest state length for the dense Jacobian (longer

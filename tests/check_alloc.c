@@ -1,0 +1,87 @@
+/* Hot loops never allocate: once a solver's workspace is sized, a solve of the same or a
+ * smaller batch makes no heap allocation at all, whatever the solver and operator.
+ * The library's objects are linked statically here with --wrap=malloc/calloc/realloc,
+ * so every allocation they make passes through the counters below (BLAS's own, inside
+ * libopenblas, does not: that is BLAS's business). */
+#include <check.h>
+#include <stdlib.h>
+
+#include "test_util.h"
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t k);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t k);
+void *__wrap_realloc(void *p, size_t n);
+
+static long allocations;
+
+void *__wrap_malloc(size_t n)
+{
+    allocations++;
+    return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t k)
+{
+    allocations++;
+    return __real_calloc(n, k);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    allocations++;
+    return __real_realloc(p, n);
+}
+
+static const int32_t kinds[4] = {HAM_SOLVER_PICARD, HAM_SOLVER_ANDERSON, HAM_SOLVER_BROYDEN,
+                                  HAM_SOLVER_NEWTON};
+
+/* _i: problem (the three layered ones) x operator x solver; Newton runs its GMRES path on
+ * the 5- and 7-layer problems (HAM_OPT_NEWTON_MAX_DIM lowered below their state length). */
+START_TEST(test_second_solve_allocates_nothing)
+{
+    const tu_problem_t *p = &tu_problems[_i / 8];
+    int32_t op = (_i / 4) % 2, kind = kinds[_i % 4];
+    ham_model_t *m = tu_problem_model(p);
+    float *x = tu_problem_inputs(p, m);
+    int32_t dim = tu_dim(m, op);
+    float *state = tu_floats((size_t)p->batch * dim);
+    ham_solver_t *sv;
+    TU_OK(ham_solver_new(&sv, m, op, kind));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_TOL, 1e-7));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 60));
+    if (p->n_layers > 3)
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_NEWTON_MAX_DIM, 4));
+    TU_OK(ham_solver_solve(sv, state, p->batch, x)); /* sizes the workspace */
+
+    /* no ck_assert in between: Check itself is linked statically and allocates */
+    long before = allocations;
+    int rc1 = ham_solver_solve(sv, state, p->batch, x);
+    int rc2 = ham_solver_solve(sv, state, p->batch > 1 ? p->batch - 1 : 1, x);
+    long after = allocations;
+    ck_assert_int_eq(rc1, HAM_OK);
+    ck_assert_int_eq(rc2, HAM_OK);
+    ham_solve_stats_t st;
+    tu_stats(&st, sv);
+    ck_assert_msg(after == before, "%s %s/%s: %ld allocations in two solves (%.1f iters)",
+                  p->name, ham_operator_name(op), ham_solver_kind_name(kind), after - before,
+                  st.iters_mean);
+    ck_assert_msg(st.iters_mean > 2.0, "the solve ran only %.1f iterations", st.iters_mean);
+
+    ham_solver_free(sv);
+    free(state);
+    free(x);
+    ham_model_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("alloc");
+    TCase *tc = tu_tcase("alloc");
+    tcase_add_loop_test(tc, test_second_solve_allocates_nothing, 0, TU_N_LAYERED * 8);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}

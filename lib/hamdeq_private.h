@@ -73,6 +73,9 @@ struct ham_model {
     float *W[HAM_MAX_LAYERS];            /* W[l]: size[l] x size[l+1], l < n_layers-1 */
     float *b[HAM_MAX_LAYERS];            /* NULL for the clamped layer */
     hamp_layout_t layout[2];             /* indexed by ham_operator_t */
+    int32_t default_op, default_solver;  /* solver defaults, saved in model files */
+    double default_tol;
+    int32_t default_max_iter;
     char msg[HAMP_MSG_LEN];
 };
 

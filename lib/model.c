@@ -62,6 +62,10 @@ HAM_API int ham_model_new(ham_model_t **model, int32_t n_layers, const int32_t *
             goto nomem;
     }
     hamp_layout_build(m);
+    m->default_op = HAM_OPERATOR_EVEN_ODD;
+    m->default_solver = HAM_SOLVER_ANDERSON;
+    m->default_tol = 1e-4;
+    m->default_max_iter = 100;
     *model = m;
     return HAM_OK;
 nomem:
@@ -92,6 +96,10 @@ HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model)
                            model->clamped ? HAM_MODEL_CLAMPED_INPUT : HAM_MODEL_FREE_INPUT);
     if (rc != HAM_OK)
         return rc;
+    c->default_op = model->default_op;
+    c->default_solver = model->default_solver;
+    c->default_tol = model->default_tol;
+    c->default_max_iter = model->default_max_iter;
     for (int32_t l = 0; l < model->n_layers; l++) {
         c->lag[l] = model->lag[l];
         if (model->W[l])
@@ -309,5 +317,42 @@ HAM_API int ham_model_state_offset(int32_t *offset, const ham_model_t *model, in
     if (layer < 0 || layer >= model->n_layers || model->layout[op].offset[layer] < 0)
         return HAM_ERR_INVALID;
     *offset = model->layout[op].offset[layer];
+    return HAM_OK;
+}
+
+HAM_API int ham_model_set_defaults(ham_model_t *model, int32_t op, int32_t solver, double tol,
+                                   int32_t max_iter)
+{
+    if (!model)
+        return HAM_ERR_NULL;
+    if (!hamp_operator_get(op))
+        return hamp_fail(model->msg, HAM_ERR_UNKNOWN_OPERATOR, "unknown operator %d", (int)op);
+    if (!ham_solver_kind_name(solver))
+        return hamp_fail(model->msg, HAM_ERR_UNKNOWN_SOLVER, "unknown solver kind %d",
+                         (int)solver);
+    if (!(tol > 0.0 && tol < 1.0) || max_iter < 1)
+        return hamp_fail(model->msg, HAM_ERR_INVALID,
+                         "defaults need 0 < tol < 1 and max_iter >= 1, got %g and %d", tol,
+                         (int)max_iter);
+    model->default_op = op;
+    model->default_solver = solver;
+    model->default_tol = tol;
+    model->default_max_iter = max_iter;
+    return HAM_OK;
+}
+
+HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, int32_t *max_iter,
+                                   const ham_model_t *model)
+{
+    if (!model)
+        return HAM_ERR_NULL;
+    if (op)
+        *op = model->default_op;
+    if (solver)
+        *solver = model->default_solver;
+    if (tol)
+        *tol = model->default_tol;
+    if (max_iter)
+        *max_iter = model->default_max_iter;
     return HAM_OK;
 }

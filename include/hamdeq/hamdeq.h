@@ -10,5 +10,7 @@
 #include "lagrangian.h"
 #include "model.h"
 #include "solver.h"
+#include "trainer.h"
+#include "data.h"
 
 #endif /* HAMDEQ_HAMDEQ_H */

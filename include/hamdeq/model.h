@@ -189,6 +189,46 @@ HAM_API int ham_model_eo_to_full(float *full, const ham_model_t *model, int32_t 
 HAM_API int ham_model_full_to_eo(float *eo, const ham_model_t *model, int32_t batch,
                                  const float *full);
 
+/**
+ * @brief Records the solver a model is meant to be run with (saved in model files).
+ * New models default to ::HAM_OPERATOR_EVEN_ODD, ::HAM_SOLVER_ANDERSON (values of
+ * ::ham_solver_kind_t), tolerance 1e-4 and 100 iterations.
+ * @param op an operator, @param solver a built-in solver kind,
+ * @param tol in (0, 1), @param max_iter >= 1
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_UNKNOWN_SOLVER,
+ *   ::HAM_ERR_INVALID.
+ */
+HAM_API int ham_model_set_defaults(ham_model_t *model, int32_t op, int32_t solver, double tol,
+                                   int32_t max_iter);
+
+/** @brief Reads the solver defaults (any output may be NULL). */
+HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, int32_t *max_iter,
+                                   const ham_model_t *model);
+
+/**
+ * @brief Saves a model to a file in the versioned binary format of docs/model-format.md
+ * (layer sizes, clamping, Lagrangians and their parameters, solver defaults, weights,
+ * biases, CRC-32 checksum; little-endian).
+ *
+ * The file is written atomically: to a temporary file in the same directory, flushed
+ * with fsync, then renamed over `path`, so a crash mid-save leaves the previous file
+ * intact and readers never see a half-written one.
+ * @param err buffer for a one-line message on failure (may be NULL), @param err_len its size
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO, ::HAM_ERR_UNSUPPORTED (a layer has a
+ *   custom Lagrangian, whose callbacks cannot be saved).
+ */
+HAM_API int ham_model_save(const ham_model_t *model, const char *path, char *err,
+                           size_t err_len);
+
+/**
+ * @brief Loads a model saved by ham_model_save().
+ * @param[out] model the new model; NULL on failure
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO, ::HAM_ERR_FORMAT (bad magic, unsupported
+ *   format version, truncated, checksum mismatch, impossible sizes or values),
+ *   ::HAM_ERR_NOMEM. Never crashes on a damaged file.
+ */
+HAM_API int ham_model_load(ham_model_t **model, const char *path, char *err, size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,99 @@
+/**
+ * @file data.h
+ * @brief ham_dataset_t: labelled image data read from IDX (MNIST family, raw or gzip) or
+ * NumPy .npy files, kept compactly in memory and handed out as float batches.
+ *
+ * Pixels stored as uint8 stay uint8 in memory (a 60,000-image Fashion-MNIST training set
+ * is 47 MB, not 188) and are scaled to [0, 1] (divided by 255) when a batch is copied
+ * out; float32 data is kept and handed out as is.
+ *
+ * Functions that create a handle from a file take an optional error buffer: on failure
+ * it receives one line saying what is wrong with which file (there is no handle yet to
+ * keep a message in). A dataset is read-only after loading and may be shared by threads.
+ */
+#ifndef HAMDEQ_DATA_H
+#define HAMDEQ_DATA_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque dataset handle. */
+typedef struct ham_dataset ham_dataset_t;
+
+/**
+ * @brief Loads images (and optionally labels) from IDX files, raw or gzip-compressed
+ * (detected from the content, not the name).
+ * @param[out] dataset the new dataset; NULL on failure
+ * @param images path of an IDX file of unsigned bytes with 2 or more dimensions
+ *   (n x rows x cols ...): each sample is flattened
+ * @param labels path of an IDX file of n unsigned bytes, or NULL
+ * @param err buffer for a one-line message on failure (may be NULL)
+ * @param err_len size of err in bytes
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO (cannot open or read),
+ *   ::HAM_ERR_FORMAT (bad magic, unsupported element type, truncated, count mismatch
+ *   between images and labels, absurd dimensions), ::HAM_ERR_NOMEM.
+ *   A forged header never causes an allocation larger than the file can fill.
+ */
+HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
+                                 const char *labels, char *err, size_t err_len);
+
+/**
+ * @brief Loads samples (and optionally labels) from NumPy .npy files (format 1.0-3.0,
+ * C order, little-endian).
+ * @param samples `<f4` (float32) or `|u1` (uint8) array with 2 or more dimensions; each
+ *   sample (first axis) is flattened
+ * @param labels 1-D array of `|u1`, `<i4` or `<i8` class indices in [0, 2^31), or NULL
+ * @return as ham_dataset_load_idx(); Fortran order, big-endian or other dtypes are
+ *   ::HAM_ERR_FORMAT.
+ */
+HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
+                                 const char *labels, char *err, size_t err_len);
+
+/**
+ * @brief Loads one split of an MNIST-style directory: `DIR/{split}-images-idx3-ubyte` and
+ * `DIR/{split}-labels-idx1-ubyte`, each with or without `.gz`.
+ * @param split "train" or "t10k" (any name is accepted and used as the file prefix)
+ */
+HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split,
+                                 char *err, size_t err_len);
+
+/** @brief Frees a dataset; NULL is a no-op. */
+HAM_API void ham_dataset_free(ham_dataset_t *dataset);
+
+/** @brief Number of samples (0 for NULL). */
+HAM_API int64_t ham_dataset_count(const ham_dataset_t *dataset);
+
+/** @brief Values per sample, e.g. 784 for 28 x 28 images (0 for NULL). */
+HAM_API int32_t ham_dataset_dim(const ham_dataset_t *dataset);
+
+/** @brief 1 if the dataset has labels, 0 otherwise. */
+HAM_API int32_t ham_dataset_has_labels(const ham_dataset_t *dataset);
+
+/** @brief Number of classes: largest label + 1 (0 without labels). */
+HAM_API int32_t ham_dataset_n_classes(const ham_dataset_t *dataset);
+
+/**
+ * @brief Copies samples `first .. first+count-1` out as floats (uint8 data divided by 255).
+ * @param x `count x dim` floats
+ * @param labels `count` labels, or NULL (must be NULL for an unlabelled dataset)
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (range outside the data, count <= 0,
+ *   labels requested from an unlabelled dataset).
+ */
+HAM_API int ham_dataset_get(float *x, int32_t *labels, const ham_dataset_t *dataset,
+                            int64_t first, int32_t count);
+
+/**
+ * @brief Same as ham_dataset_get() for an arbitrary list of sample indices (shuffled
+ * mini-batches).
+ */
+HAM_API int ham_dataset_gather(float *x, int32_t *labels, const ham_dataset_t *dataset,
+                               const int64_t *indices, int32_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAMDEQ_DATA_H */

@@ -1,0 +1,144 @@
+/**
+ * @file trainer.h
+ * @brief ham_trainer_t: training a HAM through its fixed point (docs/math.md section 5).
+ *
+ * Each step solves the forward fixed point `s* = G(s*)` (or `F`) on a batch, takes the
+ * loss on the output layer, solves the adjoint fixed point
+ * `lambda = J(s*)^T lambda + dLoss/ds*`, forms `dLoss/dtheta = (dG/dtheta)^T lambda`
+ * with BLAS, and updates the model's weights and biases with the chosen optimiser.
+ *
+ * The trainer borrows the model and modifies it; nothing else may use the model while
+ * a step runs. With one BLAS thread a training run is bit-for-bit reproducible.
+ */
+#ifndef HAMDEQ_TRAINER_H
+#define HAMDEQ_TRAINER_H
+
+#include "common.h"
+#include "model.h"
+#include "solver.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque trainer handle. */
+typedef struct ham_trainer ham_trainer_t;
+
+/** Losses on the output layer `s_y` (`B` samples, one-hot targets `y`). Values pinned. */
+typedef enum ham_loss {
+    HAM_LOSS_MSE = 0,          /**< `0.5 sum (s_y - y)^2 / B` (the paper's) */
+    HAM_LOSS_CROSS_ENTROPY = 1 /**< `-sum log softmax(s_y)[label] / B` */
+} ham_loss_t;
+
+/** Optimisers. Values pinned. */
+typedef enum ham_optimizer {
+    HAM_OPTIMIZER_SGD = 0,  /**< SGD with (heavy-ball) momentum */
+    HAM_OPTIMIZER_ADAM = 1, /**< Adam (Kingma & Ba 2015) */
+    HAM_OPTIMIZER_MADAM = 2 /**< Madam (Bernstein et al. 2020), as the paper used it */
+} ham_optimizer_t;
+
+/** How gradients are formed. Values pinned. */
+typedef enum ham_gradient {
+    /** Implicit differentiation: the adjoint fixed point solved by the backward solver. */
+    HAM_GRADIENT_IMPLICIT = 0,
+    /** Recurrent backpropagation (Almeida-Pineda): `lambda <- J^T lambda + dLoss/ds*`
+     *  from `lambda = dLoss/ds*`, a fixed number of Picard steps, no acceleration. */
+    HAM_GRADIENT_RECURRENT = 1
+} ham_gradient_t;
+
+/**
+ * Trainer options, set with ham_trainer_set_option(). Values pinned; defaults and
+ * bounds from ham_trainer_option_info(). The forward solver's own options (tolerance,
+ * iterations, Anderson memory, ...) are set on ham_trainer_solver().
+ */
+typedef enum ham_train_option {
+    HAM_TRAIN_LOSS = 0,            /**< ::ham_loss_t; default MSE */
+    HAM_TRAIN_OPTIMIZER = 1,       /**< ::ham_optimizer_t; default MADAM */
+    HAM_TRAIN_LR = 2,              /**< learning rate; default 0.01, (0, 10] */
+    HAM_TRAIN_MOMENTUM = 3,        /**< SGD momentum; default 0.9, [0, 1) */
+    HAM_TRAIN_ADAM_BETA1 = 4,      /**< default 0.9, [0, 1) */
+    HAM_TRAIN_ADAM_BETA2 = 5,      /**< default 0.999, [0, 1); also Madam's EMA of g^2 */
+    HAM_TRAIN_ADAM_EPS = 6,        /**< default 1e-8, [0, 1] */
+    HAM_TRAIN_MADAM_SCALE = 7,     /**< weights bounded by this x their initial RMS; 1024 */
+    HAM_TRAIN_MADAM_GBOUND = 8,    /**< normalised gradient clipped to +-this; default 10 */
+    HAM_TRAIN_MADAM_BIASES = 9,    /**< biases under Madam: 0 frozen (the paper: a
+                                        multiplicative update never moves a zero), 1 an
+                                        additive normalised step (lr * clip(g / rms)); default 0 */
+    HAM_TRAIN_GRADIENT = 10,       /**< ::ham_gradient_t; default IMPLICIT */
+    HAM_TRAIN_BACKWARD_SOLVER = 11,/**< ::ham_solver_kind_t for the adjoint (PICARD,
+                                        ANDERSON or BROYDEN); default: the forward solver's
+                                        kind when it is one of those, else ANDERSON */
+    HAM_TRAIN_BACKWARD_ITERS = 12, /**< adjoint iterations; default 8 (the paper's), [1, 1e6] */
+    HAM_TRAIN_BACKWARD_TOL = 13    /**< 0: run exactly BACKWARD_ITERS; > 0: stop each sample
+                                        at this relative residual (BACKWARD_ITERS is then a
+                                        cap); default 0, [0, 1) */
+} ham_train_option_t;
+
+/**
+ * @brief Creates a trainer for `model` (borrowed, modified by steps) whose forward solves
+ * use operator `op` and solver `kind` (see ham_solver_new()).
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_UNKNOWN_SOLVER,
+ *   ::HAM_ERR_UNSUPPORTED (a model without a clamped input: there is nothing to train on),
+ *   ::HAM_ERR_NOMEM.
+ */
+HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t op,
+                            int32_t kind);
+
+/** @brief Frees a trainer (not the model); NULL is a no-op. */
+HAM_API void ham_trainer_free(ham_trainer_t *trainer);
+
+/** @brief Detail of the last failure on this trainer ("" if none). */
+HAM_API const char *ham_trainer_message(const ham_trainer_t *trainer);
+
+/** @brief The forward solver (owned by the trainer): set its options, read its stats. */
+HAM_API ham_solver_t *ham_trainer_solver(ham_trainer_t *trainer);
+
+/** @brief Default and bounds of a trainer option (any pointer may be NULL). */
+HAM_API int ham_trainer_option_info(double *def, double *min, double *max, int32_t option);
+
+/**
+ * @brief Sets a trainer option. Changing the optimiser resets its state.
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPTION, ::HAM_ERR_INVALID.
+ */
+HAM_API int ham_trainer_set_option(ham_trainer_t *trainer, int32_t option, double value);
+
+/** @brief Reads a trainer option. */
+HAM_API int ham_trainer_get_option(double *value, const ham_trainer_t *trainer, int32_t option);
+
+/**
+ * @brief Computes the loss and the gradient of every weight block and bias on a batch,
+ * without changing the model (read them with ham_trainer_get_weight_grad() and
+ * ham_trainer_get_bias_grad()).
+ * @param[out] loss the mean loss over the batch (may be NULL)
+ * @param[out] correct samples whose `argmax s_y` is their label (may be NULL)
+ * @param batch samples, > 0
+ * @param x `batch x N_0` inputs
+ * @param labels `batch` class indices in `[0, N_{L-1})`
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (batch, a label out of range),
+ *   ::HAM_ERR_NONFINITE, ::HAM_ERR_NOMEM, or a solver error.
+ */
+HAM_API int ham_trainer_gradient(ham_trainer_t *trainer, double *loss, int32_t *correct,
+                                 int32_t batch, const float *x, const int32_t *labels);
+
+/**
+ * @brief One training step: ham_trainer_gradient(), then one optimiser update of the model.
+ */
+HAM_API int ham_trainer_step(ham_trainer_t *trainer, double *loss, int32_t *correct,
+                             int32_t batch, const float *x, const int32_t *labels);
+
+/** @brief Gradient of weight block `block` from the last gradient or step (`count` floats). */
+HAM_API int ham_trainer_get_weight_grad(float *out, const ham_trainer_t *trainer, int32_t block,
+                                        size_t count);
+
+/** @brief Gradient of the bias of free layer `layer` from the last gradient or step. */
+HAM_API int ham_trainer_get_bias_grad(float *out, const ham_trainer_t *trainer, int32_t layer,
+                                      size_t count);
+
+/** @brief Statistics of the last step's adjoint solve (size-prefixed, like the forward's). */
+HAM_API int ham_trainer_backward_stats(ham_solve_stats_t *stats, const ham_trainer_t *trainer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAMDEQ_TRAINER_H */

@@ -15,6 +15,7 @@ void hamp_eval_free(hamp_eval_t *e)
     }
     free(e->drive);
     free(e->g0);
+    free(e->rhs);
     memset(e, 0, sizeof *e);
 }
 
@@ -71,6 +72,8 @@ void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep
         hamp_compact_rows(e->s[l], (size_t)m->size[l], keep, n);
         hamp_compact_rows(e->g[l], (size_t)m->size[l], keep, n);
     }
+    if (e->rhs)
+        hamp_compact_rows(e->rhs, (size_t)e->rhs_width, keep, n);
     if (!m->clamped)
         return;
     hamp_compact_rows(e->drive, (size_t)m->size[1], keep, n);

@@ -94,6 +94,8 @@ typedef struct hamp_eval {
     float *ta[HAM_MAX_LAYERS], *tb[HAM_MAX_LAYERS]; /* tangent scratch */
     float *drive;   /* cap x size[1]: g_0(x) W_0 + b_1 for a clamped model */
     float *g0;      /* cap x size[0]: g_0(x), kept for energy and training */
+    float *rhs;     /* cap x rhs_width: the adjoint's constant term (adjoint solvers only) */
+    int32_t rhs_width;
 } hamp_eval_t;
 
 int hamp_eval_init(hamp_eval_t *e, const ham_model_t *m, int32_t cap, int32_t mult_cap);
@@ -105,9 +107,13 @@ void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep
 
 /* --------------------------------------------- operators (operator*.c, vtables) */
 
-typedef struct hamp_operator_ops {
+typedef struct hamp_operator_ops hamp_operator_ops_t;
+
+struct hamp_operator_ops {
     const char *name;
     int32_t kind;
+    /* For an adjoint operator u -> J(s*)^T u + rhs: the operator it is the adjoint of. */
+    const hamp_operator_ops_t *base;
     /* out = Op(s) on rows; leaves the linearisation point in e. */
     void (*apply)(const ham_model_t *m, hamp_eval_t *e, float *out, const float *s,
                   int32_t rows);
@@ -116,10 +122,12 @@ typedef struct hamp_operator_ops {
                 int32_t rows, int32_t mult);
     void (*vjp)(const ham_model_t *m, hamp_eval_t *e, float *out, const float *v,
                 int32_t rows, int32_t mult);
-} hamp_operator_ops_t;
+};
 
 extern const hamp_operator_ops_t hamp_operator_sync;
 extern const hamp_operator_ops_t hamp_operator_even_odd;
+extern const hamp_operator_ops_t hamp_operator_sync_adjoint;
+extern const hamp_operator_ops_t hamp_operator_even_odd_adjoint;
 const hamp_operator_ops_t *hamp_operator_get(int32_t op);
 
 /* The engine both operators share (operator_layered.c): a state class `state` whose
@@ -133,6 +141,10 @@ void hamp_layered_jvp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_
                       float *out, const float *v, int32_t rows, int32_t mult);
 void hamp_layered_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
                       float *out, const float *v, int32_t rows, int32_t mult);
+/* Parameter gradients at the last applied point: with adjoint `lambda` (rows x dim) on the
+ * operator's output, sets gW[l] = dL/dW_l and gb[l] = dL/db_l, L = <lambda, Op(s)>. */
+void hamp_layered_param_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                            const float *lambda, int32_t rows, float **gW, float **gb);
 
 /* --------------------------------------------------------- BLAS/LAPACK (linalg.c) */
 
@@ -228,6 +240,14 @@ extern const hamp_solver_ops_t hamp_solver_broyden;
 extern const hamp_solver_ops_t hamp_solver_newton;
 extern const hamp_solver_ops_t hamp_solver_custom;
 
+/* An internal solver of the adjoint fixed point u = J(s*)^T u + rhs of operator `op`. */
+int hamp_solver_new_adjoint(ham_solver_t **solver, const ham_model_t *model, int32_t op,
+                            int32_t kind);
+/* Solves it for a batch: linearises at s_star (batch x dim) for inputs x, starts from zero
+ * (or from rhs when warm_from_rhs), writes the solution into lambda. */
+int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch, const float *x,
+                              const float *s_star, const float *rhs, int warm_from_rhs);
+
 /* Evaluate G on the working rows from a backend (counts one evaluation per row). */
 void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows);
 /* J v / J^T v at the point of the last hamp_solver_apply (v: rows*mult rows). */
@@ -253,6 +273,56 @@ void hamp_gmres_free(hamp_gmres_t *g);
 int32_t hamp_gmres_solve(hamp_gmres_t *g, ham_solver_t *sv, float *d, const float *b,
                          int32_t rows, double rtol);
 
+/* ------------------------------------------------------------ training (trainer.c) */
+
+/* Loss on the output layer (loss.c): returns the mean loss, writes dLoss/ds into grad
+ * (rows x dim, zero outside the output slice [offset, offset + n_out)). */
+double hamp_loss(float *grad, int32_t *correct, int32_t kind, const float *state, int32_t dim,
+                 int32_t offset, int32_t n_out, const int32_t *labels, int32_t rows);
+
+#define HAMP_MAX_PARAMS (2 * HAM_MAX_LAYERS)
+
+/* Optimiser state (optimizer.c): moment buffers per parameter array. */
+typedef struct hamp_optimizer {
+    int32_t n_params;
+    int64_t t;                       /* steps taken */
+    size_t len[HAMP_MAX_PARAMS];
+    float *m1[HAMP_MAX_PARAMS];      /* SGD velocity / Adam first moment */
+    float *m2[HAMP_MAX_PARAMS];      /* Adam and Madam second moment */
+    double bound[HAMP_MAX_PARAMS];   /* Madam's |p| bound, fixed at the first step */
+} hamp_optimizer_t;
+
+int hamp_optimizer_init(hamp_optimizer_t *o, float *const *params, const size_t *lens,
+                        int32_t n_params);
+void hamp_optimizer_free(hamp_optimizer_t *o);
+void hamp_optimizer_reset(hamp_optimizer_t *o);
+void hamp_sgd_update(float *p, const float *g, float *v, size_t n, double lr, double mu);
+void hamp_adam_update(float *p, const float *g, float *m1, float *m2, size_t n, double lr,
+                      double beta1, double beta2, double eps, int64_t t);
+double hamp_madam_bound(const float *p, size_t n, double scale);
+void hamp_madam_update(float *p, const float *g, float *m2, size_t n, double lr, double beta2,
+                       double gbound, double bound, int64_t t, int additive);
+
+#define HAMP_N_TRAIN_OPTIONS 14
+void hamp_trainer_default_options(double *opt);
+
+struct ham_trainer {
+    ham_model_t *model;
+    int32_t op, kind;
+    const hamp_layout_t *layout;
+    ham_solver_t *fwd;                /* public: ham_trainer_solver() */
+    ham_solver_t *bwd;                /* the adjoint solver, rebuilt when its kind changes */
+    int32_t bwd_kind;
+    double opt[HAMP_N_TRAIN_OPTIONS];
+    int32_t cap;
+    float *s_star, *rhs, *lambda, *scratch; /* cap x dim */
+    hamp_eval_t eval;                 /* linearisation for the parameter gradients */
+    float *gW[HAM_MAX_LAYERS], *gb[HAM_MAX_LAYERS];
+    int have_grad;
+    hamp_optimizer_t optim;
+    char msg[HAMP_MSG_LEN];
+};
+
 /* Small helpers shared by backends (vec.c). */
 double hamp_dot(const float *a, const float *b, int32_t n);
 double hamp_nrm2(const float *a, int32_t n);
@@ -260,5 +330,82 @@ double hamp_nrm2(const float *a, int32_t n);
 void hamp_compact_rows(float *a, size_t width, const int32_t *keep, int32_t n);
 void hamp_compact_rows_d(double *a, size_t width, const int32_t *keep, int32_t n);
 void hamp_compact_rows_i(int32_t *a, size_t width, const int32_t *keep, int32_t n);
+
+/* ------------------------------ datasets and files (dataset.c, data_*.c, model_file.c) */
+
+/* Writes a one-line message into a caller's buffer (err may be NULL, err_len its size)
+ * and returns status: how loaders, which have no handle yet, report failures. */
+int hamp_errbuf(char *err, size_t err_len, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Most values (count x dim) a data file may declare. Memory is only allocated as data
+ * arrives; this bounds the arithmetic and what a forged header can ask for. */
+#define HAMP_DATA_MAX_VALUES ((uint64_t)1 << 32)
+
+struct ham_dataset {
+    int64_t count;
+    int32_t dim;
+    int32_t n_classes; /* largest label + 1; 0 without labels */
+    uint8_t *u8;       /* count x dim pixels (scaled by 1/255 on the way out), or NULL */
+    float *f32;        /* count x dim values, or NULL: exactly one of u8, f32 is set */
+    int32_t *labels;   /* count labels in [0, INT32_MAX), or NULL */
+};
+
+/* Makes a dataset of buffers it takes over (freed on failure too). */
+int hamp_dataset_wrap(ham_dataset_t **out, int64_t count, int32_t dim, uint8_t *u8, float *f32,
+                      int32_t *labels);
+
+/* A file read through zlib: gzip or raw, detected from the content (data_file.c). */
+struct gzFile_s;
+typedef struct hamp_rfile {
+    const char *path;
+    struct gzFile_s *gz;
+    int direct;    /* 1: a raw file, whose size bounds what a header may claim */
+    uint64_t size; /* bytes on disk */
+    uint64_t pos;  /* (decompressed) bytes read so far */
+    char *err;     /* the caller's message buffer */
+    size_t err_len;
+} hamp_rfile_t;
+
+int hamp_rfile_open(hamp_rfile_t *f, const char *path, char *err, size_t err_len);
+/* Reads exactly len bytes (HAM_ERR_FORMAT "truncated" if the data ends first). */
+int hamp_rfile_read(hamp_rfile_t *f, void *buf, size_t len, const char *what);
+/* Reads a declared body of len bytes into a new malloc'd buffer: checked against a raw
+ * file's size first, grown as data arrives from a gzip stream. */
+int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *what);
+/* HAM_ERR_FORMAT if data follows; also makes zlib verify a gzip trailer. */
+int hamp_rfile_expect_end(hamp_rfile_t *f);
+void hamp_rfile_close(hamp_rfile_t *f); /* no-op on a closed or failed-to-open file */
+
+/* Little-endian byte order, whatever the host's. */
+static inline uint16_t hamp_le16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline uint32_t hamp_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t hamp_le64(const unsigned char *p)
+{
+    return (uint64_t)hamp_le32(p) | (uint64_t)hamp_le32(p + 4) << 32;
+}
+static inline void hamp_put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+static inline void hamp_put_le64(unsigned char *p, uint64_t v)
+{
+    hamp_put_le32(p, (uint32_t)v);
+    hamp_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+/* Floats read as little-endian bytes to host order, in place (nothing to do on LE). */
+void hamp_le_floats(float *x, size_t n);
 
 #endif /* HAMDEQ_PRIVATE_H */

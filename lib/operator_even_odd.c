@@ -21,5 +21,5 @@ static void eo_vjp(const ham_model_t *m, hamp_eval_t *e, float *out, const float
     hamp_layered_vjp(m, &m->layout[HAM_OPERATOR_EVEN_ODD], e, out, v, rows, mult);
 }
 
-const hamp_operator_ops_t hamp_operator_even_odd = {"even-odd", HAM_OPERATOR_EVEN_ODD,
+const hamp_operator_ops_t hamp_operator_even_odd = {"even-odd", HAM_OPERATOR_EVEN_ODD, NULL,
                                                     eo_apply, eo_jvp, eo_vjp};

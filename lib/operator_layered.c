@@ -140,3 +140,49 @@ void hamp_layered_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_
         scatter(out, lay->dim, lay->offset[l], e->ta[l], m->size[l], R);
     }
 }
+
+/* Accumulates the gradient of <adjoint, F_l> over the parameters of F_l, for layer l
+ * with its adjoint adj (rows x N_l): b_l, and the blocks W_{l-1} (F_l = g_{l-1} W_{l-1} +
+ * ..., or the input drive g_0 W_0 for l = 1) and W_l (F_l = ... + g_{l+1} W_l^T). */
+static void layer_param_grad(const ham_model_t *m, const hamp_eval_t *e, int32_t l,
+                             const float *adj, int32_t rows, float **gW, float **gb)
+{
+    int32_t n = m->size[l];
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t i = 0; i < n; i++)
+            gb[l][i] += adj[(size_t)r * n + i];
+    if (l > 0) {
+        const float *gprev = hamp_layer_free(m, l - 1) ? e->g[l - 1] : e->g0;
+        hamp_sgemm(1, 0, m->size[l - 1], n, rows, 1.0f, gprev, m->size[l - 1], adj, n, 1.0f,
+                   gW[l - 1], n);
+    }
+    if (l + 1 < m->n_layers)
+        hamp_sgemm(1, 0, n, m->size[l + 1], rows, 1.0f, adj, n, e->g[l + 1], m->size[l + 1],
+                   1.0f, gW[l], m->size[l + 1]);
+}
+
+void hamp_layered_param_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
+                            const float *lambda, int32_t rows, float **gW, float **gb)
+{
+    for (int32_t l = 0; l + 1 < m->n_layers; l++)
+        memset(gW[l], 0, (size_t)m->size[l] * (size_t)m->size[l + 1] * sizeof(float));
+    for (int32_t l = 0; l < m->n_layers; l++)
+        if (gb[l])
+            memset(gb[l], 0, (size_t)m->size[l] * sizeof(float));
+    /* the state layers' own parameters, with their adjoints lambda_l */
+    for (int32_t i = 0; i < lay->n_state; i++) {
+        int32_t l = lay->state[i];
+        gather(e->ta[l], lambda, lay->dim, lay->offset[l], m->size[l], rows);
+        layer_param_grad(m, e, l, e->ta[l], rows, gW, gb);
+    }
+    /* the inner layers' (even-odd): their adjoint is mu_k = H_k C_IS lambda */
+    for (int32_t i = 0; i < lay->n_inner; i++) {
+        int32_t l = lay->inner[i];
+        coupled_tangent(m, e, l, e->tb[l], m->size[l], rows);
+    }
+    for (int32_t i = 0; i < lay->n_inner; i++) {
+        int32_t l = lay->inner[i];
+        hvp(m, e, l, e->ta[l], e->tb[l], rows, 1);
+        layer_param_grad(m, e, l, e->ta[l], rows, gW, gb);
+    }
+}

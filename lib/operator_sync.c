@@ -20,5 +20,5 @@ static void sync_vjp(const ham_model_t *m, hamp_eval_t *e, float *out, const flo
     hamp_layered_vjp(m, &m->layout[HAM_OPERATOR_SYNC], e, out, v, rows, mult);
 }
 
-const hamp_operator_ops_t hamp_operator_sync = {"sync", HAM_OPERATOR_SYNC, sync_apply, sync_jvp,
-                                                sync_vjp};
+const hamp_operator_ops_t hamp_operator_sync = {"sync", HAM_OPERATOR_SYNC, NULL, sync_apply,
+                                                sync_jvp, sync_vjp};

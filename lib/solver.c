@@ -81,6 +81,22 @@ HAM_API int ham_solver_new(ham_solver_t **solver, const ham_model_t *model, int3
     return HAM_OK;
 }
 
+int hamp_solver_new_adjoint(ham_solver_t **solver, const ham_model_t *model, int32_t op,
+                            int32_t kind)
+{
+    const hamp_solver_ops_t *backend = builtin_backend(kind);
+    if (!backend)
+        return HAM_ERR_UNKNOWN_SOLVER;
+    int rc = solver_alloc(solver, model, op);
+    if (rc != HAM_OK)
+        return rc;
+    (*solver)->op = op == HAM_OPERATOR_SYNC ? &hamp_operator_sync_adjoint
+                                            : &hamp_operator_even_odd_adjoint;
+    (*solver)->kind = kind;
+    (*solver)->backend = backend;
+    return HAM_OK;
+}
+
 HAM_API int ham_solver_new_custom(ham_solver_t **solver, const ham_model_t *model, int32_t op,
                                   const ham_solver_def_t *def)
 {
@@ -185,6 +201,9 @@ static int ensure_workspace(ham_solver_t *sv, int32_t batch)
         size_t rows = (size_t)cap, d = (size_t)sv->dim + 1;
         if ((rc = hamp_eval_init(&sv->eval, sv->model, cap, tangents)) != HAM_OK)
             goto nomem;
+        if (sv->op->base && !(sv->eval.rhs = malloc(rows * (size_t)sv->dim * sizeof(float))))
+            goto nomem;
+        sv->eval.rhs_width = sv->op->base ? sv->dim : 0;
         sv->s = malloc(rows * d * sizeof(float));
         sv->gs = malloc(rows * d * sizeof(float));
         sv->row_sample = malloc(rows * sizeof(int32_t));
@@ -259,6 +278,8 @@ static void finish_stats(ham_solver_t *sv)
     st->jacobian_products = sv->jvp_rows;
 }
 
+static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *init);
+
 HAM_API int ham_solver_solve(ham_solver_t *sv, float *state, int32_t batch, const float *x)
 {
     if (!sv)
@@ -282,12 +303,34 @@ HAM_API int ham_solver_solve(ham_solver_t *sv, float *state, int32_t batch, cons
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
         return rc;
+    hamp_eval_set_input(&sv->eval, m, x, batch);
+    return drive(sv, state, batch, warm ? state : NULL);
+}
 
+int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch, const float *x,
+                              const float *s_star, const float *rhs, int warm_from_rhs)
+{
+    sv->msg[0] = '\0';
+    int rc = ensure_workspace(sv, batch);
+    if (rc != HAM_OK)
+        return rc;
+    hamp_eval_set_input(&sv->eval, sv->model, x, batch);
+    /* linearise at s*: the adjoint operator's products are taken there */
+    sv->op->base->apply(sv->model, &sv->eval, sv->gs, s_star, batch);
+    memcpy(sv->eval.rhs, rhs, (size_t)batch * (size_t)sv->dim * sizeof(float));
+    return drive(sv, lambda, batch, warm_from_rhs ? rhs : NULL);
+}
+
+/* The iteration shared by every solve: `init` is the initial state (NULL: zeros); the
+ * workspace is sized and the operator's input set. */
+static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *init)
+{
+    int rc;
+    size_t d = (size_t)sv->dim;
     sv->batch = batch;
     sv->jvp_rows = 0;
-    hamp_eval_set_input(&sv->eval, m, x, batch);
-    if (warm)
-        memcpy(sv->s, state, (size_t)batch * d * sizeof(float));
+    if (init)
+        memmove(sv->s, init, (size_t)batch * d * sizeof(float));
     else
         memset(sv->s, 0, (size_t)batch * d * sizeof(float));
     for (int32_t r = 0; r < batch; r++) {

@@ -66,8 +66,8 @@ typedef enum ham_train_option {
                                         additive normalised step (lr * clip(g / rms)); default 0 */
     HAM_TRAIN_GRADIENT = 10,       /**< ::ham_gradient_t; default IMPLICIT */
     HAM_TRAIN_BACKWARD_SOLVER = 11,/**< ::ham_solver_kind_t for the adjoint (PICARD,
-                                        ANDERSON or BROYDEN); default: the forward solver's
-                                        kind when it is one of those, else ANDERSON */
+                                        ANDERSON or BROYDEN), or -1 (default): the forward
+                                        solver's kind when it is one of those, else ANDERSON */
     HAM_TRAIN_BACKWARD_ITERS = 12, /**< adjoint iterations; default 8 (the paper's), [1, 1e6] */
     HAM_TRAIN_BACKWARD_TOL = 13    /**< 0: run exactly BACKWARD_ITERS; > 0: stop each sample
                                         at this relative residual (BACKWARD_ITERS is then a

@@ -3,6 +3,7 @@
  * sigmoid is k = 1, c = 0. */
 #include <math.h>
 
+#include "fastmath.h"
 #include "hamdeq_private.h"
 
 static double softplus(double z)
@@ -13,7 +14,7 @@ static double softplus(double z)
 
 static inline float sigmoidf_(float z)
 {
-    return 1.0f / (1.0f + expf(-z));
+    return 1.0f / (1.0f + hamp_expf(-z));
 }
 
 #define SIGMOID_FAMILY(fname, K, C)                                                          \

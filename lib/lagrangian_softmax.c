@@ -2,6 +2,7 @@
  * Not additive: every function works row by row. */
 #include <math.h>
 
+#include "fastmath.h"
 #include "hamdeq_private.h"
 
 static double softmax_value(const hamp_lagrangian_t *self, const float *s, int32_t n)
@@ -26,7 +27,7 @@ static void softmax_activation(const hamp_lagrangian_t *self, float *g, const fl
             mx = fmaxf(mx, beta * sr[i]);
         double sum = 0.0;
         for (int32_t i = 0; i < n; i++) {
-            gr[i] = expf(beta * sr[i] - mx);
+            gr[i] = hamp_expf(beta * sr[i] - mx);
             sum += gr[i];
         }
         float inv = (float)(1.0 / sum);

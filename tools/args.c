@@ -8,6 +8,10 @@
 
 #include "cli.h"
 
+#ifdef HAMDEQ_HAVE_OPENBLAS_SET_NUM_THREADS
+void openblas_set_num_threads(int num_threads);
+#endif
+
 static const char *progname = "hamdeq";
 
 void cli_set_progname(const char *name)
@@ -233,4 +237,20 @@ void cli_print_options(const cli_opt_t *opts, size_t n_opts)
         printf("  %-*s  %s\n", (int)width, left, opts[i].help);
     }
     printf("  %-*s  %s\n", (int)width, "-h, --help", "show this help and exit");
+}
+
+void cli_set_threads(int64_t threads)
+{
+    if (threads <= 0)
+        return;
+#ifdef HAMDEQ_HAVE_OPENBLAS_SET_NUM_THREADS
+    openblas_set_num_threads((int)threads);
+#else
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", (int)threads);
+    setenv("OPENBLAS_NUM_THREADS", buf, 1);
+    setenv("OMP_NUM_THREADS", buf, 1);
+    cli_note("this BLAS has no openblas_set_num_threads(); --threads only sets "
+             "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS, which a BLAS may read only at start-up");
+#endif
 }

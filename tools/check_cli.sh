@@ -140,6 +140,128 @@ expect 0 "" solve --layers 16,12,8 --batch 4 --lagrangian shifted-sigmoid,tanh,s
     --operators even-odd --solvers anderson,newton --threads 1 --repeat 2
 grep -q "even-odd  newton" "$tmp/out" || fail "table lacks the even-odd newton row: $(cat "$tmp/out")"
 
+# ---- train / eval / bench on a tiny synthetic IDX dataset (64 train, 40 test samples)
+data="$tmp/data"
+mkdir -p "$data" "$tmp/empty"
+"$python" - "$data" <<'PY'
+import gzip, random, struct, sys
+d = sys.argv[1]
+rng = random.Random(7)
+def write(split, n, gz):
+    labels = [i % 10 for i in range(n)]
+    px = bytearray()
+    for c in labels:  # class c lights up rows 2c+4 .. 2c+6, plus noise
+        img = [rng.randrange(0, 40) for _ in range(784)]
+        for r in range(2 * c + 4, 2 * c + 7):
+            for col in range(4, 24):
+                img[r * 28 + col] = 200 + rng.randrange(0, 55)
+        px += bytes(img)
+    images = struct.pack(">IIII", 0x803, n, 28, 28) + bytes(px)
+    lab = struct.pack(">II", 0x801, n) + bytes(labels)
+    op = (lambda p: gzip.open(p + ".gz", "wb")) if gz else (lambda p: open(p, "wb"))
+    with op("%s/%s-images-idx3-ubyte" % (d, split)) as f:
+        f.write(images)
+    with op("%s/%s-labels-idx1-ubyte" % (d, split)) as f:
+        f.write(lab)
+write("train", 64, True)
+write("t10k", 40, False)
+PY
+tiny=(--data "$data" --layers 784,16,10 --batch 16 --epochs 1 --threads 1 --eval-batch 16)
+
+expect 0 "" train --help
+grep -q -- "--variant" "$tmp/out" || fail "train --help does not list --variant"
+expect 0 "" eval --help
+expect 0 "" bench --help
+
+expect 0 "" train "${tiny[@]}" --save "$tmp/m.model" --json
+cp "$tmp/out" "$tmp/train.json"
+expect 0 "" eval --model "$tmp/m.model" --data "$data" --batch 16 --threads 1 --json --plot "$tmp/eval.svg"
+cp "$tmp/out" "$tmp/eval.json"
+"$python" - "$tmp/train.json" "$tmp/eval.json" "$tmp/eval.svg" <<'PY' || fail "train/eval JSON or plot"
+import json, sys
+import xml.etree.ElementTree as ET
+t = open(sys.argv[1]).read().splitlines()
+e = open(sys.argv[2]).read().splitlines()
+assert len(t) == 1 and len(e) == 1, (t, e)
+t, e = json.loads(t[0]), json.loads(e[0])
+assert list(t) == ["variant", "epochs", "test_acc", "iters_mean", "not_converged", "sec_per_epoch"], t
+assert t["variant"] == "ham-eo-deq" and t["epochs"] == 1, t
+assert type(t["test_acc"]) is float and 0.0 <= t["test_acc"] <= 1.0, t
+assert type(t["iters_mean"]) is float and t["iters_mean"] >= 1.0, t
+assert type(t["not_converged"]) is int and type(t["sec_per_epoch"]) is float, t
+assert list(e) == ["test_acc", "iters_mean", "not_converged"], e
+# the saved model, evaluated with its saved defaults, gives the numbers train printed
+assert (e["test_acc"], e["iters_mean"], e["not_converged"]) == \
+       (t["test_acc"], t["iters_mean"], t["not_converged"]), (t, e)
+root = ET.parse(sys.argv[3]).getroot()
+assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+assert root.findall(".//{http://www.w3.org/2000/svg}polyline"), "no curve"
+PY
+ls "$tmp"/*.tmp* >/dev/null 2>&1 && fail "a temporary file was left behind"
+
+expect 0 "" train "${tiny[@]}" --variant ham --fixed-iters --iters-fwd 12 --compare --quiet
+for v in "ham \*" ham-deq ham-eo ham-eo-deq ham-eo-newton "authors' count"; do
+    grep -q "^$v" "$tmp/out" || grep -q "$v" "$tmp/out" || fail "train --compare lacks '$v': $(cat "$tmp/out")"
+done
+expect 0 "" train "${tiny[@]}" --operator sync --solver broyden --shuffle --loss ce \
+    --optimizer adam --lr 0.001 --json --quiet
+grep -q '"variant": "sync+broyden"' "$tmp/out" || fail "explicit operator/solver: $(cat "$tmp/out")"
+
+expect 0 "" bench "${tiny[@]}" --variants ham,ham-eo-newton --json --quiet
+"$python" - "$tmp/out" <<'PY' || fail "bench JSON lines"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 2, lines
+keys = ["variant", "epochs", "test_acc", "iters_mean", "not_converged", "sec_per_epoch"]
+objs = [json.loads(l) for l in lines]
+assert [list(o) for o in objs] == [keys, keys], objs
+assert [o["variant"] for o in objs] == ["ham", "ham-eo-newton"], objs
+PY
+expect 0 "" bench --data "$data" --layers 784,16,10 --epochs 0 --plot "$tmp/bench.svg"
+grep -q "^HAM-EO-DEQ " "$tmp/out" || fail "bench table lacks HAM-EO-DEQ: $(cat "$tmp/out")"
+"$python" -c 'import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); assert len(r.findall(".//{http://www.w3.org/2000/svg}polyline")) == 5' \
+    "$tmp/bench.svg" || fail "bench --plot: not an SVG with 5 curves"
+expect 0 "" bench --data "$data" --layers 784,16,10 --epochs 0 --variants ham --markdown
+grep -q "^| HAM | sync + picard |" "$tmp/out" || fail "bench --markdown: $(cat "$tmp/out")"
+
+# train / eval / bench errors
+printf 'not a model' >"$tmp/garbage.model"
+head -c 100 "$tmp/m.model" >"$tmp/truncated.model"
+mkdir -p "$tmp/bad"
+cp "$data"/train-* "$tmp/bad/"
+printf '\x00\x00\x08\x01\x00\x00\x00\x05abcde' >"$tmp/bad/t10k-labels-idx1-ubyte"
+cp "$data/t10k-images-idx3-ubyte" "$tmp/bad/"
+expect 2 "data DIR is required" train --layers 784,16,10
+expect 1 "No such file" train --data "$tmp/missing"
+expect 1 "not a directory" train --data "$tmp/ok.idx"
+expect 1 "train" train --data "$tmp/empty"
+expect 1 "" train --data "$tmp/bad" --layers 784,16,10
+expect 2 "unknown variant" train "${tiny[@]}" --variant foo
+expect 2 "unknown operator" train "${tiny[@]}" --operator foo
+expect 2 "unknown solver" train "${tiny[@]}" --solver foo
+expect 2 "unknown value" train "${tiny[@]}" --loss foo
+expect 2 "unknown value" train "${tiny[@]}" --optimizer foo
+expect 2 "unknown value" train "${tiny[@]}" --backward newton
+expect 2 "contradict" train "${tiny[@]}" --tol 1e-3 --fixed-iters
+expect 2 "tol" train "${tiny[@]}" --tol 1
+expect 2 "lr" train "${tiny[@]}" --lr -1
+expect 2 "epochs" train "${tiny[@]}" --epochs -1
+expect 2 "784 values" train --data "$data" --layers 100,16,10
+expect 2 "output layer" train --data "$data" --layers 784,16,5
+expect 2 "fewer than --batch" train --data "$data" --layers 784,16,10 --batch 65
+expect 1 "cannot write" train "${tiny[@]}" --save "$tmp/missing/m.model"
+expect 2 "model FILE is required" eval --data "$data"
+expect 2 "data DIR is required" eval --model "$tmp/m.model"
+expect 1 "" eval --model "$tmp/missing.model" --data "$data"
+expect 1 "" eval --model "$tmp/garbage.model" --data "$data"
+expect 1 "" eval --model "$tmp/truncated.model" --data "$data"
+expect 1 "No such file" eval --model "$tmp/m.model" --data "$tmp/missing"
+expect 2 "unknown variant" eval --model "$tmp/m.model" --data "$data" --variant foo
+expect 1 "cannot write" eval --model "$tmp/m.model" --data "$data" --json --plot "$tmp/missing/p.svg"
+expect 2 "unknown variant" bench --data "$data" --variants ham,foo
+expect 2 "contradict" bench --data "$data" --json --markdown
+expect 2 "784 values" bench --data "$data" --layers 100,16,10 --epochs 0
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"
     exit 1

@@ -40,6 +40,11 @@ typedef struct cli_command {
 } cli_command_t;
 
 int cmd_solve(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_phase(int argc, char **argv);
+int cmd_retrieve(int argc, char **argv);
 
 /* ------------------------------------------------------------ option parser (args.c) */
 
@@ -79,6 +84,9 @@ int cli_parse_double(double *out, const char *s);
  * buf (buflen bytes); items[i] points into buf. Returns the count, or -1 (empty item,
  * too many items, or too long). */
 int cli_split_list(char **items, int max_items, char *buf, size_t buflen, const char *list);
+
+/* Sets the number of BLAS threads (threads <= 0: leave the BLAS's own). */
+void cli_set_threads(int64_t threads);
 
 /* --------------------------------------------------------------- monotonic time */
 

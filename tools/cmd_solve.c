@@ -12,10 +12,6 @@
 #define MAX_KINDS 4
 #define MAX_BATCH (1 << 20)
 
-#ifdef HAMDEQ_HAVE_OPENBLAS_SET_NUM_THREADS
-void openblas_set_num_threads(int num_threads);
-#endif
-
 typedef struct solve_args {
     const char *layers, *lagrangian, *input, *operators, *solvers;
     uint64_t seed;
@@ -86,22 +82,6 @@ static int parse_names(int32_t *out, int max, const char *flag, const char *list
             out[count++] = v;
     }
     return count;
-}
-
-static void set_threads(int64_t threads)
-{
-    if (threads <= 0)
-        return;
-#ifdef HAMDEQ_HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads((int)threads);
-#else
-    char buf[32];
-    snprintf(buf, sizeof buf, "%d", (int)threads);
-    setenv("OPENBLAS_NUM_THREADS", buf, 1);
-    setenv("OMP_NUM_THREADS", buf, 1);
-    cli_note("this BLAS has no openblas_set_num_threads(); --threads only sets "
-             "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS, which a BLAS may read only at start-up");
-#endif
 }
 
 /* Creates a solver and applies the options; a refused option value is a usage error. */
@@ -294,7 +274,7 @@ int cmd_solve(int argc, char **argv)
             return rc;
         }
     }
-    set_threads(a.threads);
+    cli_set_threads(a.threads);
 
     float *x = NULL, *state = NULL;
     char input_desc[512];

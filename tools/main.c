@@ -13,6 +13,13 @@
 static const cli_command_t commands[] = {
     {"solve", "solve a model's fixed point with every operator x solver; print a table",
      cmd_solve},
+    {"train", "train a HAM through its fixed point on MNIST-style data; evaluate it", cmd_train},
+    {"eval", "evaluate a saved model on the test split: accuracy and iterations", cmd_eval},
+    {"bench", "the paper's Table 1: train and evaluate every variant", cmd_bench},
+    {"phase", "Modern Hopfield network: minima against the inverse temperature beta",
+     cmd_phase},
+    {"retrieve", "Modern Hopfield network: retrieve corrupted images, accuracy against beta",
+     cmd_retrieve},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

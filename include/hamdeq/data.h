@@ -33,8 +33,10 @@ typedef struct ham_dataset ham_dataset_t;
  * @param err buffer for a one-line message on failure (may be NULL)
  * @param err_len size of err in bytes
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO (cannot open or read),
- *   ::HAM_ERR_FORMAT (bad magic, unsupported element type, truncated, count mismatch
- *   between images and labels, absurd dimensions), ::HAM_ERR_NOMEM.
+ *   ::HAM_ERR_FORMAT (bad magic, unsupported element type, wrong number of dimensions,
+ *   truncated, corrupt gzip data, data after the declared elements, count mismatch
+ *   between images and labels, absurd dimensions: more than 2^31 - 1 values per sample
+ *   or 2^32 in all), ::HAM_ERR_NOMEM.
  *   A forged header never causes an allocation larger than the file can fill.
  */
 HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
@@ -42,12 +44,12 @@ HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
 
 /**
  * @brief Loads samples (and optionally labels) from NumPy .npy files (format 1.0-3.0,
- * C order, little-endian).
- * @param samples `<f4` (float32) or `|u1` (uint8) array with 2 or more dimensions; each
- *   sample (first axis) is flattened
- * @param labels 1-D array of `|u1`, `<i4` or `<i8` class indices in [0, 2^31), or NULL
- * @return as ham_dataset_load_idx(); Fortran order, big-endian or other dtypes are
- *   ::HAM_ERR_FORMAT.
+ * C order, little-endian; gzip-compressed files are accepted too).
+ * @param samples `<f4` (float32, finite) or `|u1` (uint8; `<u1` and `u1` also accepted)
+ *   array with 2 or more dimensions; each sample (first axis) is flattened
+ * @param labels 1-D array of `|u1`, `<i4` or `<i8` class indices in [0, 2^31 - 1), or NULL
+ * @return as ham_dataset_load_idx(); Fortran order, big-endian or other dtypes, NaN or
+ *   infinite samples and labels out of range are ::HAM_ERR_FORMAT.
  */
 HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
                                  const char *labels, char *err, size_t err_len);
@@ -56,6 +58,7 @@ HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
  * @brief Loads one split of an MNIST-style directory: `DIR/{split}-images-idx3-ubyte` and
  * `DIR/{split}-labels-idx1-ubyte`, each with or without `.gz`.
  * @param split "train" or "t10k" (any name is accepted and used as the file prefix)
+ * @return as ham_dataset_load_idx(); ::HAM_ERR_IO names the file when neither form exists.
  */
 HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split,
                                  char *err, size_t err_len);

@@ -12,5 +12,6 @@
 #include "solver.h"
 #include "trainer.h"
 #include "data.h"
+#include "mhn.h"
 
 #endif /* HAMDEQ_HAMDEQ_H */

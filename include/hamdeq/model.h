@@ -212,7 +212,8 @@ HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, in
  *
  * The file is written atomically: to a temporary file in the same directory, flushed
  * with fsync, then renamed over `path`, so a crash mid-save leaves the previous file
- * intact and readers never see a half-written one.
+ * intact and readers never see a half-written one. A replaced file keeps its permissions;
+ * a new one gets 0666 less the umask.
  * @param err buffer for a one-line message on failure (may be NULL), @param err_len its size
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO, ::HAM_ERR_UNSUPPORTED (a layer has a
  *   custom Lagrangian, whose callbacks cannot be saved).

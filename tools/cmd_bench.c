@@ -1,0 +1,239 @@
+/* hamdeq bench: the paper's Table 1. Trains a fresh model with each variant (the paper's
+ * settings by default), evaluates it on the test split at tolerance 1e-4, and prints the
+ * iteration counts and accuracies next to the paper's. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "data_dir.h"
+#include "train.h"
+
+static void usage(const cli_opt_t *opts, size_t n_opts)
+{
+    printf("Usage: hamdeq bench --data DIR [options]\n"
+           "\n"
+           "Table 1 of the paper: for each variant, trains a fresh HAM (same seed) on DIR's train\n"
+           "split with the paper's settings (784-512-10, shifted sigmoid, Xavier weights, zero\n"
+           "biases, MSE, Madam lr 0.01, batch 64, fixed order, exactly 40 forward and 8 backward\n"
+           "iterations, 10 epochs), evaluates it on the t10k split at tolerance 1e-4, and prints\n"
+           "the mean iterations (the library's count and the authors' count), the test accuracy\n"
+           "and the seconds per epoch next to the paper's numbers (MNIST). --epochs 0 evaluates\n"
+           "untrained models: iteration counts only, in seconds.\n"
+           "\n");
+    cli_print_options(opts, n_opts);
+    printf("\n"
+           "With --json, stdout holds one line per variant, as 'hamdeq train --json':\n"
+           "  {\"variant\": str, \"epochs\": int, \"test_acc\": float, \"iters_mean\": float,\n"
+           "   \"not_converged\": int, \"sec_per_epoch\": float}\n"
+           "\n"
+           "Exit status: 0 success, 1 runtime error (data, file, library), 2 usage error.\n"
+           "\n"
+           "Examples:\n"
+           "  hamdeq bench --data ../shared/data/mnist10k --plot fig3.svg\n"
+           "  hamdeq bench --data /usr/share/datasets/fashion-mnist --epochs 3 --markdown\n"
+           "  hamdeq bench --data DIR --epochs 0 --variants ham,ham-eo,ham-eo-newton\n");
+}
+
+typedef struct row {
+    const cli_variant_t *v;
+    cli_eval_result_t res;
+    double sec_per_epoch;
+} row_t;
+
+static void paper_cells(char *iters, char *acc, size_t len, const cli_variant_t *v)
+{
+    if (v->paper_iters >= 0)
+        snprintf(iters, len, "%.1f", v->paper_iters);
+    else
+        snprintf(iters, len, "-");
+    if (v->paper_acc >= 0)
+        snprintf(acc, len, "%.1f%%", v->paper_acc);
+    else
+        snprintf(acc, len, "-");
+}
+
+static void print_header(void)
+{
+    printf("%-14s  %10s  %14s  %9s  %8s  %9s  |  %11s  %9s\n", "variant", "mean iters",
+           "authors' count", "not conv.", "test acc", "sec/epoch", "paper iters", "paper acc");
+    printf("%-14s  %10s  %14s  %9s  %8s  %9s  |  %11s  %9s\n", "--------------", "----------",
+           "--------------", "---------", "--------", "---------", "-----------", "---------");
+}
+
+static void print_row(const row_t *r)
+{
+    char pi[32], pa[32], auth[32];
+    paper_cells(pi, pa, sizeof pi, r->v);
+    if (isnan(r->res.authors_mean))
+        snprintf(auth, sizeof auth, "-");
+    else
+        snprintf(auth, sizeof auth, "%.2f", r->res.authors_mean);
+    printf("%-14s  %10.2f  %14s  %9lld  %7.2f%%  %9.2f  |  %11s  %9s\n", r->v->label,
+           r->res.iters_mean, auth, (long long)r->res.not_converged,
+           100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch, pi, pa);
+    fflush(stdout);
+}
+
+static void print_markdown(const row_t *rows, int n, double tol)
+{
+    printf("| variant | operator + solver | mean iters to %g | authors' count | not converged | "
+           "test accuracy | s/epoch | paper iters | paper accuracy |\n",
+           tol);
+    printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int i = 0; i < n; i++) {
+        const row_t *r = &rows[i];
+        char pi[32], pa[32], auth[32];
+        paper_cells(pi, pa, sizeof pi, r->v);
+        if (isnan(r->res.authors_mean))
+            snprintf(auth, sizeof auth, "-");
+        else
+            snprintf(auth, sizeof auth, "%.2f", r->res.authors_mean);
+        printf("| %s | %s + %s | %.2f | %s | %lld | %.2f%% | %.2f | %s | %s |\n", r->v->label,
+               ham_operator_name(r->v->op), ham_solver_kind_name(r->v->kind), r->res.iters_mean,
+               auth, (long long)r->res.not_converged,
+               100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch, pi, pa);
+    }
+    fflush(stdout);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    cli_train_args_t a;
+    cli_train_args_init(&a, 1);
+    const char *variants = "all", *plot = NULL;
+    int json = 0, markdown = 0;
+    cli_opt_t opts[CLI_MAX_OPTS];
+    size_t n_opts = 0;
+    const cli_opt_t own[] = {
+        {"variants", CLI_OPT_STRING, &variants, "LIST",
+         "variants, comma-separated, or all: ham, ham-deq, ham-eo, ham-eo-deq, ham-eo-newton "
+         "(default: all)",
+         1, 0},
+    };
+    opts[n_opts++] = own[0];
+    n_opts = cli_train_args_options(opts, n_opts, &a, 1);
+    const cli_opt_t tail[] = {
+        {"plot", CLI_OPT_STRING, &plot, "FILE.svg",
+         "write every variant's test residual against iteration as SVG (the paper's Fig. 3)", 1,
+         0},
+        {"markdown", CLI_OPT_FLAG, &markdown, NULL, "print the table as Markdown", 1, 0},
+        {"json", CLI_OPT_FLAG, &json, NULL, "print one JSON object per variant instead", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+        opts[n_opts++] = tail[i];
+
+    int help;
+    int rc = cli_parse(argc, argv, opts, n_opts, &help);
+    if (rc)
+        return rc;
+    if (help) {
+        usage(opts, n_opts);
+        return CLI_EXIT_OK;
+    }
+    if (json && markdown) {
+        cli_error("--json and --markdown contradict each other: give one");
+        return CLI_EXIT_USAGE;
+    }
+    const cli_variant_t *list[CLI_N_VARIANTS];
+    int n_var = cli_variant_list(list, CLI_N_VARIANTS, "variants", variants);
+    if (n_var < 0)
+        return CLI_EXIT_USAGE;
+    cli_train_cfg_t cfg;
+    if ((rc = cli_train_cfg_resolve(&cfg, &a)) != 0)
+        return rc;
+    if (isnan(a.tol))
+        cfg.fixed = 1; /* the paper's: exactly --iters-fwd forward iterations */
+
+    cli_data_t data;
+    if ((rc = cli_data_load(&data, a.data, cfg.epochs > 0, 1)) != 0)
+        return rc;
+    if ((data.train && (rc = cli_train_check_data(&cfg, data.train, a.data, "train")) != 0) ||
+        (rc = cli_train_check_data(&cfg, data.test, a.data, "t10k")) != 0) {
+        cli_data_free(&data);
+        return rc;
+    }
+    if (data.train && ham_dataset_count(data.train) < cfg.batch) {
+        cli_error("%s: the train split holds %lld samples, fewer than --batch %d", a.data,
+                  (long long)ham_dataset_count(data.train), (int)cfg.batch);
+        cli_data_free(&data);
+        return CLI_EXIT_USAGE;
+    }
+    cli_set_threads(a.threads);
+    const int64_t n_test = ham_dataset_count(data.test);
+    const int64_t n_train = data.train ? ham_dataset_count(data.train) : 0;
+    if (!json && !markdown) {
+        char sizes[512], lags[512];
+        cli_model_sizes_string(sizes, sizeof sizes, &cfg.spec);
+        cli_model_lagrangians_string(lags, sizeof lags, &cfg.spec);
+        printf("hamdeq %s: bench on %s: %lld train / %lld test samples\n", ham_version_string(),
+               a.data, (long long)n_train, (long long)n_test);
+        printf("model %s (%s), Xavier seed %llu; loss %s, optimizer %s, batch %d, %lld epoch%s, "
+               "%s\n",
+               sizes, lags, (unsigned long long)cfg.seed, a.loss, a.optimizer, (int)cfg.batch,
+               (long long)cfg.epochs, cfg.epochs == 1 ? "" : "s",
+               cfg.shuffle ? "shuffled" : "fixed order");
+        if (cfg.fixed)
+            printf("training: exactly %d forward iterations, ", (int)cfg.iters_fwd);
+        else
+            printf("training: forward tolerance %g (at most %d iterations), ", cfg.tol,
+                   (int)cfg.iters_fwd);
+        printf("%d backward; test: tolerance %g, at most %d iterations\n\n", (int)cfg.iters_bwd,
+               CLI_EVAL_TOL, (int)cfg.iters_fwd);
+        print_header();
+    }
+
+    row_t rows[CLI_N_VARIANTS];
+    memset(rows, 0, sizeof rows);
+    const char *labels[CLI_N_VARIANTS];
+    int n_done = 0;
+    int64_t missed = 0;
+    for (int i = 0; i < n_var && !rc; i++) {
+        ham_model_t *model = NULL;
+        if ((rc = cli_model_build(&model, &cfg.spec)) != 0)
+            break;
+        char tag[64];
+        snprintf(tag, sizeof tag, "[%s]", list[i]->name);
+        cli_train_stats_t st;
+        rc = cli_train_run(&st, model, data.train, &cfg, list[i]->op, list[i]->kind, tag);
+        if (!rc) {
+            cli_eval_opts_t eo =
+                cli_train_eval_opts(&cfg, list[i]->op, list[i]->kind, !json, plot != NULL);
+            rc = cli_evaluate(&rows[i].res, model, data.test, &eo);
+        }
+        ham_model_free(model);
+        if (rc)
+            break;
+        rows[i].v = list[i];
+        rows[i].sec_per_epoch = st.sec_per_epoch;
+        labels[i] = list[i]->label;
+        missed += rows[i].res.authors_missed;
+        n_done++;
+        if (json)
+            cli_print_train_json(list[i]->name, cfg.epochs, &rows[i].res, st.sec_per_epoch);
+        else if (!markdown)
+            print_row(&rows[i]);
+    }
+    if (!rc && markdown)
+        print_markdown(rows, n_done, CLI_EVAL_TOL);
+    if (!rc && !json && !markdown) {
+        cli_print_eval_notes(CLI_EVAL_TOL, cfg.iters_fwd, missed, 0);
+        printf("paper: Table 1 of arXiv:2311.15673 (MNIST, 10 epochs); Newton is not in it.\n");
+    }
+    if (!rc && plot) {
+        char title[160];
+        snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples%s",
+                 (long long)n_test, cfg.epochs > 0 ? "" : " (untrained models)");
+        cli_eval_result_t res[CLI_N_VARIANTS];
+        for (int i = 0; i < n_done; i++)
+            res[i] = rows[i].res;
+        rc = cli_plot_results(plot, title, labels, res, n_done, CLI_EVAL_TOL);
+        if (!rc && !json && !markdown)
+            printf("wrote %s\n", plot);
+    }
+    for (int i = 0; i < n_done; i++)
+        cli_eval_result_free(&rows[i].res);
+    cli_data_free(&data);
+    return rc;
+}

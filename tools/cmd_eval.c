@@ -1,0 +1,232 @@
+/* hamdeq eval: evaluates a saved model on the t10k split of an MNIST-style directory. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "data_dir.h"
+#include "train.h"
+
+static void usage(const cli_opt_t *opts, size_t n_opts)
+{
+    printf("Usage: hamdeq eval --model FILE --data DIR [options]\n"
+           "\n"
+           "Loads a model saved by 'hamdeq train --save' (or ham_model_save) and solves its fixed\n"
+           "point for every sample of DIR's t10k split, with the operator, solver, tolerance and\n"
+           "iteration cap saved in the model unless overridden. Prints the test accuracy, the\n"
+           "mean iteration count (the library's, and the authors' count) and the samples that\n"
+           "did not converge.\n"
+           "\n");
+    cli_print_options(opts, n_opts);
+    printf("\n"
+           "With --json, stdout holds exactly one line:\n"
+           "  {\"test_acc\": float, \"iters_mean\": float, \"not_converged\": int}\n"
+           "test_acc is a fraction (0..1); --compare rows are not part of it.\n"
+           "\n"
+           "Exit status: 0 success, 1 runtime error (data, model file, library), 2 usage error.\n"
+           "\n"
+           "Examples:\n"
+           "  hamdeq eval --model fmnist.model --data /usr/share/datasets/fashion-mnist\n"
+           "  hamdeq eval --model fmnist.model --data DIR --compare --plot residuals.svg\n");
+}
+
+/* "shifted-sigmoid", or the per-layer list, of a loaded model. */
+static void describe(char *sizes, char *lags, size_t len, const ham_model_t *m)
+{
+    cli_model_spec_t spec;
+    memset(&spec, 0, sizeof spec);
+    spec.n_layers = ham_model_n_layers(m);
+    spec.beta = 1.0;
+    for (int32_t l = 0; l < spec.n_layers; l++) {
+        double p = 0.0;
+        spec.sizes[l] = ham_model_layer_size(m, l);
+        ham_model_get_lagrangian(&spec.lagrangian[l], &p, m, l);
+        if (spec.lagrangian[l] == HAM_LAGRANGIAN_SOFTMAX)
+            spec.beta = p;
+    }
+    cli_model_sizes_string(sizes, len, &spec);
+    cli_model_lagrangians_string(lags, len, &spec);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *model_path = NULL, *data = NULL, *variant = NULL, *op_name = NULL,
+               *solver_name = NULL, *plot = NULL;
+    double tol = NAN;
+    int64_t max_iter = 0, batch = 500, threads = 0;
+    int json = 0, compare = 0;
+    const cli_opt_t opts[] = {
+        {"model", CLI_OPT_STRING, &model_path, "FILE", "model file to evaluate (required)", 1, 0},
+        {"data", CLI_OPT_STRING, &data, "DIR",
+         "MNIST-style directory; its t10k-{images-idx3,labels-idx1}-ubyte[.gz] are used "
+         "(required)",
+         1, 0},
+        {"variant", CLI_OPT_STRING, &variant, "NAME",
+         "operator and solver of a variant: ham, ham-deq, ham-eo, ham-eo-deq, ham-eo-newton "
+         "(default: the model's saved defaults)",
+         1, 0},
+        {"operator", CLI_OPT_STRING, &op_name, "sync|even-odd",
+         "operator (default: the model's, or the variant's)", 1, 0},
+        {"solver", CLI_OPT_STRING, &solver_name, "NAME",
+         "solver: picard, anderson, broyden, newton (default: the model's, or the variant's)", 1,
+         0},
+        {"tol", CLI_OPT_DOUBLE, &tol, "T", "tolerance (default: the model's, 1e-4 from train)", 1,
+         0},
+        {"max-iter", CLI_OPT_INT, &max_iter, "N",
+         "iteration cap, and the authors' count's fixed iterations (default: the model's)", 1,
+         1e6},
+        {"batch", CLI_OPT_INT, &batch, "N", "samples solved together (default: 500)", 1, 1 << 20},
+        {"compare", CLI_OPT_FLAG, &compare, NULL,
+         "also evaluate with every variant (table and plot)", 1, 0},
+        {"plot", CLI_OPT_STRING, &plot, "FILE.svg",
+         "write the residual against iteration (median, 10-90% band) as SVG", 1, 0},
+        {"threads", CLI_OPT_INT, &threads, "N", "BLAS threads (default: the BLAS's own)", 1, 4096},
+        {"json", CLI_OPT_FLAG, &json, NULL, "print one JSON object instead of the table", 1, 0},
+    };
+    const size_t n_opts = sizeof opts / sizeof opts[0];
+    int help;
+    int rc = cli_parse(argc, argv, opts, n_opts, &help);
+    if (rc)
+        return rc;
+    if (help) {
+        usage(opts, n_opts);
+        return CLI_EXIT_OK;
+    }
+    if (!model_path) {
+        cli_error("--model FILE is required");
+        return CLI_EXIT_USAGE;
+    }
+    if (!data) {
+        cli_error("--data DIR is required (an MNIST-style directory)");
+        return CLI_EXIT_USAGE;
+    }
+    const cli_variant_t *v = NULL;
+    if (variant && !(v = cli_variant_find(variant))) {
+        cli_error("--variant: unknown variant '%s' (known: %s)", variant, cli_variant_names());
+        return CLI_EXIT_USAGE;
+    }
+    int32_t op_over = -1, kind_over = -1;
+    if (op_name && ham_operator_from_name(&op_over, op_name) != HAM_OK) {
+        cli_error("--operator: unknown operator '%s' (known: sync, even-odd)", op_name);
+        return CLI_EXIT_USAGE;
+    }
+    if (solver_name && ham_solver_kind_from_name(&kind_over, solver_name) != HAM_OK) {
+        cli_error("--solver: unknown solver '%s' (known: picard, anderson, broyden, newton)",
+                  solver_name);
+        return CLI_EXIT_USAGE;
+    }
+    if (!isnan(tol) && !(tol > 0.0 && tol < 1.0)) {
+        cli_error("--tol must be in (0, 1), got %g", tol);
+        return CLI_EXIT_USAGE;
+    }
+
+    ham_model_t *model = NULL;
+    char err[600] = "";
+    rc = ham_model_load(&model, model_path, err, sizeof err);
+    if (rc != HAM_OK) {
+        cli_error("%s", err[0] ? err : ham_strerror(rc));
+        return CLI_EXIT_RUNTIME;
+    }
+    int32_t op = HAM_OPERATOR_EVEN_ODD, kind = HAM_SOLVER_ANDERSON, cap = 100;
+    double dtol = CLI_EVAL_TOL;
+    ham_model_get_defaults(&op, &kind, &dtol, &cap, model);
+    if (v) {
+        op = v->op;
+        kind = v->kind;
+    }
+    if (op_over >= 0)
+        op = op_over;
+    if (kind_over >= 0)
+        kind = kind_over;
+    if (!isnan(tol))
+        dtol = tol;
+    if (max_iter > 0)
+        cap = (int32_t)max_iter;
+    const int32_t L = ham_model_n_layers(model);
+    if (!ham_model_has_clamped_input(model)) {
+        cli_error("%s: the model has no clamped input layer: there is nothing to classify",
+                  model_path);
+        ham_model_free(model);
+        return CLI_EXIT_USAGE;
+    }
+    cli_data_t d;
+    if ((rc = cli_data_load(&d, data, 0, 1)) != 0) {
+        ham_model_free(model);
+        return rc;
+    }
+    rc = cli_data_fits(d.test, data, "t10k", ham_model_layer_size(model, 0),
+                       ham_model_layer_size(model, L - 1));
+    if (rc) {
+        cli_data_free(&d);
+        ham_model_free(model);
+        return rc;
+    }
+    cli_set_threads(threads);
+    char vname[64];
+    cli_variant_name(vname, sizeof vname, op, kind);
+    const int64_t n_test = ham_dataset_count(d.test);
+    if (!json) {
+        char sizes[512], lags[512];
+        describe(sizes, lags, sizeof sizes, model);
+        printf("hamdeq %s: evaluate %s: model %s (%s)\n", ham_version_string(), model_path, sizes,
+               lags);
+        printf("test split of %s: %lld samples; tolerance %g, at most %d iterations\n", data,
+               (long long)n_test, dtol, (int)cap);
+        cli_print_eval_header();
+        fflush(stdout);
+    }
+
+    int32_t ops[CLI_N_VARIANTS + 1], kinds[CLI_N_VARIANTS + 1];
+    char names[CLI_N_VARIANTS + 1][64];
+    const char *labels[CLI_N_VARIANTS + 1];
+    int n_eval = 1;
+    ops[0] = op;
+    kinds[0] = kind;
+    snprintf(names[0], sizeof names[0], "%s", vname);
+    for (int i = 0; compare && i < CLI_N_VARIANTS; i++) {
+        if (cli_variants[i].op == op && cli_variants[i].kind == kind)
+            continue;
+        ops[n_eval] = cli_variants[i].op;
+        kinds[n_eval] = cli_variants[i].kind;
+        snprintf(names[n_eval], sizeof names[n_eval], "%s", cli_variants[i].name);
+        n_eval++;
+    }
+    if (json && !plot)
+        n_eval = 1;
+    cli_eval_result_t res[CLI_N_VARIANTS + 1];
+    memset(res, 0, sizeof res);
+    int n_done = 0;
+    int64_t missed = 0;
+    for (int i = 0; i < n_eval; i++) {
+        cli_eval_opts_t eo = {ops[i], kinds[i], dtol, cap, (int32_t)batch, !json, plot != NULL};
+        rc = cli_evaluate(&res[i], model, d.test, &eo);
+        if (rc)
+            break;
+        n_done++;
+        labels[i] = names[i];
+        missed += res[i].authors_missed;
+        if (!json)
+            cli_print_eval_row(names[i], ops[i], kinds[i], &res[i], 0);
+    }
+    if (!rc && !json)
+        cli_print_eval_notes(dtol, cap, missed, 0);
+    if (!rc && plot) {
+        char title[160];
+        snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples",
+                 (long long)n_test);
+        rc = cli_plot_results(plot, title, labels, res, n_done, dtol);
+        if (!rc && !json)
+            printf("wrote %s\n", plot);
+    }
+    if (!rc && json) {
+        printf("{\"test_acc\": %.6f, \"iters_mean\": %.4f, \"not_converged\": %lld}\n",
+               (double)res[0].correct / (double)res[0].samples, res[0].iters_mean,
+               (long long)res[0].not_converged);
+    }
+    for (int i = 0; i < n_done; i++)
+        cli_eval_result_free(&res[i]);
+    cli_data_free(&d);
+    ham_model_free(model);
+    return rc;
+}

@@ -1,0 +1,531 @@
+/* hamdeq retrieve: memory retrieval with a Modern Hopfield network storing K images
+ * (docs/mhn.md). Queries are corrupted copies of stored images; retrieval solves
+ * v = X softmax(beta X^T v) from the query with each solver; accuracy is how often the
+ * stored image nearest to the retrieved state is the one the query came from. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "mhn_util.h"
+
+#define MAX_LIST 16
+#define MAX_QUERIES 100000
+#define PLOT_COLUMNS 10
+
+typedef struct retrieve_args {
+    const char *data, *split, *patterns, *betas, *solvers, *plot;
+    int64_t queries, max_iter;
+    double mask, noise, tol;
+    uint64_t seed;
+    int json;
+} retrieve_args_t;
+
+static void usage(const cli_opt_t *opts, size_t n_opts)
+{
+    printf(
+        "Usage: hamdeq retrieve --data DIR [options]\n"
+        "\n"
+        "Stores the first K images of DIR/{split}-images-idx3-ubyte[.gz] as the patterns of\n"
+        "a Modern Hopfield network and retrieves corrupted copies of them. Patterns and\n"
+        "queries are centred (the stored images' mean image is subtracted) and scaled to\n"
+        "unit norm, so beta X^T v is beta times a cosine: raw pixel images overlap so much\n"
+        "that every pair is within a few degrees, and beta would have to be huge.\n"
+        "Query q (of Q) is stored image floor(q K / Q), with a random fraction of its pixels\n"
+        "set to 0 (--mask) and Gaussian noise added to every pixel (--noise, pixels in\n"
+        "[0, 1]). Retrieval solves v = X softmax(beta X^T v) from the query (warm start,\n"
+        "even-odd operator) with each solver. Accuracy: the stored image nearest to the\n"
+        "retrieved state is the query's own; 'query acc.' is that for the query itself,\n"
+        "before retrieval; overlap is the mean cosine between the retrieved state and the\n"
+        "query's image. beta_s = 1/lambda_max(Cov(X)) is printed for each K.\n"
+        "\n");
+    cli_print_options(opts, n_opts);
+    printf("\n"
+           "JSON lines (--json) have exactly these keys, in this order, one per K x beta x "
+           "solver:\n"
+           "  {\"patterns\": int, \"beta\": float, \"solver\": \"picard\"|\"anderson\"|"
+           "\"broyden\"|\"newton\",\n"
+           "   \"accuracy\": float, \"iters_mean\": float, \"not_converged\": int}\n"
+           "--plot draws, for the largest K, the largest beta and the first solver, %d queries:\n"
+           "query, retrieved state and stored image in three rows (square images only; the\n"
+           "retrieved state is mapped back to pixels as mean + state x the images' mean norm).\n"
+           "\n"
+           "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
+           "\n"
+           "Examples:\n"
+           "  hamdeq retrieve --data ../shared/data/mnist10k\n"
+           "  hamdeq retrieve --data DIR --patterns 100 --beta 10,100 --mask 0.5 --plot r.svg\n",
+           PLOT_COLUMNS);
+}
+
+/* Parses a comma list of numbers into out (at most MAX_LIST); -1 after an error line. */
+static int parse_numbers(double *out, const char *flag, const char *list, double lo, double hi,
+                         int integer)
+{
+    char buf[512];
+    char *items[MAX_LIST];
+    int n = cli_split_list(items, MAX_LIST, buf, sizeof buf, list);
+    if (n < 0) {
+        cli_error("--%s: '%s' is not a comma-separated list of at most %d numbers", flag, list,
+                  MAX_LIST);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int64_t iv;
+        double v;
+        if (integer ? cli_parse_int64(&iv, items[i]) : cli_parse_double(&v, items[i])) {
+            cli_error("--%s: '%s' is not %s", flag, items[i],
+                      integer ? "an integer" : "a finite number");
+            return -1;
+        }
+        if (integer)
+            v = (double)iv;
+        if (!(v >= lo && v <= hi) || (!integer && !(v > 0.0))) {
+            cli_error("--%s: %s is out of range (%s%g .. %g)", flag, items[i],
+                      integer ? "" : "> ", integer ? lo : 0.0, hi);
+            return -1;
+        }
+        out[i] = v;
+    }
+    return n;
+}
+
+/* Centres rows of `count x d` pixels with the mean image and scales them to unit norm. */
+static void normalise(float *out, const float *pix, int32_t count, int32_t d, const double *mean)
+{
+    for (int32_t k = 0; k < count; k++) {
+        const float *p = pix + (size_t)k * d;
+        float *o = out + (size_t)k * d;
+        double nrm = 0.0;
+        for (int32_t i = 0; i < d; i++) {
+            double t = p[i] - mean[i];
+            nrm += t * t;
+        }
+        double inv = nrm > 0.0 ? 1.0 / sqrt(nrm) : 0.0;
+        for (int32_t i = 0; i < d; i++)
+            o[i] = (float)((p[i] - mean[i]) * inv);
+    }
+}
+
+static int finite_row(const float *v, int32_t d)
+{
+    for (int32_t i = 0; i < d; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+/* Index of the stored pattern nearest to v (patterns have equal norms, so the largest
+ * overlap; a zero pattern from a constant image is compared by distance all the same). */
+static int32_t nearest(const float *X, int32_t K, int32_t d, const float *v, double *cosine,
+                       int32_t want)
+{
+    int32_t best = 0;
+    double best_d = INFINITY, vn = 0.0;
+    for (int32_t i = 0; i < d; i++)
+        vn += (double)v[i] * v[i];
+    for (int32_t mu = 0; mu < K; mu++) {
+        const float *x = X + (size_t)mu * d;
+        double dd = 0.0;
+        for (int32_t i = 0; i < d; i++) {
+            double t = (double)x[i] - v[i];
+            dd += t * t;
+        }
+        if (dd < best_d) {
+            best_d = dd;
+            best = mu;
+        }
+    }
+    if (cosine) {
+        const float *x = X + (size_t)want * d;
+        double dot = 0.0, xn = 0.0;
+        for (int32_t i = 0; i < d; i++) {
+            dot += (double)x[i] * v[i];
+            xn += (double)x[i] * x[i];
+        }
+        *cosine = (vn > 0.0 && xn > 0.0) ? dot / sqrt(vn * xn) : 0.0;
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------ the SVG plot */
+
+typedef struct image_plot {
+    int32_t side, cols, K;
+    double beta;
+    const char *solver;
+    const float *query_pix;  /* cols x d, pixels in [0, 1] (noise may leave them) */
+    const float *retrieved;  /* cols x d, mapped back to pixels */
+    const float *original;   /* cols x d, pixels */
+} image_plot_t;
+
+/* One image as a grid of grey rects: pixel values 0 .. 1 (clipped) black .. white. */
+static void draw_image(FILE *out, const float *img, int32_t side, double x0, double y0,
+                       double cell)
+{
+    const double lo = 0.0, hi = 1.0;
+    fprintf(out, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#000000\"/>\n",
+            x0, y0, cell * side, cell * side);
+    for (int32_t r = 0; r < side; r++)
+        for (int32_t c = 0; c < side; c++) {
+            double t = (img[r * side + c] - lo) / (hi - lo);
+            int g = (int)lround(255.0 * fmin(1.0, fmax(0.0, t)));
+            if (g < 8)
+                continue; /* black background already */
+            fprintf(out,
+                    "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                    "fill=\"#%02x%02x%02x\"/>\n",
+                    x0 + c * cell, y0 + r * cell, cell, cell, g, g, g);
+        }
+}
+
+static void draw_images(FILE *out, const image_plot_t *p)
+{
+    const double cell = 84.0 / p->side, pad = 10.0, left = 90.0, top = 50.0;
+    const double img = cell * p->side;
+    const double w = left + p->cols * (img + pad) + pad, h = top + 3 * (img + pad) + 20.0;
+    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" shape-rendering=\"crispEdges\">\n",
+            w, h, w, h);
+    fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", w, h);
+    char title[200];
+    snprintf(title, sizeof title, "Modern Hopfield retrieval: K = %d stored images, beta = %g, %s",
+             (int)p->K, p->beta, p->solver);
+    fprintf(out, "<text x=\"%.1f\" y=\"28\" font-size=\"15\" text-anchor=\"middle\">", w / 2);
+    mhn_xml_text(out, title);
+    fprintf(out, "</text>\n");
+    static const char *const labels[] = {"query", "retrieved", "original"};
+    for (int row = 0; row < 3; row++) {
+        double y = top + row * (img + pad);
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" text-anchor=\"end\">%s</text>\n",
+                left - 10, y + img / 2 + 4, labels[row]);
+        for (int32_t c = 0; c < p->cols; c++) {
+            const float *src = row == 0 ? p->query_pix : row == 1 ? p->retrieved : p->original;
+            draw_image(out, src + (size_t)c * p->side * p->side, p->side,
+                       left + c * (img + pad), y, cell);
+        }
+    }
+    fprintf(out, "</svg>\n");
+}
+
+/* ------------------------------------------------------------------ the command */
+
+int cmd_retrieve(int argc, char **argv)
+{
+    retrieve_args_t a = {
+        .split = "train",
+        .patterns = "10,100,1000",
+        .betas = "2,8,32,128",
+        .solvers = "picard,anderson,broyden,newton",
+        .queries = 100,
+        .max_iter = 200,
+        .mask = 0.3,
+        .noise = 0.1,
+        .tol = 1e-4,
+        .seed = 1,
+    };
+    const cli_opt_t opts[] = {
+        {"data", CLI_OPT_STRING, &a.data, "DIR",
+         "directory of MNIST-style IDX files (required)", 1, 0},
+        {"split", CLI_OPT_STRING, &a.split, "NAME",
+         "file prefix: train or t10k (default: train)", 1, 0},
+        {"patterns", CLI_OPT_STRING, &a.patterns, "K[,..]",
+         "stored images, the first K of the split (default: 10,100,1000)", 1, 0},
+        {"beta", CLI_OPT_STRING, &a.betas, "B[,..]",
+         "inverse temperatures, > 0 (default: 2,8,32,128)", 1, 0},
+        {"queries", CLI_OPT_INT, &a.queries, "Q", "corrupted queries per K (default: 100)", 1,
+         MAX_QUERIES},
+        {"mask", CLI_OPT_DOUBLE, &a.mask, "F",
+         "fraction of pixels set to 0 in a query, 0 .. 1 (default: 0.3)", 0, 1},
+        {"noise", CLI_OPT_DOUBLE, &a.noise, "S",
+         "standard deviation of the Gaussian pixel noise, 0 .. 10 (default: 0.1)", 0, 10},
+        {"solvers", CLI_OPT_STRING, &a.solvers, "LIST",
+         "solvers to run: picard,anderson,broyden,newton (default: all)", 1, 0},
+        {"tol", CLI_OPT_DOUBLE, &a.tol, "T", "relative residual tolerance (default: 1e-4)", 1, 0},
+        {"max-iter", CLI_OPT_INT, &a.max_iter, "N",
+         "operator evaluations per query at most (default: 200)", 1, 1000000},
+        {"seed", CLI_OPT_UINT64, &a.seed, "S", "seed of the corruption (default: 1)", 1, 0},
+        {"json", CLI_OPT_FLAG, &a.json, NULL, "print JSON lines instead of the table", 1, 0},
+        {"plot", CLI_OPT_STRING, &a.plot, "FILE.svg",
+         "draw queries, retrieved states and originals", 1, 0},
+    };
+    const size_t n_opts = sizeof opts / sizeof opts[0];
+    int help;
+    int rc = cli_parse(argc, argv, opts, n_opts, &help);
+    if (rc)
+        return rc;
+    if (help) {
+        usage(opts, n_opts);
+        return CLI_EXIT_OK;
+    }
+    if (!a.data) {
+        cli_error("--data DIR is required (a directory of MNIST-style IDX files)");
+        return CLI_EXIT_USAGE;
+    }
+    double Ks[MAX_LIST], betas[MAX_LIST];
+    int n_K = parse_numbers(Ks, "patterns", a.patterns, 1, 1 << 20, 1);
+    if (n_K < 0)
+        return CLI_EXIT_USAGE;
+    int n_beta = parse_numbers(betas, "beta", a.betas, 0, 1e6, 0);
+    if (n_beta < 0)
+        return CLI_EXIT_USAGE;
+    int32_t kinds[4];
+    int n_kinds = 0;
+    {
+        char buf[256];
+        char *items[8];
+        int n = cli_split_list(items, 8, buf, sizeof buf, a.solvers);
+        if (n < 0) {
+            cli_error("--solvers: '%s' is not a comma-separated list (known: picard, anderson, "
+                      "broyden, newton)", a.solvers);
+            return CLI_EXIT_USAGE;
+        }
+        for (int i = 0; i < n; i++) {
+            int32_t k;
+            if (ham_solver_kind_from_name(&k, items[i]) != HAM_OK) {
+                cli_error("--solvers: unknown name '%s' (known: picard, anderson, broyden, "
+                          "newton)", items[i]);
+                return CLI_EXIT_USAGE;
+            }
+            int dup = 0;
+            for (int j = 0; j < n_kinds; j++)
+                dup |= kinds[j] == k;
+            if (!dup && n_kinds < 4)
+                kinds[n_kinds++] = k;
+        }
+    }
+    if (!(a.tol > 0.0 && a.tol < 1.0)) {
+        cli_error("--tol must be in (0, 1), got %g", a.tol);
+        return CLI_EXIT_USAGE;
+    }
+    if (a.plot && !*a.plot) {
+        cli_error("--plot needs a file name");
+        return CLI_EXIT_USAGE;
+    }
+    struct stat st;
+    if (stat(a.data, &st) != 0) {
+        cli_error("data directory %s: %s", a.data, strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cli_error("data directory %s: not a directory", a.data);
+        return CLI_EXIT_RUNTIME;
+    }
+
+    ham_dataset_t *ds = NULL;
+    char err[600] = "";
+    if ((rc = ham_dataset_load_dir(&ds, a.data, a.split, err, sizeof err)) != HAM_OK) {
+        cli_error("%s", err[0] ? err : ham_strerror(rc));
+        return CLI_EXIT_RUNTIME;
+    }
+    const int64_t count = ham_dataset_count(ds);
+    const int32_t d = ham_dataset_dim(ds);
+    int32_t K_max = 0;
+    for (int i = 0; i < n_K; i++) {
+        if (Ks[i] > (double)count) {
+            cli_error("--patterns %.0f: the %s split of %s holds only %lld images", Ks[i],
+                      a.split, a.data, (long long)count);
+            ham_dataset_free(ds);
+            return CLI_EXIT_USAGE;
+        }
+        if ((int32_t)Ks[i] > K_max)
+            K_max = (int32_t)Ks[i];
+    }
+    int32_t side = (int32_t)lround(sqrt((double)d));
+    if (a.plot && side * side != d) {
+        cli_error("--plot needs square images; these have %d pixels", (int)d);
+        ham_dataset_free(ds);
+        return CLI_EXIT_USAGE;
+    }
+
+    const int32_t Q = (int32_t)a.queries;
+    int ret = CLI_EXIT_RUNTIME;
+    float *pix = malloc((size_t)K_max * d * sizeof(float));
+    float *X = malloc((size_t)K_max * d * sizeof(float));
+    float *qpix = malloc((size_t)Q * d * sizeof(float));
+    float *q = malloc((size_t)Q * d * sizeof(float));
+    float *v = malloc((size_t)Q * d * sizeof(float));
+    float *plot_v = malloc((size_t)PLOT_COLUMNS * d * sizeof(float));
+    int32_t *want = malloc((size_t)Q * sizeof(int32_t));
+    double *mean = malloc((size_t)d * sizeof(double));
+    ham_model_t *model = NULL;
+    ham_solver_t *solver = NULL;
+    mhn_file_t plot = {0};
+    if (!pix || !X || !qpix || !q || !v || !plot_v || !want || !mean) {
+        cli_error("out of memory for %d images of %d pixels", (int)K_max, (int)d);
+        goto done;
+    }
+    if ((rc = ham_dataset_get(pix, NULL, ds, 0, K_max)) != HAM_OK) {
+        cli_error("reading %s: %s", a.data, ham_strerror(rc));
+        goto done;
+    }
+    if (a.plot && mhn_file_open(&plot, a.plot) != 0)
+        goto done;
+    if (!a.json) {
+        printf("Modern Hopfield retrieval: %s/%s, %lld images of %d pixels; %d queries per K, "
+               "mask %g, noise %g, seed %llu\n",
+               a.data, a.split, (long long)count, (int)d, (int)Q, a.mask, a.noise,
+               (unsigned long long)a.seed);
+        printf("patterns and queries centred on the stored images' mean and scaled to unit "
+               "norm; tol %g, max-iter %lld\n\n",
+               a.tol, (long long)a.max_iter);
+        printf("%6s  %8s  %8s  %11s  %-8s  %8s  %10s  %7s  %10s  %13s  %9s\n", "K", "beta_s",
+               "beta", "beta/beta_s", "solver", "accuracy", "query acc.", "overlap",
+               "mean iters", "not converged", "ms");
+        printf("%6s  %8s  %8s  %11s  %-8s  %8s  %10s  %7s  %10s  %13s  %9s\n", "------",
+               "--------", "--------", "-----------", "--------", "--------", "----------",
+               "-------", "----------", "-------------", "---------");
+    }
+    int plotted = 0;
+    for (int ik = 0; ik < n_K; ik++) {
+        const int32_t K = (int32_t)Ks[ik];
+        for (int32_t i = 0; i < d; i++) {
+            double s = 0.0;
+            for (int32_t mu = 0; mu < K; mu++)
+                s += pix[(size_t)mu * d + i];
+            mean[i] = s / K;
+        }
+        normalise(X, pix, K, d, mean);
+        double scale = 0.0; /* mean norm of the centred images, to draw states as pixels */
+        for (int32_t mu = 0; mu < K; mu++) {
+            double nrm = 0.0;
+            for (int32_t i = 0; i < d; i++) {
+                double t = pix[(size_t)mu * d + i] - mean[i];
+                nrm += t * t;
+            }
+            scale += sqrt(nrm) / K;
+        }
+        /* the same corruption for every beta and solver of this K */
+        mhn_rng_t rng;
+        mhn_rng_seed(&rng, a.seed + (uint64_t)K * 0x9E3779B9ull);
+        int query_ok = 0;
+        for (int32_t j = 0; j < Q; j++) {
+            want[j] = (int32_t)((int64_t)j * K / Q);
+            float *qp = qpix + (size_t)j * d;
+            memcpy(qp, pix + (size_t)want[j] * d, (size_t)d * sizeof(float));
+            for (int32_t i = 0; i < d; i++) {
+                if (mhn_uniform(&rng) < a.mask)
+                    qp[i] = 0.0f;
+                if (a.noise > 0.0)
+                    qp[i] += (float)(a.noise * mhn_gaussian(&rng));
+            }
+        }
+        normalise(q, qpix, Q, d, mean);
+        for (int32_t j = 0; j < Q; j++)
+            query_ok += nearest(X, K, d, q + (size_t)j * d, NULL, 0) == want[j];
+        double beta_s;
+        if ((rc = ham_mhn_beta_s(&beta_s, X, K, d)) != HAM_OK) {
+            cli_error("beta_s for K = %d: %s", (int)K, ham_strerror(rc));
+            goto done;
+        }
+        for (int ib = 0; ib < n_beta; ib++) {
+            ham_solver_free(solver);
+            ham_model_free(model);
+            solver = NULL;
+            if ((rc = ham_mhn_new(&model, X, K, d, betas[ib])) != HAM_OK) {
+                cli_error("building the network (K = %d, beta %g): %s", (int)K, betas[ib],
+                          ham_strerror(rc));
+                goto done;
+            }
+            for (int is = 0; is < n_kinds; is++) {
+                ham_solver_free(solver);
+                solver = NULL;
+                if ((rc = ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, kinds[is])) !=
+                        HAM_OK ||
+                    (rc = ham_solver_set_option(solver, HAM_OPT_WARM_START, 1)) != HAM_OK ||
+                    (rc = ham_solver_set_option(solver, HAM_OPT_TOL, a.tol)) != HAM_OK ||
+                    (rc = ham_solver_set_option(solver, HAM_OPT_MAX_ITER, (double)a.max_iter)) !=
+                        HAM_OK) {
+                    cli_error("solver: %s", ham_strerror(rc));
+                    goto done;
+                }
+                memcpy(v, q, (size_t)Q * d * sizeof(float));
+                double t0 = cli_now_ms();
+                rc = ham_solver_solve(solver, v, Q, NULL);
+                double ms = cli_now_ms() - t0;
+                ham_solve_stats_t stats = {.size = sizeof stats};
+                if (rc != HAM_OK || (rc = ham_solver_get_stats(&stats, solver)) != HAM_OK) {
+                    const char *msg = ham_solver_message(solver);
+                    cli_error("retrieval (K = %d, beta %g, %s): %s", (int)K, betas[ib],
+                              ham_solver_kind_name(kinds[is]), *msg ? msg : ham_strerror(rc));
+                    goto done;
+                }
+                int ok = 0;
+                double overlap = 0.0;
+                for (int32_t j = 0; j < Q; j++) {
+                    double cosine;
+                    const float *vj = v + (size_t)j * d;
+                    if (!finite_row(vj, d)) /* a diverged query retrieves nothing */
+                        continue;
+                    ok += nearest(X, K, d, vj, &cosine, want[j]) == want[j];
+                    overlap += cosine;
+                }
+                const char *name = ham_solver_kind_name(kinds[is]);
+                int not_conv = stats.samples - stats.converged;
+                if (a.json)
+                    printf("{\"patterns\": %d, \"beta\": %.6g, \"solver\": \"%s\", "
+                           "\"accuracy\": %.4f, \"iters_mean\": %.4f, \"not_converged\": %d}\n",
+                           (int)K, betas[ib], name, (double)ok / Q, stats.iters_mean, not_conv);
+                else
+                    printf("%6d  %8.4g  %8.4g  %11.3f  %-8s  %8.3f  %10.3f  %7.3f  %10.2f  %13d  "
+                           "%9.2f\n",
+                           (int)K, beta_s, betas[ib], betas[ib] / beta_s, name, (double)ok / Q,
+                           (double)query_ok / Q, overlap / Q, stats.iters_mean, not_conv, ms);
+                fflush(stdout);
+                /* the plot: largest K (its first occurrence), largest beta, first solver */
+                if (a.plot && is == 0 && K == K_max && !plotted) {
+                    int largest = 1;
+                    for (int jb = 0; jb < n_beta; jb++)
+                        largest &= betas[jb] <= betas[ib];
+                    if (largest) {
+                        plotted = 1;
+                        int32_t cols = Q < PLOT_COLUMNS ? Q : PLOT_COLUMNS;
+                        float *orig = malloc((size_t)cols * d * sizeof(float));
+                        float *qsel = malloc((size_t)cols * d * sizeof(float));
+                        if (!orig || !qsel) {
+                            free(orig);
+                            free(qsel);
+                            cli_error("out of memory for the plot");
+                            goto done;
+                        }
+                        for (int32_t c = 0; c < cols; c++) {
+                            int32_t j = (int32_t)((int64_t)c * Q / cols);
+                            memcpy(qsel + (size_t)c * d, qpix + (size_t)j * d, (size_t)d * sizeof(float));
+                            /* back to pixels with the stored images' mean norm */
+                            for (int32_t i = 0; i < d; i++)
+                                plot_v[(size_t)c * d + i] =
+                                    (float)(mean[i] + scale * v[(size_t)j * d + i]);
+                            memcpy(orig + (size_t)c * d, pix + (size_t)want[j] * d,
+                                   (size_t)d * sizeof(float));
+                        }
+                        image_plot_t ctx = {side, cols, K, betas[ib], name, qsel, plot_v, orig};
+                        draw_images(plot.out, &ctx);
+                        free(orig);
+                        free(qsel);
+                        if (mhn_file_commit(&plot) != 0)
+                            goto done;
+                    }
+                }
+            }
+        }
+    }
+    ret = CLI_EXIT_OK;
+done:
+    mhn_file_abort(&plot);
+    ham_solver_free(solver);
+    ham_model_free(model);
+    ham_dataset_free(ds);
+    free(pix);
+    free(X);
+    free(qpix);
+    free(q);
+    free(v);
+    free(plot_v);
+    free(want);
+    free(mean);
+    return ret;
+}

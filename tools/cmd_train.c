@@ -1,0 +1,252 @@
+/* hamdeq train: trains a HAM through its fixed point on an MNIST-style directory, then
+ * evaluates it on the test split (accuracy and iteration counts at tolerance 1e-4). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "data_dir.h"
+#include "train.h"
+
+static void usage(const cli_opt_t *opts, size_t n_opts)
+{
+    printf("Usage: hamdeq train --data DIR [options]\n"
+           "\n"
+           "Trains a HAM (Xavier weights from --seed, zero biases, zero initial state) on the\n"
+           "train split of DIR with one operator x solver variant, gradients by implicit\n"
+           "differentiation through the fixed point, then evaluates it on the t10k split at\n"
+           "tolerance 1e-4. Variants (the paper's Table 1, plus Newton):\n"
+           "  ham            synchronous F + Picard        ham-eo      even-odd G + Picard\n"
+           "  ham-deq        synchronous F + Anderson      ham-eo-deq  even-odd G + Anderson\n"
+           "  ham-eo-newton  even-odd G + Newton\n"
+           "--operator and --solver override the variant's. Progress goes to stderr: a bar on a\n"
+           "terminal, otherwise one line per epoch. The last partial batch of an epoch is dropped.\n"
+           "\n");
+    cli_print_options(opts, n_opts);
+    printf("\n"
+           "With --json, stdout holds exactly one line:\n"
+           "  {\"variant\": str, \"epochs\": int, \"test_acc\": float, \"iters_mean\": float,\n"
+           "   \"not_converged\": int, \"sec_per_epoch\": float}\n"
+           "test_acc is a fraction (0..1); iters_mean and not_converged are measured on the test\n"
+           "split at tolerance 1e-4 with at most --iters-fwd iterations (docs/cli.md).\n"
+           "\n"
+           "Exit status: 0 success, 1 runtime error (data, file, library), 2 usage error.\n"
+           "\n"
+           "Examples:\n"
+           "  hamdeq train --data /usr/share/datasets/fashion-mnist --variant ham-eo-deq --epochs 1 "
+           "--compare\n"
+           "  hamdeq train --data DIR --variant ham --fixed-iters --save ham.model --json\n");
+}
+
+/* Fails early when `path` could not be written, rather than after hours of training. */
+static int check_save_path(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir) {
+        cli_error("out of memory");
+        return CLI_EXIT_RUNTIME;
+    }
+    char *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash) {
+        slash[slash == dir ? 1 : 0] = '\0';
+        d = dir;
+    }
+    int rc = 0;
+    if (path[0] == '\0' || path[strlen(path) - 1] == '/') {
+        cli_error("--save: '%s' is not a file name", path);
+        rc = CLI_EXIT_USAGE;
+    } else if (access(d, W_OK) != 0) {
+        cli_error("--save %s: cannot write in %s: %s", path, d, strerror(errno));
+        rc = CLI_EXIT_RUNTIME;
+    }
+    free(dir);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    cli_train_args_t a;
+    cli_train_args_init(&a, 0);
+    const char *variant = "ham-eo-deq", *op_name = NULL, *solver_name = NULL, *save = NULL,
+               *plot = NULL;
+    int json = 0, compare = 0;
+    cli_opt_t opts[CLI_MAX_OPTS];
+    size_t n_opts = 0;
+    const cli_opt_t own[] = {
+        {"variant", CLI_OPT_STRING, &variant, "NAME",
+         "ham, ham-deq, ham-eo, ham-eo-deq or ham-eo-newton (default: ham-eo-deq)", 1, 0},
+        {"operator", CLI_OPT_STRING, &op_name, "sync|even-odd", "override the variant's operator",
+         1, 0},
+        {"solver", CLI_OPT_STRING, &solver_name, "NAME",
+         "override the variant's solver: picard, anderson, broyden, newton", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        opts[n_opts++] = own[i];
+    n_opts = cli_train_args_options(opts, n_opts, &a, 0);
+    const cli_opt_t tail[] = {
+        {"save", CLI_OPT_STRING, &save, "FILE",
+         "save the trained model (with the variant as its solver defaults)", 1, 0},
+        {"compare", CLI_OPT_FLAG, &compare, NULL,
+         "also evaluate the trained model with every variant (table and plot)", 1, 0},
+        {"plot", CLI_OPT_STRING, &plot, "FILE.svg",
+         "write the test set's residual against iteration as SVG", 1, 0},
+        {"json", CLI_OPT_FLAG, &json, NULL, "print one JSON object instead of the table", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+        opts[n_opts++] = tail[i];
+
+    int help;
+    int rc = cli_parse(argc, argv, opts, n_opts, &help);
+    if (rc)
+        return rc;
+    if (help) {
+        usage(opts, n_opts);
+        return CLI_EXIT_OK;
+    }
+    const cli_variant_t *v = cli_variant_find(variant);
+    if (!v) {
+        cli_error("--variant: unknown variant '%s' (known: %s)", variant, cli_variant_names());
+        return CLI_EXIT_USAGE;
+    }
+    int32_t op = v->op, kind = v->kind;
+    if (op_name && ham_operator_from_name(&op, op_name) != HAM_OK) {
+        cli_error("--operator: unknown operator '%s' (known: sync, even-odd)", op_name);
+        return CLI_EXIT_USAGE;
+    }
+    if (solver_name && ham_solver_kind_from_name(&kind, solver_name) != HAM_OK) {
+        cli_error("--solver: unknown solver '%s' (known: picard, anderson, broyden, newton)",
+                  solver_name);
+        return CLI_EXIT_USAGE;
+    }
+    cli_train_cfg_t cfg;
+    if ((rc = cli_train_cfg_resolve(&cfg, &a)) != 0)
+        return rc;
+    if (save && (rc = check_save_path(save)) != 0)
+        return rc;
+    char vname[64];
+    cli_variant_name(vname, sizeof vname, op, kind);
+
+    cli_data_t data;
+    if ((rc = cli_data_load(&data, a.data, 1, 1)) != 0)
+        return rc;
+    if ((rc = cli_train_check_data(&cfg, data.train, a.data, "train")) != 0 ||
+        (rc = cli_train_check_data(&cfg, data.test, a.data, "t10k")) != 0) {
+        cli_data_free(&data);
+        return rc;
+    }
+    if (cfg.epochs > 0 && ham_dataset_count(data.train) < cfg.batch) {
+        cli_error("%s: the train split holds %lld samples, fewer than --batch %d", a.data,
+                  (long long)ham_dataset_count(data.train), (int)cfg.batch);
+        cli_data_free(&data);
+        return CLI_EXIT_USAGE;
+    }
+    ham_model_t *model = NULL;
+    if ((rc = cli_model_build(&model, &cfg.spec)) != 0) {
+        cli_data_free(&data);
+        return rc;
+    }
+    cli_set_threads(a.threads);
+
+    const int64_t n_train = ham_dataset_count(data.train), n_test = ham_dataset_count(data.test);
+    if (!json) {
+        char sizes[512], lags[512];
+        cli_model_sizes_string(sizes, sizeof sizes, &cfg.spec);
+        cli_model_lagrangians_string(lags, sizeof lags, &cfg.spec);
+        printf("hamdeq %s: train %s (%s + %s) on %s\n", ham_version_string(), vname,
+               ham_operator_name(op), ham_solver_kind_name(kind), a.data);
+        printf("model %s (%s), Xavier seed %llu; data: %lld train / %lld test samples\n", sizes,
+               lags, (unsigned long long)cfg.seed, (long long)n_train, (long long)n_test);
+        printf("loss %s, optimizer %s, batch %d (%lld steps per epoch, %s), %lld epoch%s\n",
+               a.loss, a.optimizer, (int)cfg.batch, (long long)(n_train / cfg.batch),
+               cfg.shuffle ? "shuffled" : "fixed order", (long long)cfg.epochs,
+               cfg.epochs == 1 ? "" : "s");
+        if (cfg.fixed)
+            printf("forward: exactly %d iterations; ", (int)cfg.iters_fwd);
+        else
+            printf("forward: tolerance %g, at most %d iterations; ", cfg.tol, (int)cfg.iters_fwd);
+        printf("backward: %d iterations (%s)\n\n", (int)cfg.iters_bwd, a.gradient);
+        fflush(stdout);
+    }
+
+    cli_train_stats_t st;
+    rc = cli_train_run(&st, model, data.train, &cfg, op, kind, "");
+    if (!rc && !json && cfg.epochs > 0)
+        printf("trained %lld epoch%s in %.1f s (%.2f s/epoch, lr %g); last epoch: loss %.5f, "
+               "train acc %.2f%%\n\n",
+               (long long)cfg.epochs, cfg.epochs == 1 ? "" : "s", st.seconds, st.sec_per_epoch,
+               st.lr, st.loss, 100.0 * st.acc);
+    if (!rc && save) {
+        char err[600] = "";
+        int src = ham_model_set_defaults(model, op, kind, CLI_EVAL_TOL, cfg.iters_fwd);
+        if (src == HAM_OK)
+            src = ham_model_save(model, save, err, sizeof err);
+        if (src != HAM_OK) {
+            cli_error("--save %s: %s", save, err[0] ? err : ham_strerror(src));
+            rc = CLI_EXIT_RUNTIME;
+        } else if (!json) {
+            printf("saved the model to %s (solver defaults: %s + %s, tol %g, %d iterations)\n\n",
+                   save, ham_operator_name(op), ham_solver_kind_name(kind), CLI_EVAL_TOL,
+                   (int)cfg.iters_fwd);
+        }
+    }
+
+    /* The trained variant first, then (--compare) every other one. */
+    int32_t ops[CLI_N_VARIANTS + 1], kinds[CLI_N_VARIANTS + 1];
+    char names[CLI_N_VARIANTS + 1][64];
+    const char *labels[CLI_N_VARIANTS + 1];
+    int n_eval = 1;
+    ops[0] = op;
+    kinds[0] = kind;
+    snprintf(names[0], sizeof names[0], "%s", vname);
+    for (int i = 0; compare && i < CLI_N_VARIANTS; i++) {
+        if (cli_variants[i].op == op && cli_variants[i].kind == kind)
+            continue;
+        ops[n_eval] = cli_variants[i].op;
+        kinds[n_eval] = cli_variants[i].kind;
+        snprintf(names[n_eval], sizeof names[n_eval], "%s", cli_variants[i].name);
+        n_eval++;
+    }
+    if (json && !plot)
+        n_eval = 1; /* the other rows would only be printed in the table */
+    cli_eval_result_t res[CLI_N_VARIANTS + 1];
+    memset(res, 0, sizeof res);
+    int n_done = 0;
+    int64_t missed = 0;
+    if (!rc && !json) {
+        printf("test split: %lld samples, tolerance %g, at most %d iterations\n",
+               (long long)n_test, CLI_EVAL_TOL, (int)cfg.iters_fwd);
+        cli_print_eval_header();
+    }
+    for (int i = 0; i < n_eval && !rc; i++) {
+        cli_eval_opts_t eo = cli_train_eval_opts(&cfg, ops[i], kinds[i], !json, plot != NULL);
+        rc = cli_evaluate(&res[i], model, data.test, &eo);
+        if (rc)
+            break;
+        n_done++;
+        labels[i] = names[i];
+        missed += res[i].authors_missed;
+        if (!json)
+            cli_print_eval_row(names[i], ops[i], kinds[i], &res[i], compare && i == 0);
+    }
+    if (!rc && !json)
+        cli_print_eval_notes(CLI_EVAL_TOL, cfg.iters_fwd, missed, compare);
+    if (!rc && plot) {
+        char title[160];
+        snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples%s",
+                 (long long)n_test, cfg.epochs > 0 ? "" : " (untrained model)");
+        rc = cli_plot_results(plot, title, labels, res, n_done, CLI_EVAL_TOL);
+        if (!rc && !json)
+            printf("wrote %s\n", plot);
+    }
+    if (!rc && json)
+        cli_print_train_json(vname, cfg.epochs, &res[0], st.sec_per_epoch);
+    for (int i = 0; i < n_done; i++)
+        cli_eval_result_free(&res[i]);
+    ham_model_free(model);
+    cli_data_free(&data);
+    return rc;
+}

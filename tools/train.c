@@ -1,0 +1,485 @@
+/* Training flags, the training loop with its progress display, and the result output
+ * shared by `hamdeq train`, `hamdeq eval` and `hamdeq bench`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "data_dir.h"
+#include "plot.h"
+#include "train.h"
+
+void cli_train_args_init(cli_train_args_t *a, int bench)
+{
+    (void)bench;
+    memset(a, 0, sizeof *a);
+    a->layers = "784,512,10";
+    a->lagrangian = "shifted-sigmoid";
+    a->loss = "mse";
+    a->optimizer = "madam";
+    a->gradient = "implicit";
+    a->beta = 1.0;
+    a->lr = NAN;  /* the library's default */
+    a->tol = NAN; /* train: 1e-4; bench: the paper's fixed iterations */
+    a->batch = 64;
+    a->epochs = 10;
+    a->iters_fwd = 40;
+    a->iters_bwd = 8;
+    a->eval_batch = 500;
+    a->seed = 1;
+}
+
+size_t cli_train_args_options(cli_opt_t *opts, size_t n, cli_train_args_t *a, int bench)
+{
+    const cli_opt_t common[] = {
+        {"data", CLI_OPT_STRING, &a->data, "DIR",
+         "MNIST-style directory: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (required)",
+         1, 0},
+        {"layers", CLI_OPT_STRING, &a->layers, "N0,N1,..",
+         "layer sizes, input first (default: 784,512,10)", 1, 0},
+        {"lagrangian", CLI_OPT_STRING, &a->lagrangian, "NAME[,..]",
+         "Lagrangian, for all layers or one per layer (default: shifted-sigmoid)", 1, 0},
+        {"beta", CLI_OPT_DOUBLE, &a->beta, "B", "softmax inverse temperature (default: 1)", 1, 0},
+        {"loss", CLI_OPT_STRING, &a->loss, "mse|ce",
+         "loss on the output layer: the paper's MSE, or cross-entropy (default: mse)", 1, 0},
+        {"optimizer", CLI_OPT_STRING, &a->optimizer, "madam|adam|sgd",
+         "optimiser (default: madam, as the paper)", 1, 0},
+        {"lr", CLI_OPT_DOUBLE, &a->lr, "LR", "learning rate (default: the library's, 0.01)", 1, 0},
+        {"batch", CLI_OPT_INT, &a->batch, "N", "samples per training step (default: 64)", 1,
+         1 << 20},
+        {"epochs", CLI_OPT_INT, &a->epochs, "N",
+         bench ? "training epochs per variant; 0 evaluates untrained models (default: 10)"
+               : "training epochs; 0 evaluates the untrained model (default: 10)",
+         0, 1e6},
+        {"iters-fwd", CLI_OPT_INT, &a->iters_fwd, "N",
+         "forward iterations at most; also the test evaluation's cap (default: 40)", 1, 1e6},
+        {"iters-bwd", CLI_OPT_INT, &a->iters_bwd, "N", "adjoint (backward) iterations (default: 8)",
+         1, 1e6},
+        {"tol", CLI_OPT_DOUBLE, &a->tol, "T",
+         bench ? "forward tolerance while training (default: none, the paper's fixed iterations)"
+               : "forward tolerance while training (default: 1e-4)",
+         1, 0},
+        {"fixed-iters", CLI_OPT_FLAG, &a->fixed_iters, NULL,
+         bench ? "run exactly --iters-fwd forward iterations, as the paper (the default)"
+               : "run exactly --iters-fwd forward iterations, as the paper (no early stop)",
+         1, 0},
+        {"backward", CLI_OPT_STRING, &a->backward, "picard|anderson|broyden",
+         "adjoint solver (default: the forward solver's, Anderson for Newton)", 1, 0},
+        {"gradient", CLI_OPT_STRING, &a->gradient, "implicit|recurrent",
+         "implicit differentiation or recurrent backprop (default: implicit)", 1, 0},
+        {"madam-biases", CLI_OPT_FLAG, &a->madam_biases, NULL,
+         "train biases under Madam with an additive step (default: frozen at 0, as the paper)",
+         1, 0},
+        {"seed", CLI_OPT_UINT64, &a->seed, "S", "seed of the weights and the shuffle (default: 1)",
+         1, 0},
+        {"shuffle", CLI_OPT_FLAG, &a->shuffle, NULL,
+         "reshuffle the training set every epoch (default: the paper's fixed order)", 1, 0},
+        {"threads", CLI_OPT_INT, &a->threads, "N", "BLAS threads (default: the BLAS's own)", 1,
+         4096},
+        {"eval-batch", CLI_OPT_INT, &a->eval_batch, "N",
+         "test samples solved together (default: 500)", 1, 1 << 20},
+        {"quiet", CLI_OPT_FLAG, &a->quiet, NULL, "no progress display on stderr", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof common / sizeof common[0] && n < CLI_MAX_OPTS; i++)
+        opts[n++] = common[i];
+    return n;
+}
+
+static int parse_choice(int32_t *out, const char *flag, const char *value, const char *const *names,
+                        const int32_t *values, size_t count, const char *known)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(value, names[i]) == 0) {
+            *out = values[i];
+            return 0;
+        }
+    }
+    cli_error("--%s: unknown value '%s' (known: %s)", flag, value, known);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_train_cfg_resolve(cli_train_cfg_t *cfg, const cli_train_args_t *a)
+{
+    memset(cfg, 0, sizeof *cfg);
+    static const char *const losses[] = {"mse", "ce", "cross-entropy"};
+    static const int32_t loss_v[] = {HAM_LOSS_MSE, HAM_LOSS_CROSS_ENTROPY, HAM_LOSS_CROSS_ENTROPY};
+    static const char *const opts[] = {"madam", "adam", "sgd"};
+    static const int32_t opt_v[] = {HAM_OPTIMIZER_MADAM, HAM_OPTIMIZER_ADAM, HAM_OPTIMIZER_SGD};
+    static const char *const grads[] = {"implicit", "recurrent"};
+    static const int32_t grad_v[] = {HAM_GRADIENT_IMPLICIT, HAM_GRADIENT_RECURRENT};
+    static const char *const bwd[] = {"picard", "anderson", "broyden"};
+    static const int32_t bwd_v[] = {HAM_SOLVER_PICARD, HAM_SOLVER_ANDERSON, HAM_SOLVER_BROYDEN};
+    if (!a->data) {
+        cli_error("--data DIR is required (an MNIST-style directory, e.g. "
+                  "/usr/share/datasets/fashion-mnist)");
+        return CLI_EXIT_USAGE;
+    }
+    if (parse_choice(&cfg->loss, "loss", a->loss, losses, loss_v, 3, "mse, ce") ||
+        parse_choice(&cfg->optimizer, "optimizer", a->optimizer, opts, opt_v, 3,
+                     "madam, adam, sgd") ||
+        parse_choice(&cfg->gradient, "gradient", a->gradient, grads, grad_v, 2,
+                     "implicit, recurrent"))
+        return CLI_EXIT_USAGE;
+    cfg->backward = -1;
+    if (a->backward &&
+        parse_choice(&cfg->backward, "backward", a->backward, bwd, bwd_v, 3,
+                     "picard, anderson, broyden"))
+        return CLI_EXIT_USAGE;
+    if (a->fixed_iters && !isnan(a->tol)) {
+        cli_error("--tol and --fixed-iters contradict each other: give one");
+        return CLI_EXIT_USAGE;
+    }
+    if (!isnan(a->tol) && !(a->tol > 0.0 && a->tol < 1.0)) {
+        cli_error("--tol must be in (0, 1), got %g", a->tol);
+        return CLI_EXIT_USAGE;
+    }
+    double lo = 0.0, hi = 10.0;
+    ham_trainer_option_info(NULL, &lo, &hi, HAM_TRAIN_LR);
+    if (!isnan(a->lr) && !(a->lr > lo && a->lr <= hi)) {
+        cli_error("--lr must be in (%g, %g], got %g", lo, hi, a->lr);
+        return CLI_EXIT_USAGE;
+    }
+    lo = 1;
+    hi = 1e6;
+    ham_trainer_option_info(NULL, &lo, &hi, HAM_TRAIN_BACKWARD_ITERS);
+    if ((double)a->iters_bwd < lo || (double)a->iters_bwd > hi) {
+        cli_error("--iters-bwd must be in [%g, %g], got %lld", lo, hi, (long long)a->iters_bwd);
+        return CLI_EXIT_USAGE;
+    }
+    cfg->lr = a->lr;
+    cfg->fixed = a->fixed_iters;
+    cfg->tol = isnan(a->tol) ? CLI_EVAL_TOL : a->tol;
+    cfg->batch = (int32_t)a->batch;
+    cfg->epochs = a->epochs;
+    cfg->iters_fwd = (int32_t)a->iters_fwd;
+    cfg->iters_bwd = (int32_t)a->iters_bwd;
+    cfg->eval_batch = (int32_t)a->eval_batch;
+    cfg->shuffle = a->shuffle;
+    cfg->madam_biases = a->madam_biases;
+    cfg->quiet = a->quiet;
+    cfg->seed = a->seed;
+    return cli_model_spec_parse(&cfg->spec, a->layers, a->lagrangian, a->beta, a->seed);
+}
+
+int cli_train_check_data(const cli_train_cfg_t *cfg, const ham_dataset_t *ds, const char *dir,
+                         const char *split)
+{
+    const cli_model_spec_t *s = &cfg->spec;
+    return cli_data_fits(ds, dir, split, s->sizes[0], s->sizes[s->n_layers - 1]);
+}
+
+/* ------------------------------------------------------------------ training loop */
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+typedef struct progress {
+    int bar;   /* redraw a bar (stderr is a terminal) */
+    int lines; /* one line per epoch */
+    double last_ms;
+} progress_t;
+
+static void fmt_duration(char *buf, size_t len, double sec)
+{
+    if (!(sec >= 0.0) || sec > 1e7)
+        sec = 0.0;
+    long s = (long)(sec + 0.5);
+    if (s >= 3600)
+        snprintf(buf, len, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(buf, len, "%ld:%02ld", s / 60, s % 60);
+}
+
+static void draw_bar(const char *tag, int64_t epoch, int64_t epochs, int64_t done, int64_t steps,
+                     double loss, double acc, double iters, double rate, double eta)
+{
+    char bar[24], eta_s[32];
+    const int width = 20;
+    int filled = steps > 0 ? (int)((double)done / (double)steps * width) : width;
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fmt_duration(eta_s, sizeof eta_s, eta);
+    /* once the epoch is done, the time it took replaces the ETA */
+    fprintf(stderr,
+            "\r%s%sepoch %lld/%lld [%s] %lld/%lld loss %.4f acc %.1f%% iters %.1f %.0f samples/s "
+            "%s %s\033[K",
+            tag, *tag ? " " : "", (long long)epoch, (long long)epochs, bar, (long long)done,
+            (long long)steps, loss, 100.0 * acc, iters, rate, done == steps ? "took" : "ETA",
+            eta_s);
+    fflush(stderr);
+}
+
+static int set_topt(ham_trainer_t *tr, int32_t option, double value, const char *flag)
+{
+    int rc = ham_trainer_set_option(tr, option, value);
+    if (rc != HAM_OK) {
+        const char *msg = ham_trainer_message(tr);
+        cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int set_sopt(ham_solver_t *sv, int32_t option, double value, const char *flag)
+{
+    int rc = ham_solver_set_option(sv, option, value);
+    if (rc != HAM_OK) {
+        const char *msg = ham_solver_message(sv);
+        cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg)
+{
+    ham_solver_t *fw = ham_trainer_solver(tr);
+    if (!fw) {
+        cli_error("the trainer has no forward solver");
+        return CLI_EXIT_RUNTIME;
+    }
+    int rc = set_sopt(fw, HAM_OPT_TOL, cfg->fixed ? CLI_FIXED_TOL : cfg->tol, "tol");
+    if (!rc)
+        rc = set_sopt(fw, HAM_OPT_MAX_ITER, cfg->iters_fwd, "iters-fwd");
+    if (!rc)
+        rc = set_topt(tr, HAM_TRAIN_LOSS, cfg->loss, "loss");
+    if (!rc)
+        rc = set_topt(tr, HAM_TRAIN_OPTIMIZER, cfg->optimizer, "optimizer");
+    if (!rc && !isnan(cfg->lr))
+        rc = set_topt(tr, HAM_TRAIN_LR, cfg->lr, "lr");
+    if (!rc)
+        rc = set_topt(tr, HAM_TRAIN_GRADIENT, cfg->gradient, "gradient");
+    if (!rc)
+        rc = set_topt(tr, HAM_TRAIN_BACKWARD_ITERS, cfg->iters_bwd, "iters-bwd");
+    if (!rc && cfg->backward >= 0)
+        rc = set_topt(tr, HAM_TRAIN_BACKWARD_SOLVER, cfg->backward, "backward");
+    if (!rc && cfg->madam_biases)
+        rc = set_topt(tr, HAM_TRAIN_MADAM_BIASES, 1, "madam-biases");
+    return rc;
+}
+
+int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t *train,
+                  const cli_train_cfg_t *cfg, int32_t op, int32_t kind, const char *tag)
+{
+    memset(st, 0, sizeof *st);
+    st->lr = cfg->lr;
+    if (cfg->epochs <= 0)
+        return 0; /* an untrained model: no trainer needed */
+    ham_trainer_t *tr = NULL;
+    int rc = ham_trainer_new(&tr, model, op, kind);
+    if (rc != HAM_OK) {
+        cli_error("cannot train with %s + %s: %s", ham_operator_name(op), ham_solver_kind_name(kind),
+                  ham_strerror(rc));
+        return rc == HAM_ERR_NOMEM ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE;
+    }
+    int exit_code = configure(tr, cfg);
+    double lr = NAN;
+    if (!exit_code && ham_trainer_get_option(&lr, tr, HAM_TRAIN_LR) == HAM_OK)
+        st->lr = lr;
+    const int64_t n = ham_dataset_count(train);
+    const int32_t B = cfg->batch, n0 = ham_model_layer_size(model, 0);
+    const int64_t steps = n / B;
+    float *x = malloc((size_t)B * (size_t)n0 * sizeof(float));
+    int32_t *labels = malloc((size_t)B * sizeof(int32_t));
+    int64_t *perm = cfg->shuffle ? malloc((size_t)n * sizeof(int64_t)) : NULL;
+    if (!exit_code && (!x || !labels || (cfg->shuffle && !perm))) {
+        cli_error("out of memory for a batch of %d samples", (int)B);
+        exit_code = CLI_EXIT_RUNTIME;
+    }
+    if (!exit_code && cfg->epochs > 0 && steps == 0) {
+        cli_error("the training set holds %lld samples, fewer than --batch %d", (long long)n,
+                  (int)B);
+        exit_code = CLI_EXIT_USAGE;
+    }
+    if (perm)
+        for (int64_t i = 0; i < n; i++)
+            perm[i] = i;
+    uint64_t rng = cfg->seed ^ 0x2545f4914f6cdd1dULL;
+    progress_t pg = {0, 0, 0.0};
+    if (!cfg->quiet) {
+        pg.bar = isatty(STDERR_FILENO);
+        pg.lines = !pg.bar;
+    }
+    ham_solver_t *fw = tr ? ham_trainer_solver(tr) : NULL;
+
+    for (int64_t epoch = 1; epoch <= cfg->epochs && !exit_code; epoch++) {
+        if (perm) {
+            for (int64_t i = n - 1; i > 0; i--) {
+                int64_t j = (int64_t)(splitmix64(&rng) % (uint64_t)(i + 1));
+                int64_t t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+        }
+        double t0 = cli_now_ms(), loss_sum = 0.0, iter_sum = 0.0;
+        int64_t correct_sum = 0, not_conv = 0, done = 0;
+        for (int64_t b = 0; b < steps; b++) {
+            rc = perm ? ham_dataset_gather(x, labels, train, perm + b * B, B)
+                      : ham_dataset_get(x, labels, train, b * B, B);
+            if (rc != HAM_OK) {
+                cli_error("reading training batch %lld: %s", (long long)b, ham_strerror(rc));
+                exit_code = CLI_EXIT_RUNTIME;
+                break;
+            }
+            double loss = 0.0;
+            int32_t correct = 0;
+            rc = ham_trainer_step(tr, &loss, &correct, B, x, labels);
+            if (rc != HAM_OK) {
+                const char *msg = ham_trainer_message(tr);
+                if (pg.bar)
+                    fputc('\n', stderr);
+                cli_error("epoch %lld, step %lld: %s", (long long)epoch, (long long)b + 1,
+                          msg && *msg ? msg : ham_strerror(rc));
+                exit_code = CLI_EXIT_RUNTIME;
+                break;
+            }
+            if (!isfinite(loss)) {
+                if (pg.bar)
+                    fputc('\n', stderr);
+                cli_error("epoch %lld, step %lld: the loss is %g; try a smaller --lr",
+                          (long long)epoch, (long long)b + 1, loss);
+                exit_code = CLI_EXIT_RUNTIME;
+                break;
+            }
+            ham_solve_stats_t fs = {.size = sizeof fs};
+            if (ham_solver_get_stats(&fs, fw) == HAM_OK) {
+                iter_sum += fs.iters_mean * fs.samples;
+                not_conv += fs.samples - fs.converged;
+            }
+            loss_sum += loss * B;
+            correct_sum += correct;
+            done += B;
+            double now = cli_now_ms();
+            if (pg.bar && (now - pg.last_ms > 100.0 || b + 1 == steps)) {
+                pg.last_ms = now;
+                double el = (now - t0) / 1e3;
+                draw_bar(tag, epoch, cfg->epochs, b + 1, steps, loss_sum / (double)done,
+                         (double)correct_sum / (double)done, iter_sum / (double)done,
+                         el > 0 ? (double)done / el : 0.0,
+                         b + 1 == steps ? el : el / (double)(b + 1) * (double)(steps - b - 1));
+            }
+        }
+        if (exit_code)
+            break;
+        double sec = (cli_now_ms() - t0) / 1e3;
+        st->seconds += sec;
+        st->loss = loss_sum / (double)done;
+        st->acc = (double)correct_sum / (double)done;
+        st->fwd_iters = iter_sum / (double)done;
+        char nc[64] = "";
+        if (!cfg->fixed) /* with fixed iterations, "not converged" means nothing */
+            snprintf(nc, sizeof nc, " (not converged %lld)", (long long)not_conv);
+        if (pg.bar)
+            fputc('\n', stderr);
+        if (pg.lines)
+            fprintf(stderr,
+                    "%s%sepoch %lld/%lld: loss %.5f, train acc %.2f%%, forward iters %.2f%s, "
+                    "%.1f s, %.0f samples/s\n",
+                    tag, *tag ? " " : "", (long long)epoch, (long long)cfg->epochs, st->loss,
+                    100.0 * st->acc, st->fwd_iters, nc, sec, sec > 0 ? (double)done / sec : 0.0);
+    }
+    if (!exit_code && cfg->epochs > 0)
+        st->sec_per_epoch = st->seconds / (double)cfg->epochs;
+    free(x);
+    free(labels);
+    free(perm);
+    ham_trainer_free(tr);
+    return exit_code;
+}
+
+cli_eval_opts_t cli_train_eval_opts(const cli_train_cfg_t *cfg, int32_t op, int32_t kind,
+                                    int authors, int trace)
+{
+    cli_eval_opts_t o = {op, kind, CLI_EVAL_TOL, cfg->iters_fwd, cfg->eval_batch, authors, trace};
+    return o;
+}
+
+/* ------------------------------------------------------------------------ output */
+
+void cli_print_train_json(const char *variant, int64_t epochs, const cli_eval_result_t *r,
+                          double sec_per_epoch)
+{
+    printf("{\"variant\": \"%s\", \"epochs\": %lld, \"test_acc\": %.6f, \"iters_mean\": %.4f, "
+           "\"not_converged\": %lld, \"sec_per_epoch\": %.3f}\n",
+           variant, (long long)epochs, (double)r->correct / (double)r->samples, r->iters_mean,
+           (long long)r->not_converged, sec_per_epoch);
+    fflush(stdout);
+}
+
+void cli_print_eval_header(void)
+{
+    printf("%-15s  %-8s  %-8s  %10s  %14s  %9s  %8s\n", "variant", "operator", "solver",
+           "mean iters", "authors' count", "not conv.", "test acc");
+    printf("%-15s  %-8s  %-8s  %10s  %14s  %9s  %8s\n", "---------------", "--------", "--------",
+           "----------", "--------------", "---------", "--------");
+}
+
+void cli_print_eval_row(const char *variant, int32_t op, int32_t kind, const cli_eval_result_t *r,
+                        int mark)
+{
+    char name[64], auth[32];
+    snprintf(name, sizeof name, "%s%s", variant, mark ? " *" : "");
+    if (isnan(r->authors_mean))
+        snprintf(auth, sizeof auth, "-");
+    else
+        snprintf(auth, sizeof auth, "%.2f", r->authors_mean);
+    printf("%-15s  %-8s  %-8s  %10.2f  %14s  %9lld  %7.2f%%\n", name, ham_operator_name(op),
+           ham_solver_kind_name(kind), r->iters_mean, auth, (long long)r->not_converged,
+           100.0 * (double)r->correct / (double)r->samples);
+    fflush(stdout);
+}
+
+void cli_print_eval_notes(double tol, int32_t cap, int64_t authors_missed, int marked)
+{
+    const int32_t k = cap < CLI_AUTHORS_MAX_K ? cap : CLI_AUTHORS_MAX_K;
+    printf("\nmean iters: operator evaluations per sample until ||G(s)-s||/||G(s)|| < %g, the\n"
+           "  library's count (at most %d; not conv.: samples that did not get there).\n"
+           "authors' count: the paper's code's count, the first t with\n"
+           "  ||o_{t+1}-o_t||/||o_{t+1}|| < %g over %d fixed iterations (Picard: mean iters - 2).\n",
+           tol, (int)cap, tol, (int)k);
+    if (authors_missed > 0)
+        printf("  %lld sample evaluation%s never met it within %d iterations and count as %d.\n",
+               (long long)authors_missed, authors_missed == 1 ? "" : "s", (int)k, (int)k);
+    if (marked)
+        printf("* the variant the model was trained with.\n");
+    fflush(stdout);
+}
+
+int cli_plot_results(const char *path, const char *title, const char *const *labels,
+                     const cli_eval_result_t *results, int n, double tol)
+{
+    cli_plot_series_t *series = calloc((size_t)(n > 0 ? n : 1), sizeof *series);
+    double **q = calloc((size_t)(n > 0 ? n : 1) * 3, sizeof *q);
+    int exit_code = (!series || !q) ? CLI_EXIT_RUNTIME : 0;
+    for (int i = 0; i < n && !exit_code; i++) {
+        int32_t k = results[i].trace_iters;
+        for (int j = 0; j < 3 && !exit_code; j++) {
+            q[3 * i + j] = malloc((size_t)(k > 0 ? k : 1) * sizeof(double));
+            static const double level[3] = {0.1, 0.5, 0.9};
+            if (!q[3 * i + j] || cli_trace_quantiles(q[3 * i + j], &results[i], level[j]) != 0)
+                exit_code = CLI_EXIT_RUNTIME;
+        }
+        series[i].label = labels[i];
+        series[i].n = k;
+        series[i].q10 = q[3 * i];
+        series[i].q50 = q[3 * i + 1];
+        series[i].q90 = q[3 * i + 2];
+    }
+    if (exit_code)
+        cli_error("cannot write %s: no residual traces (out of memory?)", path);
+    else
+        exit_code = cli_plot_residuals(path, title, series, n, tol);
+    for (int i = 0; q && i < 3 * n; i++)
+        free(q[i]);
+    free(q);
+    free(series);
+    return exit_code;
+}

@@ -1,0 +1,93 @@
+/* What `hamdeq train` and `hamdeq bench` share: the training flags, the training loop
+ * with its progress display, and the result table and JSON lines. */
+#ifndef HAMDEQ_TOOLS_TRAIN_H
+#define HAMDEQ_TOOLS_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hamdeq/hamdeq.h>
+
+#include "cli.h"
+#include "evaluate.h"
+#include "model_spec.h"
+#include "variants.h"
+
+/* Tolerance of every test-set evaluation (the paper's). */
+#define CLI_EVAL_TOL 1e-4
+/* Tolerance that makes a solve run its full iteration count (--fixed-iters). */
+#define CLI_FIXED_TOL 1e-30
+/* Most options a subcommand's table holds. */
+#define CLI_MAX_OPTS 48
+
+/* Raw values of the training flags. */
+typedef struct cli_train_args {
+    const char *data, *layers, *lagrangian, *loss, *optimizer, *backward, *gradient;
+    double beta, lr, tol;
+    int64_t batch, epochs, iters_fwd, iters_bwd, threads, eval_batch;
+    uint64_t seed;
+    int fixed_iters, shuffle, madam_biases, quiet;
+} cli_train_args_t;
+
+/* Sets the defaults (bench: the paper's fixed iterations unless --tol is given). */
+void cli_train_args_init(cli_train_args_t *a, int bench);
+
+/* Appends the training options to opts (room for CLI_MAX_OPTS in all); returns the new
+ * count. */
+size_t cli_train_args_options(cli_opt_t *opts, size_t n, cli_train_args_t *a, int bench);
+
+/* The resolved training configuration. */
+typedef struct cli_train_cfg {
+    cli_model_spec_t spec;
+    int32_t loss, optimizer, gradient;
+    int32_t backward;   /* ham_solver_kind_t of the adjoint solve, or -1: the library's */
+    double lr;          /* NAN: the library's default */
+    double tol;         /* forward tolerance during training */
+    int fixed;          /* forward runs exactly iters_fwd iterations */
+    int32_t batch, iters_fwd, iters_bwd, eval_batch;
+    int64_t epochs;
+    int shuffle, madam_biases, quiet;
+    uint64_t seed;
+} cli_train_cfg_t;
+
+/* Checks and converts the flags. Returns 0, or CLI_EXIT_USAGE after one error line. */
+int cli_train_cfg_resolve(cli_train_cfg_t *cfg, const cli_train_args_t *a);
+
+/* Checks a data split against the model the configuration builds. */
+int cli_train_check_data(const cli_train_cfg_t *cfg, const ham_dataset_t *ds, const char *dir,
+                         const char *split);
+
+typedef struct cli_train_stats {
+    double seconds;        /* training steps only, all epochs */
+    double sec_per_epoch;  /* seconds / epochs (0 for 0 epochs) */
+    double loss, acc;      /* last epoch's mean loss and training accuracy (0..1) */
+    double fwd_iters;      /* last epoch's mean forward iterations */
+    double lr;             /* the learning rate used */
+} cli_train_stats_t;
+
+/* Trains `model` on `train` with operator op and solver kind, showing progress on stderr
+ * (a redrawn bar on a terminal, else one line per epoch) prefixed by `tag`.
+ * Returns 0, or an exit code after one error line. */
+int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t *train,
+                  const cli_train_cfg_t *cfg, int32_t op, int32_t kind, const char *tag);
+
+/* The test-set evaluation options of a trained model. */
+cli_eval_opts_t cli_train_eval_opts(const cli_train_cfg_t *cfg, int32_t op, int32_t kind,
+                                    int authors, int trace);
+
+/* `{"variant": .., "epochs": .., "test_acc": .., "iters_mean": .., "not_converged": ..,
+ * "sec_per_epoch": ..}` on stdout. */
+void cli_print_train_json(const char *variant, int64_t epochs, const cli_eval_result_t *r,
+                          double sec_per_epoch);
+
+/* The evaluation table: header, one row per evaluated pair, and the footnotes. */
+void cli_print_eval_header(void);
+void cli_print_eval_row(const char *variant, int32_t op, int32_t kind, const cli_eval_result_t *r,
+                        int mark);
+void cli_print_eval_notes(double tol, int32_t cap, int64_t authors_missed, int marked);
+
+/* Writes the residual plot of n evaluated pairs (results with traces). */
+int cli_plot_results(const char *path, const char *title, const char *const *labels,
+                     const cli_eval_result_t *results, int n, double tol);
+
+#endif /* HAMDEQ_TOOLS_TRAIN_H */

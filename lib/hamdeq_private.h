@@ -180,7 +180,7 @@ struct ham_step {
 };
 
 /* Options, stored in the solver in the order of ham_option_t. */
-#define HAMP_N_OPTIONS 14
+#define HAMP_N_OPTIONS 15
 void hamp_solver_default_options(double *opt);
 
 struct ham_solver {

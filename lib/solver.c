@@ -343,7 +343,8 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
     if (sv->backend->reset && (rc = sv->backend->reset(sv, sv->backend_state, batch)) != HAM_OK)
         return rc;
 
-    const double tol = sv->opt[HAM_OPT_TOL];
+    /* a fixed count: no residual is below a negative tolerance */
+    const double tol = sv->opt[HAM_OPT_FIXED_ITERS] != 0.0 ? -1.0 : sv->opt[HAM_OPT_TOL];
     const int32_t max_iter = (int32_t)sv->opt[HAM_OPT_MAX_ITER];
     const double limit = sv->opt[HAM_OPT_DIVERGENCE];
     int32_t rows = batch, have_g = 0;
@@ -365,8 +366,8 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
             sv->row_resid[r] = (isfinite(num) && isfinite(den) && den <= limit) ? res : NAN;
         }
         if (sv->callback) {
-            ham_iter_info_t info = {sizeof info, it, rows, sv->row_sample, sv->row_resid,
-                                    sv->row_iters};
+            ham_iter_info_t info = {sizeof info, it,      rows, sv->row_sample, sv->row_resid,
+                                    sv->row_iters, sv->dim, sv->s, sv->gs};
             if (sv->callback(&info, sv->callback_user) != 0) {
                 for (int32_t r = 0; r < rows; r++)
                     retire(sv, state, r, HAM_SAMPLE_MAX_ITER);

@@ -25,6 +25,7 @@ static const option_info_t options[HAMP_N_OPTIONS] = {
     [HAM_OPT_DIVERGENCE] = {1e30, 1.0, 3e38, 0, 0},
     [HAM_OPT_NEWTON_KRYLOV_DIM] = {30, 1, 500, 1, 0},
     [HAM_OPT_NEWTON_FORCING] = {1e-2, 0.0, 1.0, 0, 1, 1},
+    [HAM_OPT_FIXED_ITERS] = {0, 0, 1, 1, 0, 0},
 };
 
 void hamp_solver_default_options(double *opt)

@@ -159,8 +159,9 @@ static int prepare_backward(ham_trainer_t *t)
         t->bwd_kind = kind;
     }
     double tol = t->opt[HAM_TRAIN_BACKWARD_TOL];
-    /* tol 0 means a fixed count: a tolerance no float residual reaches but an exact 0 */
-    ham_solver_set_option(t->bwd, HAM_OPT_TOL, tol > 0.0 ? tol : 1e-300);
+    ham_solver_set_option(t->bwd, HAM_OPT_FIXED_ITERS, tol > 0.0 ? 0.0 : 1.0);
+    if (tol > 0.0)
+        ham_solver_set_option(t->bwd, HAM_OPT_TOL, tol);
     ham_solver_set_option(t->bwd, HAM_OPT_MAX_ITER, t->opt[HAM_TRAIN_BACKWARD_ITERS]);
     return HAM_OK;
 }

@@ -271,6 +271,41 @@ END_TEST
 /* The iteration limit is reported per sample, and it bounds the operator evaluations
  * each sample gets (HAM_OPT_MAX_ITER: "operator evaluations per sample").
  */
+/* HAM_OPT_FIXED_ITERS: exactly MAX_ITER evaluations per sample, and for Picard the state
+ * is G applied that many times to zero (the paper's fixed 40 iterations). */
+START_TEST(test_fixed_iters)
+{
+    const tu_problem_t *p = &tu_problems[0];
+    int32_t op = _i;
+    ham_model_t *m = tu_problem_model(p);
+    float *x = tu_problem_inputs(p, m);
+    int32_t dim = tu_dim(m, op), n = 7;
+    size_t len = (size_t)p->batch * dim;
+    float *state = tu_floats(len), *ref = tu_floats(len), *tmp = tu_floats(len);
+    ham_solver_t *sv;
+    TU_OK(ham_solver_new(&sv, m, op, HAM_SOLVER_PICARD));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_FIXED_ITERS, 1));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, n));
+    TU_OK(ham_solver_solve(sv, state, p->batch, x));
+    int32_t *iters = calloc((size_t)p->batch, sizeof *iters);
+    TU_OK(ham_solver_get_samples(iters, NULL, NULL, sv, p->batch));
+    for (int32_t k = 0; k < p->batch; k++)
+        ck_assert_int_eq(iters[k], n);
+    for (int32_t j = 0; j < n; j++) {
+        TU_OK(ham_model_apply(tmp, m, op, p->batch, x, ref));
+        memcpy(ref, tmp, len * sizeof(float));
+    }
+    ck_assert_msg(tu_rel_diff(state, ref, len) == 0.0, "fixed Picard differs from G^%d(0)", n);
+    free(iters);
+    free(state);
+    free(ref);
+    free(tmp);
+    free(x);
+    ham_solver_free(sv);
+    ham_model_free(m);
+}
+END_TEST
+
 START_TEST(test_max_iter)
 {
     const int32_t kind = kinds[_i / 2], op = _i % 2;
@@ -885,6 +920,8 @@ int main(void)
         tcase_add_loop_test(tc, test_warm_start_at_fixed_point, 2 * k, 2 * k + 2);
         tcase_add_loop_test(tc, test_converged_samples_stop_costing_work, 2 * k, 2 * k + 2);
         tcase_add_loop_test(tc, test_max_iter, 2 * k, 2 * k + 2);
+        if (k == 0)
+            tcase_add_loop_test(tc, test_fixed_iters, 0, 2);
         tcase_add_loop_test(tc, test_solver_reuse, 2 * k, 2 * k + 2);
         tcase_add_loop_test(tc, test_every_input_converges, 2 * k, 2 * k + 2);
         tcase_add_loop_test(tc, test_batch_equals_single, 2 * k, 2 * k + 2);

@@ -10,7 +10,8 @@
 #include "mhn_util.h"
 
 #define MAX_PATTERNS 1024
-#define MAX_DIM 4096
+#define MAX_DIM 1024
+#define MAX_VALUES (1L << 24) /* starts x dim: the solves keep a few arrays this size */
 #define MAX_STEPS 10000
 #define MAX_STARTS 100000
 
@@ -263,7 +264,7 @@ int cmd_phase(int argc, char **argv)
     const cli_opt_t opts[] = {
         {"patterns", CLI_OPT_INT, &a.patterns, "N", "stored patterns, 2 .. 1024 (default: 5)", 2,
          MAX_PATTERNS},
-        {"dim", CLI_OPT_INT, &a.dim, "D", "pattern dimension, N-1 .. 4096 (default: 8)", 1,
+        {"dim", CLI_OPT_INT, &a.dim, "D", "pattern dimension, N-1 .. 1024 (default: 8)", 1,
          MAX_DIM},
         {"norm", CLI_OPT_DOUBLE, &a.norm, "R", "norm of every pattern, > 0 (default: 1)", 1, 0},
         {"beta-min", CLI_OPT_DOUBLE, &a.beta_min, "A",
@@ -304,6 +305,11 @@ int cmd_phase(int argc, char **argv)
     if (d < n - 1) {
         cli_error("--dim %d is too small for a simplex of %d patterns (needs at least %d)",
                   (int)d, (int)n, (int)n - 1);
+        return CLI_EXIT_USAGE;
+    }
+    if (a.starts * d > MAX_VALUES) {
+        cli_error("--starts %lld x --dim %d is more than %ld values; use fewer starts",
+                  (long long)a.starts, (int)d, (long)MAX_VALUES);
         return CLI_EXIT_USAGE;
     }
     if (!(a.norm > 0.0) || a.norm > 1e6) {

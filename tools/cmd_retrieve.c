@@ -13,7 +13,7 @@
 #include "mhn_util.h"
 
 #define MAX_LIST 16
-#define MAX_QUERIES 100000
+#define MAX_QUERIES 20000
 #define PLOT_COLUMNS 10
 
 typedef struct retrieve_args {

@@ -1,19 +1,15 @@
 /* Test-set evaluation (docs/cli.md, "Iteration counts").
  *
- * Three solves of different kinds, all with one operator x solver pair:
+ * Two solves per batch, both with one operator x solver pair:
  * - the counted solve: tolerance `tol` (1e-4), at most `max_iter` evaluations; gives the
  *   accuracy (argmax of the output layer), the library's iteration count (operator
  *   evaluations until r < tol) and the samples that did not converge;
- * - the authors' count (docs/math.md section 4): over K = max_iter fixed iterations, the
- *   first t with ||o_{t+1} - o_t|| / ||o_{t+1}|| < tol over successive operator outputs o
- *   of the explicit state (the even-odd state, or the full state for the synchronous F).
- *   The library hands back the last operator output of a solve, so o_j is the state
- *   returned by a solve stopped (through the iteration callback) after driver iteration j;
- *   samples leave as soon as their criterion holds, so this costs about (t+2)(t+3)/2
- *   iterations per sample;
- * - traces (--plot): one solve of exactly K iterations whose callback records each
- *   sample's relative residual after every iteration.
- * The last two run with a vanishing tolerance, so that no sample stops early. */
+ * - with --plot or the authors' count, one solve of exactly K iterations
+ *   (HAM_OPT_FIXED_ITERS) whose iteration callback records each sample's relative
+ *   residual (the traces) and the authors' count (docs/math.md section 4): the first t
+ *   with ||o_{t+1} - o_t|| / ||o_{t+1}|| < tol over successive operator outputs o of the
+ *   explicit state (the even-odd state, or the full state for the synchronous F), read
+ *   from ham_iter_info_t.output. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,36 +18,56 @@
 #include "cli.h"
 #include "evaluate.h"
 
-/* Tolerance of the fixed-iteration solves: nothing but an exact fixed point stops there. */
-#define FIXED_TOL 1e-30
-/* The authors' count costs about K^2/2 iterations for a sample whose criterion never
- * holds, and a trace K floats per sample: both K are capped. */
+/* A trace keeps K floats per sample: K is capped. */
 #define TRACE_MAX_K 1000
-/* Recorded-residual placeholder for iterations after a sample left the solve. */
-#define NOT_RECORDED (-1.0f)
 
+/* What the fixed-iteration solve's callback fills in, per sample of the batch. */
 typedef struct iter_ctx {
-    int32_t stop_at; /* cancel the solve after this driver iteration */
+    double tol;
+    int32_t k_auth;  /* the authors' count looks at outputs 0 .. k_auth-1 */
     int32_t k;       /* trace length */
     float *rows;     /* batch x k residuals to record, or NULL */
+    float *prev;     /* batch x dim: each sample's previous operator output */
+    int32_t *t_auth; /* batch: the authors' count, k_auth while not yet found */
 } iter_ctx_t;
 
+/* Called after every driver iteration j of a fixed-count solve: records the relative
+ * residual, and the first t with ||o_{t+1} - o_t|| / ||o_{t+1}|| < tol over successive
+ * operator outputs (info->output holds o_j of the rows still active). */
 static int on_iteration(const ham_iter_info_t *info, void *user)
 {
     iter_ctx_t *c = user;
-    if (c->rows && info->iteration < c->k) {
-        for (int32_t i = 0; i < info->active; i++) {
+    const int32_t j = info->iteration;
+    const size_t d = (size_t)info->dim;
+    for (int32_t i = 0; i < info->active; i++) {
+        const int32_t s = info->sample[i];
+        if (c->rows && j < c->k) {
             double r = info->residual[i];
-            c->rows[(size_t)info->sample[i] * (size_t)c->k + (size_t)info->iteration] =
-                isfinite(r) ? (float)r : INFINITY;
+            c->rows[(size_t)s * (size_t)c->k + (size_t)j] = isfinite(r) ? (float)r : INFINITY;
         }
+        if (!c->t_auth || j >= c->k_auth || c->t_auth[s] < c->k_auth)
+            continue;
+        const float *o = info->output + (size_t)i * d;
+        float *pr = c->prev + (size_t)s * d;
+        if (j >= 1) {
+            double num = 0.0, den = 0.0;
+            for (size_t q = 0; q < d; q++) {
+                double diff = (double)o[q] - (double)pr[q];
+                num += diff * diff;
+                den += (double)o[q] * (double)o[q];
+            }
+            double r = den > 0.0 ? sqrt(num) / sqrt(den) : (num == 0.0 ? 0.0 : INFINITY);
+            if (r < c->tol)
+                c->t_auth[s] = j - 1;
+        }
+        memcpy(pr, o, d * sizeof(float));
     }
-    return info->iteration >= c->stop_at;
+    return 0;
 }
 
 /* Creates a solver with the given tolerance and cap; prints the error. */
 static int make_solver(ham_solver_t **sv, const ham_model_t *model, const cli_eval_opts_t *o,
-                       double tol, double max_iter)
+                       double tol, double max_iter, int fixed)
 {
     int rc = ham_solver_new(sv, model, o->op, o->kind);
     if (rc != HAM_OK) {
@@ -61,7 +77,8 @@ static int make_solver(ham_solver_t **sv, const ham_model_t *model, const cli_ev
         return rc == HAM_ERR_NOMEM ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE;
     }
     if ((rc = ham_solver_set_option(*sv, HAM_OPT_TOL, tol)) != HAM_OK ||
-        (rc = ham_solver_set_option(*sv, HAM_OPT_MAX_ITER, max_iter)) != HAM_OK) {
+        (rc = ham_solver_set_option(*sv, HAM_OPT_MAX_ITER, max_iter)) != HAM_OK ||
+        (rc = ham_solver_set_option(*sv, HAM_OPT_FIXED_ITERS, fixed)) != HAM_OK) {
         cli_error("solver options (tolerance %g, %g iterations): %s", tol, max_iter,
                   ham_solver_message(*sv));
         ham_solver_free(*sv);
@@ -87,80 +104,28 @@ static int32_t argmax(const float *v, int32_t n)
     return best;
 }
 
-typedef struct work {
-    int32_t n0, dim, k;
-    int32_t *act;
-    float *xa, *cur, *prev;
-} work_t;
-
-/* The authors' count of `cnt` samples (inputs x) into t_out. */
-static int authors_batch(ham_solver_t *sv, iter_ctx_t *ctx, const work_t *w, const float *x,
-                         int32_t cnt, double tol, int32_t *t_out)
+/* One fixed-count solve of `cnt` samples feeding the callback; a sample that left early
+ * (diverged) keeps its last residual in the trace. */
+static int fixed_batch(ham_solver_t *sv, iter_ctx_t *ctx, float *out, const float *x,
+                       int32_t cnt)
 {
-    const size_t n0 = (size_t)w->n0, d = (size_t)w->dim;
-    int32_t n_act = cnt;
-    for (int32_t p = 0; p < cnt; p++) {
-        w->act[p] = p;
-        t_out[p] = w->k;
-    }
-    for (int32_t j = 0; j < w->k && n_act > 0; j++) {
-        const float *xs = x;
-        if (n_act < cnt) {
-            for (int32_t p = 0; p < n_act; p++)
-                memcpy(w->xa + (size_t)p * n0, x + (size_t)w->act[p] * n0, n0 * sizeof(float));
-            xs = w->xa;
-        }
-        ctx->stop_at = j;
-        ctx->rows = NULL;
-        int rc = ham_solver_solve(sv, w->cur, n_act, xs);
-        if (rc != HAM_OK && rc != HAM_ERR_CANCELLED)
-            return solve_failed(sv, rc);
-        int32_t keep = 0;
-        for (int32_t p = 0; p < n_act; p++) {
-            const float *o = w->cur + (size_t)p * d;
-            float *pr = w->prev + (size_t)w->act[p] * d;
-            if (j >= 1) {
-                double num = 0.0, den = 0.0;
-                for (size_t i = 0; i < d; i++) {
-                    double diff = (double)o[i] - (double)pr[i];
-                    num += diff * diff;
-                    den += (double)o[i] * (double)o[i];
-                }
-                double r = den > 0.0 ? sqrt(num) / sqrt(den) : (num == 0.0 ? 0.0 : INFINITY);
-                if (r < tol) {
-                    t_out[w->act[p]] = j - 1;
-                    continue;
-                }
-            }
-            memcpy(pr, o, d * sizeof(float));
-            w->act[keep++] = w->act[p];
-        }
-        n_act = keep;
-    }
-    return 0;
-}
-
-/* Traces of `cnt` samples into rows (cnt x K). */
-static int trace_batch(ham_solver_t *sv, iter_ctx_t *ctx, const work_t *w, const float *x,
-                       int32_t cnt, int32_t k_trace, float *rows)
-{
-    const size_t k = (size_t)k_trace;
-    for (size_t i = 0; i < (size_t)cnt * k; i++)
-        rows[i] = NOT_RECORDED;
-    ctx->stop_at = k_trace - 1;
-    ctx->k = k_trace;
-    ctx->rows = rows;
-    int rc = ham_solver_solve(sv, w->cur, cnt, x);
-    ctx->rows = NULL;
-    if (rc != HAM_OK && rc != HAM_ERR_CANCELLED)
+    const size_t k = (size_t)ctx->k;
+    if (ctx->rows)
+        for (size_t i = 0; i < (size_t)cnt * k; i++)
+            ctx->rows[i] = NAN;
+    if (ctx->t_auth)
+        for (int32_t p = 0; p < cnt; p++)
+            ctx->t_auth[p] = ctx->k_auth;
+    int rc = ham_solver_solve(sv, out, cnt, x);
+    if (rc != HAM_OK)
         return solve_failed(sv, rc);
-    /* a sample that left early (an exact fixed point, or diverged) keeps its last value */
-    for (int32_t s = 0; s < cnt; s++) {
-        float *r = rows + (size_t)s * k;
-        for (size_t i = 0; i < k; i++)
-            if (r[i] == NOT_RECORDED)
-                r[i] = i ? r[i - 1] : 1.0f;
-    }
+    if (ctx->rows)
+        for (int32_t p = 0; p < cnt; p++) {
+            float *r = ctx->rows + (size_t)p * k;
+            for (size_t i = 0; i < k; i++)
+                if (isnan(r[i]))
+                    r[i] = i ? r[i - 1] : 1.0f;
+        }
     return 0;
 }
 
@@ -183,34 +148,31 @@ int cli_evaluate(cli_eval_result_t *res, const ham_model_t *model, const ham_dat
     const int32_t batch = (int32_t)(n < o->batch ? n : o->batch);
     const int32_t k_auth = o->max_iter < CLI_AUTHORS_MAX_K ? o->max_iter : CLI_AUTHORS_MAX_K;
     const int32_t k = o->max_iter < TRACE_MAX_K ? o->max_iter : TRACE_MAX_K;
+    const int32_t k_fixed = o->trace && k > k_auth ? k : k_auth;
     ham_solver_t *sv = NULL, *fixed = NULL;
-    int exit_code = make_solver(&sv, model, o, o->tol, (double)o->max_iter);
-    if (!exit_code && (o->authors || o->trace)) {
-        exit_code = make_solver(&fixed, model, o, FIXED_TOL, 1e6);
-    }
+    int exit_code = make_solver(&sv, model, o, o->tol, (double)o->max_iter, 0);
+    if (!exit_code && (o->authors || o->trace))
+        exit_code = make_solver(&fixed, model, o, o->tol, (double)k_fixed, 1);
     if (exit_code) {
         ham_solver_free(sv);
         return exit_code;
     }
-    iter_ctx_t ctx = {0, k, NULL};
+    iter_ctx_t ctx = {o->tol, k_auth, k, NULL, NULL, NULL};
     if (fixed)
         ham_solver_set_callback(fixed, on_iteration, &ctx);
 
-    work_t w = {n0, dim, k_auth, NULL, NULL, NULL, NULL};
     float *x = malloc((size_t)batch * (size_t)n0 * sizeof(float));
     int32_t *labels = malloc((size_t)batch * sizeof(int32_t));
     int32_t *iters = malloc((size_t)batch * sizeof(int32_t));
     int32_t *status = malloc((size_t)batch * sizeof(int32_t));
     int32_t *t_auth = malloc((size_t)batch * sizeof(int32_t));
     float *state = malloc((size_t)batch * (size_t)dim * sizeof(float));
-    w.act = malloc((size_t)batch * sizeof(int32_t));
-    w.xa = malloc((size_t)batch * (size_t)n0 * sizeof(float));
-    w.cur = malloc((size_t)batch * (size_t)dim * sizeof(float));
-    w.prev = malloc((size_t)batch * (size_t)dim * sizeof(float));
+    float *cur = malloc((size_t)batch * (size_t)dim * sizeof(float));
+    float *prev = malloc((size_t)batch * (size_t)dim * sizeof(float));
     if (o->trace)
         res->trace = malloc((size_t)n * (size_t)k * sizeof(float));
-    if (!x || !labels || !iters || !status || !t_auth || !state || !w.act || !w.xa || !w.cur ||
-        !w.prev || (o->trace && !res->trace)) {
+    if (!x || !labels || !iters || !status || !t_auth || !state || !cur || !prev ||
+        (o->trace && !res->trace)) {
         cli_error("out of memory evaluating %lld samples", (long long)n);
         exit_code = CLI_EXIT_RUNTIME;
         goto done;
@@ -244,15 +206,16 @@ int cli_evaluate(cli_eval_result_t *res, const ham_model_t *model, const ham_dat
             res->diverged += status[s] == HAM_SAMPLE_DIVERGED;
             res->correct += argmax(state + (size_t)s * dim + out_off, ny) == labels[s];
         }
-        if (o->authors) {
-            exit_code = authors_batch(fixed, &ctx, &w, x, cnt, o->tol, t_auth);
-            for (int32_t s = 0; s < cnt && !exit_code; s++) {
+        if (fixed) {
+            ctx.prev = prev;
+            ctx.t_auth = o->authors ? t_auth : NULL;
+            ctx.rows = o->trace ? res->trace + (size_t)first * k : NULL;
+            exit_code = fixed_batch(fixed, &ctx, cur, x, cnt);
+            for (int32_t s = 0; o->authors && s < cnt && !exit_code; s++) {
                 auth_sum += t_auth[s];
                 res->authors_missed += t_auth[s] >= k_auth;
             }
         }
-        if (o->trace && !exit_code)
-            exit_code = trace_batch(fixed, &ctx, &w, x, cnt, k, res->trace + (size_t)first * k);
     }
     if (!exit_code) {
         res->samples = n;
@@ -268,10 +231,8 @@ done:
     free(status);
     free(t_auth);
     free(state);
-    free(w.act);
-    free(w.xa);
-    free(w.cur);
-    free(w.prev);
+    free(cur);
+    free(prev);
     ham_solver_free(sv);
     ham_solver_free(fixed);
     if (exit_code)

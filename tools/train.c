@@ -246,7 +246,9 @@ static int configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg)
         cli_error("the trainer has no forward solver");
         return CLI_EXIT_RUNTIME;
     }
-    int rc = set_sopt(fw, HAM_OPT_TOL, cfg->fixed ? CLI_FIXED_TOL : cfg->tol, "tol");
+    int rc = set_sopt(fw, HAM_OPT_TOL, cfg->tol, "tol");
+    if (!rc)
+        rc = set_sopt(fw, HAM_OPT_FIXED_ITERS, cfg->fixed ? 1.0 : 0.0, "fixed-iters");
     if (!rc)
         rc = set_sopt(fw, HAM_OPT_MAX_ITER, cfg->iters_fwd, "iters-fwd");
     if (!rc)

@@ -15,8 +15,6 @@
 
 /* Tolerance of every test-set evaluation (the paper's). */
 #define CLI_EVAL_TOL 1e-4
-/* Tolerance that makes a solve run its full iteration count (--fixed-iters). */
-#define CLI_FIXED_TOL 1e-30
 /* Most options a subcommand's table holds. */
 #define CLI_MAX_OPTS 48
 

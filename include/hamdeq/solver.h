@@ -62,7 +62,10 @@ typedef enum ham_option {
     HAM_OPT_DIVERGENCE = 11,       /**< a sample with `||G(s)|| >` this is diverged; default
                                         1e30, [1, 3e38] */
     HAM_OPT_NEWTON_KRYLOV_DIM = 12,/**< most GMRES steps per Newton step; default 30, [1, 500] */
-    HAM_OPT_NEWTON_FORCING = 13    /**< GMRES relative tolerance; default 1e-2, (0, 1) */
+    HAM_OPT_NEWTON_FORCING = 13,   /**< GMRES relative tolerance; default 1e-2, (0, 1) */
+    HAM_OPT_FIXED_ITERS = 14       /**< 1: ignore TOL and run exactly MAX_ITER evaluations per
+                                        sample (like-for-like with fixed-count codes); a
+                                        diverged sample still stops; default 0 */
 } ham_option_t;
 
 /** Final status of one sample. Values are pinned. */
@@ -94,6 +97,9 @@ typedef struct ham_iter_info {
     const int32_t *sample;        /**< `active` original sample indices */
     const double *residual;       /**< `active` relative residuals, aligned with `sample` */
     const int32_t *iterations;    /**< `active` per-sample evaluation counts so far */
+    int32_t dim;                  /**< state length */
+    const float *state;           /**< `active x dim` current iterates s, rows as `sample` */
+    const float *output;          /**< `active x dim` operator outputs G(s) */
 } ham_iter_info_t;
 
 /**

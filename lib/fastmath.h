@@ -25,7 +25,8 @@ static inline float hamp_expf(float x)
                       r * (0.00833333377f + r * 0.00138888892f)))));
     int32_t pb;
     memcpy(&pb, &p, sizeof pb);
-    pb += (tb - 0x4B400000) << 23; /* tb - bits(shifter) = n; add n to the exponent */
+    /* tb - bits(shifter) = n; add n to the exponent (shifted as unsigned: n may be < 0) */
+    pb = (int32_t)((uint32_t)pb + ((uint32_t)(tb - 0x4B400000) << 23));
     memcpy(&p, &pb, sizeof p);
     return p;
 }

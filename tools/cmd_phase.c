@@ -39,11 +39,12 @@ static void usage(const cli_opt_t *opts, size_t n_opts)
         "and rotated by a random orthogonal matrix from --seed), sweeps the inverse\n"
         "temperature beta over K linearly spaced values from A to B (both included), and\n"
         "at each beta runs retrieval from S random starts (uniform in the ball of radius R,\n"
-        "or F R with --start-radius; the same starts at every beta). The fixed points reached are clustered; a cluster\n"
-        "is a minimum when the energy's Hessian is positive definite there. Prints, per\n"
-        "beta, the distinct minima and whether the mean attractor (the pattern mean, here\n"
-        "the origin) is among them, then beta_s = 1/lambda_max(Cov(X)) (= (N-1)/R^2) and\n"
-        "the smallest swept beta at which pattern-specific minima were found.\n"
+        "or F R with --start-radius; the same starts at every beta). The fixed points\n"
+        "reached are clustered; a cluster is a minimum when the energy's Hessian is\n"
+        "positive definite there. Prints, per beta, the distinct minima and whether the\n"
+        "mean attractor (the pattern mean, here the origin) is among them, then\n"
+        "beta_s = 1/lambda_max(Cov(X)) (= (N-1)/R^2) and the smallest swept beta at which\n"
+        "pattern-specific minima were found.\n"
         "\n");
     cli_print_options(opts, n_opts);
     printf("\n"

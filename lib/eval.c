@@ -61,6 +61,30 @@ void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, i
     for (int32_t r = 0; r < rows; r++)
         memcpy(e->drive + (size_t)r * n1, m->b[1], (size_t)n1 * sizeof(float));
     hamp_sgemm(0, 0, rows, n1, n0, 1.0f, e->g0, n0, m->W[0], n1, 1.0f, e->drive, n1);
+    e->have_drive = e->have_g0 = 1;
+}
+
+void hamp_eval_copy_drive(hamp_eval_t *e, const ham_model_t *m, const hamp_eval_t *src,
+                          int32_t rows)
+{
+    e->have_drive = e->have_g0 = 0;
+    if (!m->clamped)
+        return;
+    memcpy(e->drive, src->drive, (size_t)rows * (size_t)m->size[1] * sizeof(float));
+    e->have_drive = 1;
+}
+
+void hamp_eval_copy_point(hamp_eval_t *e, const ham_model_t *m, const hamp_eval_t *src,
+                          int32_t rows)
+{
+    for (int32_t l = 0; l < m->n_layers; l++) {
+        if (!hamp_layer_free(m, l))
+            continue;
+        size_t n = (size_t)rows * (size_t)m->size[l] * sizeof(float);
+        memcpy(e->s[l], src->s[l], n);
+        memcpy(e->g[l], src->g[l], n);
+    }
+    e->have_drive = e->have_g0 = 0;
 }
 
 void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep, int32_t n)
@@ -76,6 +100,8 @@ void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep
         hamp_compact_rows(e->rhs, (size_t)e->rhs_width, keep, n);
     if (!m->clamped)
         return;
-    hamp_compact_rows(e->drive, (size_t)m->size[1], keep, n);
-    hamp_compact_rows(e->g0, (size_t)m->size[0], keep, n);
+    if (e->have_drive)
+        hamp_compact_rows(e->drive, (size_t)m->size[1], keep, n);
+    if (e->have_g0)
+        hamp_compact_rows(e->g0, (size_t)m->size[0], keep, n);
 }

@@ -9,6 +9,17 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Hot elementwise loops are compiled three times, for x86-64-v4 (AVX-512), x86-64-v3
+ * (AVX2 + FMA) and the baseline, and the loader picks the best the CPU runs (GNU ifunc).
+ * The baseline build has SSE2 only, a quarter of AVX-512's width. Only where GCC and
+ * glibc support it; elsewhere the loops are compiled once. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&    \
+    !defined(HAMDEQ_NO_CLONES)
+#define HAMP_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define HAMP_VECTOR_CLONES
+#endif
+
 static inline float hamp_expf(float x)
 {
     /* below -87.3 the result is denormal or zero, above 88.7 it overflows: clamp, so the

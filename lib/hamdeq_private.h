@@ -96,12 +96,21 @@ typedef struct hamp_eval {
     float *g0;      /* cap x size[0]: g_0(x), kept for energy and training */
     float *rhs;     /* cap x rhs_width: the adjoint's constant term (adjoint solvers only) */
     int32_t rhs_width;
+    int have_drive, have_g0; /* drive and g0 hold rows (compaction moves only those) */
 } hamp_eval_t;
 
 int hamp_eval_init(hamp_eval_t *e, const ham_model_t *m, int32_t cap, int32_t mult_cap);
 void hamp_eval_free(hamp_eval_t *e);
 /* Computes g0 and drive for rows of x (clamped models only). */
 void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, int32_t rows);
+/* Copies the drive of rows computed in another workspace (a solve needs no g0): a copy
+ * costs far less than the N_0 x N_1 product, which the trainer's solves would repeat. */
+void hamp_eval_copy_drive(hamp_eval_t *e, const ham_model_t *m, const hamp_eval_t *src,
+                          int32_t rows);
+/* Copies the linearisation point (s and g of every free layer) of rows from another
+ * workspace; the copy has no input (drive, g0): the adjoint operators never read it. */
+void hamp_eval_copy_point(hamp_eval_t *e, const ham_model_t *m, const hamp_eval_t *src,
+                          int32_t rows);
 /* Keeps rows keep[0..n) of drive and g0, moved to the front. */
 void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep, int32_t n);
 
@@ -243,10 +252,15 @@ extern const hamp_solver_ops_t hamp_solver_custom;
 /* An internal solver of the adjoint fixed point u = J(s*)^T u + rhs of operator `op`. */
 int hamp_solver_new_adjoint(ham_solver_t **solver, const ham_model_t *model, int32_t op,
                             int32_t kind);
-/* Solves it for a batch: linearises at s_star (batch x dim) for inputs x, starts from zero
- * (or from rhs when warm_from_rhs), writes the solution into lambda. */
-int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch, const float *x,
-                              const float *s_star, const float *rhs, int warm_from_rhs);
+/* Solves it for a batch: linearised at the point `lin` holds (a workspace the base operator
+ * was applied to at s*, rows in batch order), starts from zero (or from rhs when
+ * warm_from_rhs), writes the solution into lambda. */
+int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
+                              const hamp_eval_t *lin, const float *rhs, int warm_from_rhs);
+/* ham_solver_solve with the input drive taken from `input` (hamp_eval_set_input done
+ * there for the same x) instead of computed again. */
+int hamp_solver_solve_with_input(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                                 const hamp_eval_t *input);
 
 /* Evaluate G on the working rows from a backend (counts one evaluation per row). */
 void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows);

@@ -26,6 +26,7 @@ static inline float sigmoidf_(float z)
             acc += softplus((K) * ((double)s[i] - (C))) / (K);                               \
         return acc;                                                                          \
     }                                                                                        \
+    HAMP_VECTOR_CLONES                                                                       \
     static void fname##_activation(const hamp_lagrangian_t *self, float *g, const float *s, \
                                    int32_t rows, int32_t n)                                  \
     {                                                                                        \
@@ -34,6 +35,7 @@ static inline float sigmoidf_(float z)
         for (size_t i = 0; i < total; i++)                                                   \
             g[i] = sigmoidf_((float)(K) * (s[i] - (float)(C)));                              \
     }                                                                                        \
+    HAMP_VECTOR_CLONES                                                                       \
     static void fname##_hvp(const hamp_lagrangian_t *self, float *out, const float *s,      \
                             const float *g, const float *v, int32_t rows, int32_t mult,     \
                             int32_t n)                                                       \

@@ -143,9 +143,12 @@ void hamp_layered_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_
 
 /* Accumulates the gradient of <adjoint, F_l> over the parameters of F_l, for layer l
  * with its adjoint adj (rows x N_l): b_l, and the blocks W_{l-1} (F_l = g_{l-1} W_{l-1} +
- * ..., or the input drive g_0 W_0 for l = 1) and W_l (F_l = ... + g_{l+1} W_l^T). */
+ * ..., or the input drive g_0 W_0 for l = 1) and W_l (F_l = ... + g_{l+1} W_l^T). A block's
+ * first product overwrites it (beta 0; `written` records which): no separate zeroing pass
+ * over the weights' size. */
 static void layer_param_grad(const ham_model_t *m, const hamp_eval_t *e, int32_t l,
-                             const float *adj, int32_t rows, float **gW, float **gb)
+                             const float *adj, int32_t rows, float **gW, float **gb,
+                             int *written)
 {
     int32_t n = m->size[l];
     for (int32_t r = 0; r < rows; r++)
@@ -153,19 +156,21 @@ static void layer_param_grad(const ham_model_t *m, const hamp_eval_t *e, int32_t
             gb[l][i] += adj[(size_t)r * n + i];
     if (l > 0) {
         const float *gprev = hamp_layer_free(m, l - 1) ? e->g[l - 1] : e->g0;
-        hamp_sgemm(1, 0, m->size[l - 1], n, rows, 1.0f, gprev, m->size[l - 1], adj, n, 1.0f,
-                   gW[l - 1], n);
+        hamp_sgemm(1, 0, m->size[l - 1], n, rows, 1.0f, gprev, m->size[l - 1], adj, n,
+                   written[l - 1] ? 1.0f : 0.0f, gW[l - 1], n);
+        written[l - 1] = 1;
     }
-    if (l + 1 < m->n_layers)
+    if (l + 1 < m->n_layers) {
         hamp_sgemm(1, 0, n, m->size[l + 1], rows, 1.0f, adj, n, e->g[l + 1], m->size[l + 1],
-                   1.0f, gW[l], m->size[l + 1]);
+                   written[l] ? 1.0f : 0.0f, gW[l], m->size[l + 1]);
+        written[l] = 1;
+    }
 }
 
 void hamp_layered_param_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
                             const float *lambda, int32_t rows, float **gW, float **gb)
 {
-    for (int32_t l = 0; l + 1 < m->n_layers; l++)
-        memset(gW[l], 0, (size_t)m->size[l] * (size_t)m->size[l + 1] * sizeof(float));
+    int written[HAM_MAX_LAYERS] = {0};
     for (int32_t l = 0; l < m->n_layers; l++)
         if (gb[l])
             memset(gb[l], 0, (size_t)m->size[l] * sizeof(float));
@@ -173,7 +178,7 @@ void hamp_layered_param_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp
     for (int32_t i = 0; i < lay->n_state; i++) {
         int32_t l = lay->state[i];
         gather(e->ta[l], lambda, lay->dim, lay->offset[l], m->size[l], rows);
-        layer_param_grad(m, e, l, e->ta[l], rows, gW, gb);
+        layer_param_grad(m, e, l, e->ta[l], rows, gW, gb, written);
     }
     /* the inner layers' (even-odd): their adjoint is mu_k = H_k C_IS lambda */
     for (int32_t i = 0; i < lay->n_inner; i++) {
@@ -183,6 +188,9 @@ void hamp_layered_param_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp
     for (int32_t i = 0; i < lay->n_inner; i++) {
         int32_t l = lay->inner[i];
         hvp(m, e, l, e->ta[l], e->tb[l], rows, 1);
-        layer_param_grad(m, e, l, e->ta[l], rows, gW, gb);
+        layer_param_grad(m, e, l, e->ta[l], rows, gW, gb, written);
     }
+    for (int32_t l = 0; l + 1 < m->n_layers; l++) /* a block no layer's product reached */
+        if (!written[l])
+            memset(gW[l], 0, (size_t)m->size[l] * (size_t)m->size[l + 1] * sizeof(float));
 }

@@ -280,7 +280,22 @@ static void finish_stats(ham_solver_t *sv)
 
 static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *init);
 
+static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                 const hamp_eval_t *input);
+
 HAM_API int ham_solver_solve(ham_solver_t *sv, float *state, int32_t batch, const float *x)
+{
+    return solve(sv, state, batch, x, NULL);
+}
+
+int hamp_solver_solve_with_input(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                                 const hamp_eval_t *input)
+{
+    return solve(sv, state, batch, x, input);
+}
+
+static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                 const hamp_eval_t *input)
 {
     if (!sv)
         return HAM_ERR_NULL;
@@ -303,20 +318,22 @@ HAM_API int ham_solver_solve(ham_solver_t *sv, float *state, int32_t batch, cons
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
         return rc;
-    hamp_eval_set_input(&sv->eval, m, x, batch);
+    if (input)
+        hamp_eval_copy_drive(&sv->eval, m, input, batch);
+    else
+        hamp_eval_set_input(&sv->eval, m, x, batch);
     return drive(sv, state, batch, warm ? state : NULL);
 }
 
-int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch, const float *x,
-                              const float *s_star, const float *rhs, int warm_from_rhs)
+int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
+                              const hamp_eval_t *lin, const float *rhs, int warm_from_rhs)
 {
     sv->msg[0] = '\0';
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
         return rc;
-    hamp_eval_set_input(&sv->eval, sv->model, x, batch);
-    /* linearise at s*: the adjoint operator's products are taken there */
-    sv->op->base->apply(sv->model, &sv->eval, sv->gs, s_star, batch);
+    /* the adjoint operator's products are taken at s*, where `lin` was linearised */
+    hamp_eval_copy_point(&sv->eval, sv->model, lin, batch);
     memcpy(sv->eval.rhs, rhs, (size_t)batch * (size_t)sv->dim * sizeof(float));
     return drive(sv, lambda, batch, warm_from_rhs ? rhs : NULL);
 }

@@ -189,7 +189,9 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correc
         return rc;
     const int32_t dim = t->layout->dim;
 
-    if ((rc = ham_solver_solve(t->fwd, t->s_star, batch, x)) != HAM_OK)
+    /* the input drive g_0(x) W_0 + b_1 is computed once here and copied into the solves */
+    hamp_eval_set_input(&t->eval, m, x, batch);
+    if ((rc = hamp_solver_solve_with_input(t->fwd, t->s_star, batch, x, &t->eval)) != HAM_OK)
         return hamp_fail(t->msg, rc, "forward solve: %s", ham_solver_message(t->fwd));
     double L = hamp_loss(t->rhs, correct, (int32_t)t->opt[HAM_TRAIN_LOSS], t->s_star, dim,
                          t->layout->offset[out_layer], n_out, labels, batch);
@@ -200,17 +202,18 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correc
 
     if ((rc = prepare_backward(t)) != HAM_OK)
         return rc;
+    /* linearise at s* once, in batch order: the adjoint solve copies this point, and the
+     * parameter gradients below use it after the adjoint solve has reordered its own rows */
+    t->fwd->op->apply(m, &t->eval, t->scratch, t->s_star, batch);
     int recurrent = t->opt[HAM_TRAIN_GRADIENT] == HAM_GRADIENT_RECURRENT;
-    rc = hamp_solver_solve_adjoint(t->bwd, t->lambda, batch, x, t->s_star, t->rhs, recurrent);
+    rc = hamp_solver_solve_adjoint(t->bwd, t->lambda, batch, &t->eval, t->rhs, recurrent);
     if (rc != HAM_OK)
         return hamp_fail(t->msg, rc, "adjoint solve: %s", ham_solver_message(t->bwd));
     if (!hamp_check_finite(t->lambda, (size_t)batch * dim))
         return hamp_fail(t->msg, HAM_ERR_NUMERIC,
                          "the adjoint diverged (is the fixed point unstable, rho(J) >= 1?)");
 
-    /* (dOp/dtheta)^T lambda at s*: relinearise there, the adjoint solve reordered rows */
-    hamp_eval_set_input(&t->eval, m, x, batch);
-    t->fwd->op->apply(m, &t->eval, t->scratch, t->s_star, batch);
+    /* (dOp/dtheta)^T lambda at s*, from the linearisation in t->eval */
     hamp_layered_param_vjp(m, t->layout, &t->eval, t->lambda, batch, t->gW, t->gb);
     t->have_grad = 1;
     if (loss)

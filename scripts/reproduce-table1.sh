@@ -17,6 +17,11 @@
 # Runtime on 2 cores: see docs/results.md ("Runtime").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the commit the runs start from (the report is written minutes later)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git diff --quiet HEAD -- lib include tools 2>/dev/null; then
+    commit="$commit (with uncommitted changes in lib/, include/ or tools/)"
+fi
 
 hamdeq=${HAMDEQ:-build/tools/hamdeq}
 fashion=${FASHION_DIR:-/usr/share/datasets/fashion-mnist}
@@ -104,10 +109,6 @@ shape() {
 run mnist10k "$mnist" "$mnist_epochs"
 run fashion "$fashion" "$fashion_epochs"
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if ! git diff --quiet HEAD -- lib include tools 2>/dev/null; then
-    commit="$commit (with uncommitted changes in lib/, include/ or tools/)"
-fi
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 blas=$(dpkg-query -W -f='${Package} ${Version}\n' 'libopenblas0*' 2>/dev/null | head -n 1 || true)
 # count DIR SPLIT: the number of samples an IDX labels file declares.

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "data_dir.h"
+#include "perf.h"
 #include "train.h"
 
 static void usage(const cli_opt_t *opts, size_t n_opts)
@@ -21,6 +22,8 @@ static void usage(const cli_opt_t *opts, size_t n_opts)
            "the mean iterations (the library's count and the authors' count), the test accuracy\n"
            "and the seconds per epoch next to the paper's numbers (MNIST). --epochs 0 evaluates\n"
            "untrained models: iteration counts only, in seconds.\n"
+           "\n"
+           "With --perf: the performance suite instead, see 'hamdeq bench --perf --help'.\n"
            "\n");
     cli_print_options(opts, n_opts);
     printf("\n"
@@ -100,6 +103,9 @@ static void print_markdown(const row_t *rows, int n, double tol)
 
 int cmd_bench(int argc, char **argv)
 {
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--perf") == 0)
+            return cmd_bench_perf(argc, argv); /* the performance suite: cmd_perf.c */
     cli_train_args_t a;
     cli_train_args_init(&a, 1);
     const char *variants = "all", *plot = NULL;

@@ -1,0 +1,719 @@
+/* hamdeq bench --perf: the performance suite (docs/performance.md).
+ *
+ * For each model of --layers-list and each variant: the forward solve of a batch of 1
+ * (latency) and of 64 test images, and one training epoch, each run twice: with exactly
+ * 40 forward / 8 backward iterations (HAM_OPT_FIXED_ITERS, HAM_TRAIN_BACKWARD_TOL = 0),
+ * and with the library's early stop at tolerance 1e-4 (at most 40 iterations). A case's
+ * time is the median of repeated runs after a warm-up. Its GFLOP/s count the flops of the
+ * model's matrix products the library did (the formula is in docs/performance.md and in
+ * case_flops below), and are compared with the machine's sgemm rate, measured first with
+ * a large square product through the same BLAS. Each case also gets a floor: the least
+ * time its work can take on this machine (case_floor_ms). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "cli.h"
+#include "data_dir.h"
+#include "model_spec.h"
+#include "perf.h"
+#include "train.h"
+#include "variants.h"
+
+#define PERF_BATCH 64
+#define PERF_ITERS_FWD 40
+#define PERF_ITERS_BWD 8
+#define PERF_TOL 1e-4
+#define PERF_MAX_MODELS 8
+#define PERF_SGEMM_N 2048
+/* The default epoch: MNIST-10k's 8,000 training images; for models whose operator
+ * evaluation costs more than PERF_BIG_FLOPS per sample, 640 (10 steps of 64). */
+#define PERF_EPOCH_SAMPLES 8000
+#define PERF_EPOCH_SAMPLES_BIG 640
+#define PERF_BIG_FLOPS 1e6
+
+enum { CASE_FWD_B1, CASE_FWD_B64, CASE_TRAIN, N_CASES };
+static const char *const case_names[N_CASES] = {"fwd_b1", "fwd_b64", "train_epoch"};
+
+/* Per-sample costs of one model, from its layer sizes (docs/performance.md). */
+typedef struct cost {
+    double P;           /* sum of N_l N_{l+1} over adjacent free layers (l >= 1) */
+    double D;           /* N_0 N_1: the input block */
+    double act;         /* activations per operator evaluation: the free layers' units */
+    double n0;          /* input units (g_0 = rho(x) once per sample and solve) */
+    double weights;     /* weights of all blocks */
+    double params;      /* weights and biases */
+    double pass_bytes;  /* bytes of the free blocks one batched evaluation reads (each twice) */
+    double input_bytes; /* bytes of the input block */
+} cost_t;
+
+/* What one run of a case did, summed over its samples (and steps). */
+typedef struct counts {
+    double rows;                  /* samples solved (training: samples trained on) */
+    double steps;                 /* training steps; 0 for a forward case */
+    double evals, jvps;           /* forward operator evaluations and JVP rows */
+    double passes;                /* forward batched evaluations (the slowest sample's count) */
+    double bwd_evals, bwd_jvps;   /* adjoint evaluations and JVP rows */
+    double bwd_passes;            /* adjoint batched evaluations */
+} counts_t;
+
+typedef struct machine {
+    double sgemm_gflops; /* best of 5 square products of PERF_SGEMM_N */
+    double sigmoid_ns;   /* one shifted sigmoid with the library's vectorised exp */
+} machine_t;
+
+typedef struct perf_args {
+    const char *data, *layers_list, *variants, *cases, *modes;
+    int64_t reps, epoch_reps, epoch_samples, threads;
+    double budget;
+    int json, perf;
+} perf_args_t;
+
+static double now_ms(void)
+{
+    return cli_now_ms();
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Index of the median of n times (the lower one for even n). */
+static int median_index(const double *t, int n)
+{
+    double *s = malloc((size_t)n * sizeof *s);
+    if (!s)
+        return 0;
+    memcpy(s, t, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    double m = s[(n - 1) / 2];
+    free(s);
+    for (int i = 0; i < n; i++)
+        if (t[i] == m)
+            return i;
+    return 0;
+}
+
+static void model_cost(cost_t *c, const cli_model_spec_t *spec)
+{
+    memset(c, 0, sizeof *c);
+    const int32_t *N = spec->sizes;
+    int32_t L = spec->n_layers;
+    c->n0 = N[0];
+    c->D = (double)N[0] * N[1];
+    for (int32_t l = 1; l + 1 < L; l++)
+        c->P += (double)N[l] * N[l + 1];
+    for (int32_t l = 1; l < L; l++) {
+        c->act += N[l];
+        c->params += N[l];
+    }
+    c->weights = c->D + c->P;
+    c->params += c->weights;
+    c->pass_bytes = 2.0 * 4.0 * c->P;
+    c->input_bytes = 4.0 * c->D;
+}
+
+/* Flops of the model's matrix products (2 per multiply-add) that the library does:
+ *   forward solve:  2 D per sample (the input drive g_0 W_0, once per solve)
+ *                   + 4 P per operator evaluation and per JVP row
+ *   training step:  the forward solve, + 4 P per sample (the linearisation at s*),
+ *                   + 4 P per adjoint evaluation (one VJP) and JVP row,
+ *                   + (2 D + 4 P) per sample for the parameter gradients (synchronous F),
+ *                     (2 D + 6 P) with even-odd G (the inner layers' adjoints C_IS lambda);
+ *                   the drive is computed once per step and shared by both solves. */
+static double case_flops(const cost_t *c, const counts_t *n, int eo)
+{
+    double f = 2.0 * c->D * n->rows + 4.0 * c->P * (n->evals + n->jvps);
+    if (n->steps > 0)
+        f += 4.0 * c->P * (n->rows + n->bwd_evals + n->bwd_jvps) +
+             n->rows * (2.0 * c->D + (eo ? 6.0 : 4.0) * c->P);
+    return f;
+}
+
+/* The floor: max(flops at the sgemm rate, weight bytes at the read bandwidth of their
+ * working set) + activations (and Madam's exps) at the vectorised cost. Weights are read
+ * once per batched product: the free blocks twice per evaluation pass, the input block once
+ * per solve (training: twice, drive and gradient); training also streams the optimiser
+ * (parameter, gradient, second moment read, parameter and moment written: 20 bytes per
+ * parameter and step). */
+static double case_floor_ms(const machine_t *mc, const cost_t *c, const counts_t *n, double flops,
+                            double bw_pass, double bw_input, double bw_params)
+{
+    double t_flop = flops / (mc->sgemm_gflops * 1e9);
+    double t_mem, exps;
+    if (n->steps > 0) {
+        t_mem = (n->passes + n->steps + n->bwd_passes + n->steps) * c->pass_bytes / (bw_pass * 1e9) +
+                2.0 * n->steps * c->input_bytes / (bw_input * 1e9) +
+                20.0 * c->params * n->steps / (bw_params * 1e9);
+        exps = n->rows * c->n0 + (n->evals + n->rows) * c->act + n->steps * c->weights;
+    } else {
+        t_mem = n->passes * c->pass_bytes / (bw_pass * 1e9) + c->input_bytes / (bw_input * 1e9);
+        exps = n->rows * c->n0 + n->evals * c->act;
+    }
+    double t_exp = exps * mc->sigmoid_ns * 1e-9;
+    return 1e3 * (fmax(t_flop, t_mem) + t_exp);
+}
+
+/* ---------------------------------------------------------------------- cases */
+
+static int set_solver_mode(ham_solver_t *sv, int fixed)
+{
+    int rc = ham_solver_set_option(sv, HAM_OPT_MAX_ITER, PERF_ITERS_FWD);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(sv, HAM_OPT_FIXED_ITERS, fixed ? 1.0 : 0.0);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(sv, HAM_OPT_TOL, PERF_TOL);
+    return rc;
+}
+
+/* Forward solves of `batch` rows of x: warm-up, then up to `reps` timed solves (at least
+ * 3; no more once `budget_ms` is spent). Returns 0 or an exit code. */
+static int run_forward(double *ms, counts_t *cnt, ham_model_t *model, const cli_variant_t *v,
+                       int fixed, int32_t batch, const float *x, int64_t reps, double budget_ms)
+{
+    ham_solver_t *sv = NULL;
+    int32_t dim = 0;
+    int rc = ham_solver_new(&sv, model, v->op, v->kind);
+    if (rc == HAM_OK)
+        rc = set_solver_mode(sv, fixed);
+    if (rc == HAM_OK)
+        rc = ham_model_state_dim(&dim, model, v->op);
+    float *state = rc == HAM_OK ? malloc((size_t)batch * (size_t)dim * sizeof(float)) : NULL;
+    double *t = malloc((size_t)(reps > 0 ? reps : 1) * sizeof *t);
+    counts_t *c = malloc((size_t)(reps > 0 ? reps : 1) * sizeof *c);
+    if (rc != HAM_OK || !state || !t || !c) {
+        cli_error("%s: cannot set up the solver: %s", v->name,
+                  rc != HAM_OK ? ham_strerror(rc) : "out of memory");
+        rc = CLI_EXIT_RUNTIME;
+        goto done;
+    }
+    /* warm-up: sizes the workspace, wakes the BLAS threads, faults the pages in */
+    double t0 = now_ms();
+    for (int w = 0; w < 3 && (w == 0 || now_ms() - t0 < budget_ms / 4); w++)
+        if ((rc = ham_solver_solve(sv, state, batch, x)) != HAM_OK)
+            break;
+    int n = 0;
+    double spent = 0.0;
+    while (rc == HAM_OK && n < reps && (n < 3 || spent < budget_ms)) {
+        double a = now_ms();
+        rc = ham_solver_solve(sv, state, batch, x);
+        t[n] = now_ms() - a;
+        spent += t[n];
+        ham_solve_stats_t st = {.size = sizeof st};
+        ham_solver_get_stats(&st, sv);
+        memset(&c[n], 0, sizeof c[n]);
+        c[n].rows = batch;
+        c[n].evals = (double)st.evaluations;
+        c[n].jvps = (double)st.jacobian_products;
+        c[n].passes = st.iters_max;
+        n++;
+    }
+    if (rc != HAM_OK) {
+        cli_error("%s: solve failed: %s", v->name, ham_solver_message(sv));
+        rc = CLI_EXIT_RUNTIME;
+        goto done;
+    }
+    int i = median_index(t, n);
+    *ms = t[i];
+    *cnt = c[i];
+done:
+    free(c);
+    free(t);
+    free(state);
+    ham_solver_free(sv);
+    return rc;
+}
+
+static int configure_trainer(ham_trainer_t *tr, int fixed)
+{
+    int rc = set_solver_mode(ham_trainer_solver(tr), fixed);
+    if (rc == HAM_OK)
+        rc = ham_trainer_set_option(tr, HAM_TRAIN_BACKWARD_ITERS, PERF_ITERS_BWD);
+    if (rc == HAM_OK)
+        rc = ham_trainer_set_option(tr, HAM_TRAIN_BACKWARD_TOL, 0.0);
+    return rc;
+}
+
+/* One epoch of `steps` steps of PERF_BATCH on a fresh model (the paper's settings:
+ * MSE, Madam lr 0.01, fixed data order). */
+static int one_epoch(double *ms, counts_t *cnt, const cli_model_spec_t *spec,
+                     const ham_dataset_t *train, int64_t steps, const cli_variant_t *v, int fixed,
+                     float *x, int32_t *labels)
+{
+    ham_model_t *model = NULL;
+    ham_trainer_t *tr = NULL;
+    int rc = cli_model_build(&model, spec);
+    if (rc)
+        return rc;
+    rc = ham_trainer_new(&tr, model, v->op, v->kind);
+    if (rc == HAM_OK)
+        rc = configure_trainer(tr, fixed);
+    if (rc != HAM_OK) {
+        cli_error("%s: cannot set up the trainer: %s", v->name, ham_strerror(rc));
+        ham_trainer_free(tr);
+        ham_model_free(model);
+        return CLI_EXIT_RUNTIME;
+    }
+    memset(cnt, 0, sizeof *cnt);
+    ham_solver_t *fw = ham_trainer_solver(tr);
+    double t0 = now_ms();
+    for (int64_t b = 0; b < steps && rc == HAM_OK; b++) {
+        rc = ham_dataset_get(x, labels, train, b * PERF_BATCH, PERF_BATCH);
+        if (rc == HAM_OK)
+            rc = ham_trainer_step(tr, NULL, NULL, PERF_BATCH, x, labels);
+        if (rc != HAM_OK)
+            break;
+        ham_solve_stats_t f = {.size = sizeof f}, bw = {.size = sizeof bw};
+        ham_solver_get_stats(&f, fw);
+        ham_trainer_backward_stats(&bw, tr);
+        cnt->evals += (double)f.evaluations;
+        cnt->jvps += (double)f.jacobian_products;
+        cnt->passes += f.iters_max;
+        cnt->bwd_evals += (double)bw.evaluations;
+        cnt->bwd_jvps += (double)bw.jacobian_products;
+        cnt->bwd_passes += bw.iters_max;
+    }
+    *ms = now_ms() - t0;
+    cnt->steps = (double)steps;
+    cnt->rows = (double)steps * PERF_BATCH;
+    if (rc != HAM_OK) {
+        cli_error("%s: training step failed: %s", v->name, ham_trainer_message(tr));
+        rc = CLI_EXIT_RUNTIME;
+    }
+    ham_trainer_free(tr);
+    ham_model_free(model);
+    return rc;
+}
+
+static int run_epoch(double *ms, counts_t *cnt, const cli_model_spec_t *spec,
+                     const ham_dataset_t *train, int64_t samples, const cli_variant_t *v, int fixed,
+                     int64_t reps, double budget_ms)
+{
+    int64_t steps = samples / PERF_BATCH;
+    int32_t n0 = spec->sizes[0];
+    float *x = malloc((size_t)PERF_BATCH * (size_t)n0 * sizeof(float));
+    int32_t *labels = malloc(PERF_BATCH * sizeof(int32_t));
+    double *t = malloc((size_t)reps * sizeof *t);
+    counts_t *c = malloc((size_t)reps * sizeof *c);
+    int rc = 0;
+    if (!x || !labels || !t || !c) {
+        cli_error("out of memory");
+        rc = CLI_EXIT_RUNTIME;
+        goto done;
+    }
+    /* warm-up: two steps on a model of their own */
+    double w_ms;
+    counts_t w_cnt;
+    rc = one_epoch(&w_ms, &w_cnt, spec, train, steps < 2 ? steps : 2, v, fixed, x, labels);
+    int n = 0;
+    double spent = 0.0;
+    while (!rc && n < reps && (n < 1 || spent < budget_ms)) {
+        rc = one_epoch(&t[n], &c[n], spec, train, steps, v, fixed, x, labels);
+        spent += t[n];
+        n++;
+    }
+    if (!rc) {
+        int i = median_index(t, n);
+        *ms = t[i];
+        *cnt = c[i];
+    }
+done:
+    free(c);
+    free(t);
+    free(labels);
+    free(x);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the suite */
+
+static void usage(const cli_opt_t *opts, size_t n_opts)
+{
+    printf("Usage: hamdeq bench --perf [options]\n"
+           "\n"
+           "The performance suite (docs/performance.md). For each model and variant: the forward\n"
+           "solve of 1 and of 64 test images (latency and batch), and one training epoch (batch\n"
+           "64, the paper's settings, fixed data order, a fresh Xavier model each run), each with\n"
+           "exactly 40 forward / 8 backward iterations ('fixed') and with the library's early\n"
+           "stop at tolerance 1e-4, at most 40 iterations ('early'). A case's time is the median\n"
+           "of repeated runs after a warm-up. GFLOP/s count the flops of the model's matrix\n"
+           "products the library did; they are compared with the sgemm rate measured first (a\n"
+           "%d^3 product through the same BLAS), and each time with its floor: the flops at\n"
+           "that rate or the weight bytes at the measured read bandwidth, whichever is longer,\n"
+           "plus the activations at the measured cost of a vectorised sigmoid.\n"
+           "\n",
+           PERF_SGEMM_N);
+    cli_print_options(opts, n_opts);
+    printf("\n"
+           "With --json, stdout holds one line per case:\n"
+           "  {\"case\": \"fwd_b1\"|\"fwd_b64\"|\"train_epoch\", \"variant\": str, \"layers\": str,\n"
+           "   \"fixed_iters\": bool, \"ms\": float, \"gflops\": float}\n"
+           "and the machine's measurements and each case's fractions go to stderr.\n"
+           "\n"
+           "Exit status: 0 success, 1 runtime error (data, library), 2 usage error.\n"
+           "\n"
+           "Examples:\n"
+           "  hamdeq bench --perf\n"
+           "  hamdeq bench --perf --layers-list 784,512,10 --perf-cases fwd_b1,fwd_b64 --json\n"
+           "  hamdeq bench --perf --variants ham-eo-deq --modes early --epoch-reps 5\n");
+}
+
+static int parse_mask(unsigned *mask, const char *flag, const char *list,
+                      const char *const *names, int count)
+{
+    char buf[256];
+    char *items[16];
+    int n = cli_split_list(items, 16, buf, sizeof buf, list);
+    *mask = 0;
+    for (int i = 0; i < n; i++) {
+        int found = -1;
+        for (int k = 0; k < count; k++)
+            if (strcmp(items[i], names[k]) == 0)
+                found = k;
+        if (found < 0) {
+            n = -1;
+            break;
+        }
+        *mask |= 1u << found;
+    }
+    if (n <= 0) {
+        char known[256] = "";
+        for (int k = 0; k < count; k++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
+                     names[k]);
+        cli_error("--%s: '%s' is not a comma-separated list of: %s", flag, list, known);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* "784,512,10:784,1280,510,200,10" */
+static int parse_models(cli_model_spec_t *specs, char layers[][256], const char *list)
+{
+    int n = 0;
+    const char *p = list;
+    for (;;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len == 0 || len >= 256 || n == PERF_MAX_MODELS) {
+            cli_error("--layers-list: '%s' is not a ':'-separated list of at most %d layer lists",
+                      list, PERF_MAX_MODELS);
+            return -1;
+        }
+        memcpy(layers[n], p, len);
+        layers[n][len] = '\0';
+        if (cli_model_spec_parse(&specs[n], layers[n], "shifted-sigmoid", 1.0, 1) != 0)
+            return -1;
+        n++;
+        if (!colon)
+            return n;
+        p = colon + 1;
+    }
+}
+
+static double measure_sgemm(void)
+{
+    const int N = PERF_SGEMM_N;
+    float *a = malloc((size_t)N * N * sizeof(float)), *b = malloc((size_t)N * N * sizeof(float)),
+          *c = malloc((size_t)N * N * sizeof(float));
+    double best = 0.0;
+    if (a && b && c) {
+        for (size_t i = 0; i < (size_t)N * N; i++) {
+            a[i] = (float)(i % 97) * 0.01f;
+            b[i] = (float)(i % 89) * 0.01f;
+        }
+        for (int r = 0; r < 6; r++) {
+            double t0 = now_ms();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, b, N,
+                        0.0f, c, N);
+            double dt = now_ms() - t0;
+            double g = 2.0 * N * (double)N * N / (dt * 1e6);
+            if (r > 0 && g > best) /* the first is the warm-up */
+                best = g;
+        }
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+static void cpu_model(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ' || *colon == '\t')
+                    colon++;
+                colon[strcspn(colon, "\n")] = '\0';
+                snprintf(buf, len, "%s", colon);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static const char *default_data_dir(void)
+{
+    struct stat st;
+    if (stat("../shared/data/mnist10k", &st) == 0 && S_ISDIR(st.st_mode))
+        return "../shared/data/mnist10k";
+    return "/usr/share/datasets/fashion-mnist";
+}
+
+typedef struct line {
+    const char *layers, *variant;
+    int c, fixed;
+    double ms, gflops, floor_ms, iters;
+    int64_t samples;
+} line_t;
+
+static void print_header(void)
+{
+    printf("%-20s  %-11s  %-13s  %-5s  %7s  %10s  %8s  %7s  %9s  %7s\n", "layers", "case",
+           "variant", "mode", "iters", "ms", "GFLOP/s", "% sgemm", "floor ms", "% floor");
+    printf("%-20s  %-11s  %-13s  %-5s  %7s  %10s  %8s  %7s  %9s  %7s\n", "--------------------",
+           "-----------", "-------------", "-----", "-------", "----------", "--------", "-------",
+           "---------", "-------");
+}
+
+static void print_line(const line_t *l, const machine_t *mc, int json)
+{
+    double frac = 100.0 * l->gflops / mc->sgemm_gflops, of_floor = 100.0 * l->floor_ms / l->ms;
+    if (json) {
+        printf("{\"case\": \"%s\", \"variant\": \"%s\", \"layers\": \"%s\", \"fixed_iters\": %s, "
+               "\"ms\": %.4f, \"gflops\": %.3f}\n",
+               case_names[l->c], l->variant, l->layers, l->fixed ? "true" : "false", l->ms,
+               l->gflops);
+        fprintf(stderr,
+                "%s %s %s %s: %.1f iters, %.2f%% of sgemm, floor %.4f ms (%.1f%% of it)%s\n",
+                l->layers, case_names[l->c], l->variant, l->fixed ? "fixed" : "early", l->iters,
+                frac, l->floor_ms, of_floor, "");
+    } else {
+        printf("%-20s  %-11s  %-13s  %-5s  %7.2f  %10.4f  %8.2f  %6.1f%%  %9.4f  %6.1f%%\n",
+               l->layers, case_names[l->c], l->variant, l->fixed ? "fixed" : "early", l->iters,
+               l->ms, l->gflops, frac, l->floor_ms, of_floor);
+    }
+    fflush(stdout);
+    fflush(stderr);
+}
+
+int cmd_bench_perf(int argc, char **argv)
+{
+    perf_args_t a;
+    memset(&a, 0, sizeof a);
+    a.data = NULL;
+    a.layers_list = "784,512,10:784,1280,510,200,10";
+    a.variants = "all";
+    a.cases = "fwd_b1,fwd_b64,train_epoch";
+    a.modes = "fixed,early";
+    a.epoch_reps = 3;
+    a.budget = 3.0;
+    const cli_opt_t opts[] = {
+        {"perf", CLI_OPT_FLAG, &a.perf, NULL, "run this suite (instead of Table 1)", 1, 0},
+        {"data", CLI_OPT_STRING, &a.data, "DIR",
+         "MNIST-style directory (default: ../shared/data/mnist10k if present, else "
+         "/usr/share/datasets/fashion-mnist)",
+         1, 0},
+        {"layers-list", CLI_OPT_STRING, &a.layers_list, "L1:L2:..",
+         "models, ':'-separated layer lists (default: 784,512,10:784,1280,510,200,10)", 1, 0},
+        {"variants", CLI_OPT_STRING, &a.variants, "LIST",
+         "variants, comma-separated, or all (default: all)", 1, 0},
+        {"perf-cases", CLI_OPT_STRING, &a.cases, "LIST",
+         "cases: fwd_b1, fwd_b64, train_epoch (default: all three)", 1, 0},
+        {"modes", CLI_OPT_STRING, &a.modes, "LIST",
+         "fixed (exactly 40/8 iterations), early (tolerance 1e-4) (default: both)", 1, 0},
+        {"reps", CLI_OPT_INT, &a.reps, "N",
+         "timed runs of a forward case (default: 200 at batch 1, 30 at batch 64)", 1, 1e6},
+        {"epoch-reps", CLI_OPT_INT, &a.epoch_reps, "N", "timed epochs per case (default: 3)", 1,
+         1000},
+        {"epoch-samples", CLI_OPT_INT, &a.epoch_samples, "N",
+         "training samples per epoch (default: the split, at most 8000; 640 for models over "
+         "1 MFLOP per sample and evaluation)",
+         PERF_BATCH, 1e9},
+        {"budget", CLI_OPT_DOUBLE, &a.budget, "SEC",
+         "stop repeating a case once its timed runs took this long (default: 3)", 0.0, 1e6},
+        {"threads", CLI_OPT_INT, &a.threads, "N", "BLAS threads (default: the BLAS's own)", 1,
+         4096},
+        {"json", CLI_OPT_FLAG, &a.json, NULL, "one JSON object per case on stdout", 1, 0},
+    };
+    const size_t n_opts = sizeof opts / sizeof opts[0];
+    int help;
+    int rc = cli_parse(argc, argv, opts, n_opts, &help);
+    if (rc)
+        return rc;
+    if (help) {
+        usage(opts, n_opts);
+        return CLI_EXIT_OK;
+    }
+    unsigned cases, modes;
+    static const char *const mode_names[] = {"fixed", "early"};
+    if ((rc = parse_mask(&cases, "perf-cases", a.cases, case_names, N_CASES)) ||
+        (rc = parse_mask(&modes, "modes", a.modes, mode_names, 2)))
+        return rc;
+    const cli_variant_t *vars[CLI_N_VARIANTS];
+    int n_var = cli_variant_list(vars, CLI_N_VARIANTS, "variants", a.variants);
+    if (n_var < 0)
+        return CLI_EXIT_USAGE;
+    cli_model_spec_t specs[PERF_MAX_MODELS];
+    static char layers[PERF_MAX_MODELS][256];
+    int n_models = parse_models(specs, layers, a.layers_list);
+    if (n_models < 0)
+        return CLI_EXIT_USAGE;
+    if (!a.data)
+        a.data = default_data_dir();
+
+    cli_data_t data;
+    if ((rc = cli_data_load(&data, a.data, (cases >> CASE_TRAIN) & 1, 1)) != 0)
+        return rc;
+    for (int m = 0; m < n_models && !rc; m++) {
+        const cli_model_spec_t *s = &specs[m];
+        int32_t n_in = s->sizes[0], n_out = s->sizes[s->n_layers - 1];
+        rc = cli_data_fits(data.test, a.data, "t10k", n_in, n_out);
+        if (!rc && data.train)
+            rc = cli_data_fits(data.train, a.data, "train", n_in, n_out);
+    }
+    if (!rc && ham_dataset_count(data.test) < PERF_BATCH) {
+        cli_error("%s: the test split holds fewer than %d samples", a.data, PERF_BATCH);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (!rc && data.train && ham_dataset_count(data.train) < PERF_BATCH) {
+        cli_error("%s: the train split holds fewer than %d samples", a.data, PERF_BATCH);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc) {
+        cli_data_free(&data);
+        return rc;
+    }
+    cli_set_threads(a.threads);
+
+    /* the machine */
+    machine_t mc;
+    mc.sgemm_gflops = measure_sgemm();
+    mc.sigmoid_ns = perf_sigmoid_ns();
+    char cpu[256], blas[256] = "BLAS";
+    cpu_model(cpu, sizeof cpu);
+#ifdef HAMDEQ_HAVE_OPENBLAS_SET_NUM_THREADS
+    snprintf(blas, sizeof blas, "OpenBLAS %s, core %s, %d threads", openblas_get_config(),
+             openblas_get_corename(), openblas_get_num_threads());
+#endif
+    FILE *info = a.json ? stderr : stdout;
+    fprintf(info, "hamdeq %s: bench --perf on %s\n", ham_version_string(), a.data);
+    fprintf(info, "machine: %s, %ld CPUs online; %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), blas);
+    fprintf(info,
+            "sgemm %d^3: %.1f GFLOP/s (best of 5 after a warm-up); shifted sigmoid with the "
+            "vectorised exp: %.3f ns per value\n",
+            PERF_SGEMM_N, mc.sgemm_gflops, mc.sigmoid_ns);
+    fprintf(info,
+            "forward: the first 1 / %d test images, median of up to %s timed solves after a "
+            "warm-up; epoch: batch %d, median of up to %lld epochs after a 2-step warm-up; "
+            "repeats stop after %.3g s\n",
+            PERF_BATCH, a.reps ? "--reps" : "200 (batch 1) / 30 (batch 64)", PERF_BATCH,
+            (long long)a.epoch_reps, a.budget);
+    fprintf(info,
+            "fixed: exactly %d forward / %d backward iterations; early: forward tolerance %g "
+            "(at most %d), %d backward\n\n",
+            PERF_ITERS_FWD, PERF_ITERS_BWD, PERF_TOL, PERF_ITERS_FWD, PERF_ITERS_BWD);
+    fflush(info);
+    if (!a.json)
+        print_header();
+
+    const double budget_ms = a.budget * 1e3;
+    for (int m = 0; m < n_models && !rc; m++) {
+        const cli_model_spec_t *s = &specs[m];
+        cost_t cost;
+        model_cost(&cost, s);
+        double bw_pass = perf_read_gbs((size_t)cost.pass_bytes / 2);
+        double bw_input = perf_read_gbs((size_t)cost.input_bytes);
+        double bw_params = perf_read_gbs((size_t)(12.0 * cost.params));
+        int64_t samples = a.epoch_samples;
+        if (data.train) {
+            int64_t avail = ham_dataset_count(data.train);
+            if (samples == 0)
+                samples = 4.0 * cost.P > PERF_BIG_FLOPS ? PERF_EPOCH_SAMPLES_BIG
+                                                         : PERF_EPOCH_SAMPLES;
+            if (samples > avail)
+                samples = avail;
+            samples -= samples % PERF_BATCH;
+        }
+        fprintf(info,
+                "%s: %.0f flops per sample and operator evaluation (4P), %.0f per input drive "
+                "(2D); read bandwidth %.1f GB/s (free blocks, %.0f KB), %.1f GB/s (input block), "
+                "%.1f GB/s (optimiser state)%s",
+                layers[m], 4.0 * cost.P, 2.0 * cost.D, bw_pass, cost.pass_bytes / 2 / 1024,
+                bw_input, bw_params, data.train ? "; " : "\n");
+        if (data.train)
+            fprintf(info, "epoch of %lld samples (%lld steps)\n", (long long)samples,
+                    (long long)(samples / PERF_BATCH));
+        fflush(info);
+        ham_model_t *model = NULL;
+        float *x = malloc((size_t)PERF_BATCH * (size_t)s->sizes[0] * sizeof(float));
+        int32_t *labels = malloc(PERF_BATCH * sizeof(int32_t));
+        if (!x || !labels) {
+            cli_error("out of memory");
+            rc = CLI_EXIT_RUNTIME;
+        }
+        if (!rc)
+            rc = cli_model_build(&model, s);
+        if (!rc && ham_dataset_get(x, labels, data.test, 0, PERF_BATCH) != HAM_OK) {
+            cli_error("%s: cannot read the test images", a.data);
+            rc = CLI_EXIT_RUNTIME;
+        }
+        for (int c = 0; c < N_CASES && !rc; c++) {
+            if (!((cases >> c) & 1))
+                continue;
+            for (int vi = 0; vi < n_var && !rc; vi++) {
+                for (int mode = 0; mode < 2 && !rc; mode++) {
+                    if (!((modes >> mode) & 1))
+                        continue;
+                    int fixed = mode == 0;
+                    const cli_variant_t *v = vars[vi];
+                    line_t l = {layers[m], v->name, c, fixed, 0, 0, 0, 0, 0};
+                    counts_t cnt;
+                    if (c == CASE_TRAIN) {
+                        rc = run_epoch(&l.ms, &cnt, s, data.train, samples, v, fixed,
+                                       a.epoch_reps, budget_ms);
+                        l.samples = samples;
+                    } else {
+                        int32_t batch = c == CASE_FWD_B1 ? 1 : PERF_BATCH;
+                        int64_t reps = a.reps ? a.reps : (batch == 1 ? 200 : 30);
+                        rc = run_forward(&l.ms, &cnt, model, v, fixed, batch, x, reps, budget_ms);
+                        l.samples = batch;
+                    }
+                    if (rc)
+                        break;
+                    double flops = case_flops(&cost, &cnt, v->op == HAM_OPERATOR_EVEN_ODD);
+                    l.gflops = flops / (l.ms * 1e6);
+                    l.iters = cnt.evals / cnt.rows;
+                    l.floor_ms =
+                        case_floor_ms(&mc, &cost, &cnt, flops, bw_pass, bw_input, bw_params);
+                    print_line(&l, &mc, a.json);
+                }
+            }
+        }
+        free(x);
+        free(labels);
+        ham_model_free(model);
+    }
+    if (!rc && !a.json)
+        printf("\niters: mean forward operator evaluations per sample; %% sgemm: GFLOP/s over "
+               "the sgemm rate; %% floor: the floor over the time (100%% = as fast as this "
+               "machine allows).\n");
+    cli_data_free(&data);
+    return rc;
+}

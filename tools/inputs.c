@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "idx.h"
 #include "inputs.h"
 
 /* splitmix64: a fixed, portable stream, so "--input random --seed S" is reproducible. */
@@ -45,36 +44,37 @@ int cli_inputs_load(float **x, const char *source, int32_t batch, int32_t featur
         return 0;
     }
 
-    idx_images_t im;
+    /* an IDX images file, raw or gzip: the library's reader */
+    ham_dataset_t *ds = NULL;
     char err[512];
-    if (idx_read_images(&im, source, batch, err, sizeof err) != 0) {
+    if (ham_dataset_load_idx(&ds, source, NULL, err, sizeof err) != HAM_OK) {
         cli_error("%s", err);
         return CLI_EXIT_RUNTIME;
     }
-    if (im.features != features) {
+    const int64_t count = ham_dataset_count(ds);
+    if (ham_dataset_dim(ds) != features) {
         cli_error("%s: images have %d pixels but --layers starts with %d", source,
-                  (int)im.features, (int)features);
-        idx_free(&im);
+                  (int)ham_dataset_dim(ds), (int)features);
+        ham_dataset_free(ds);
         return CLI_EXIT_USAGE;
     }
-    if (im.count < batch) {
-        cli_error("%s holds %d images, fewer than --batch %d", source, (int)im.count, (int)batch);
-        idx_free(&im);
+    if (count < batch) {
+        cli_error("%s holds %lld images, fewer than --batch %d", source, (long long)count,
+                  (int)batch);
+        ham_dataset_free(ds);
         return CLI_EXIT_USAGE;
     }
     float *buf = alloc_batch(batch, features);
     if (!buf) {
         cli_error("out of memory for a batch of %d x %d inputs", (int)batch, (int)features);
-        idx_free(&im);
+        ham_dataset_free(ds);
         return CLI_EXIT_RUNTIME;
     }
-    size_t n = (size_t)batch * (size_t)features;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (float)im.data[i] / 255.0f;
+    ham_dataset_get(buf, NULL, ds, 0, batch); /* pixels / 255 */
+    ham_dataset_free(ds);
     const char *base = strrchr(source, '/');
-    snprintf(desc, desclen, "%s (first %d of %d images, pixels/255)", base ? base + 1 : source,
-             (int)batch, (int)im.count);
-    idx_free(&im);
+    snprintf(desc, desclen, "%s (first %d of %lld images, pixels/255)", base ? base + 1 : source,
+             (int)batch, (long long)count);
     *x = buf;
     return 0;
 }

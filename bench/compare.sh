@@ -6,8 +6,9 @@
 #          --threads 2; the faster of the two is kept, per measurement;
 #   ours:  hamdeq bench --perf --json on the same layers and data, fixed 40/8 and early
 #          stop at 1e-4;
-#   accuracy: hamdeq bench --json (train ACC_EPOCHS epochs, evaluate) with --fixed-iters
-#          and with --tol 1e-4: the test-accuracy difference early stop makes.
+#   accuracy: hamdeq bench --json (train ACC_EPOCHS epochs, the paper's 10 by default,
+#          then evaluate) with --fixed-iters and with --tol 1e-4: the test-accuracy
+#          difference early stop makes.
 # Prints the ratios peer_ms / our_ms (> 1: we are faster) and the issue's targets.
 # The runs are sequential: nothing else should run meanwhile. CI does not run this.
 #
@@ -20,7 +21,7 @@
 #               /usr/share/datasets/fashion-mnist)
 #   LAYERS      default: 784,512,10
 #   VARIANTS    default: "ham ham-deq ham-eo ham-eo-deq"
-#   ACC_EPOCHS  epochs of the accuracy runs (default: 1)
+#   ACC_EPOCHS  epochs of the accuracy runs (default: 10, the paper's)
 #   OUT         directory for the raw outputs (default: a temporary one, removed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ peer=${PEER:-../shared/bench/torch_peer.py}
 python=${PYTHON:-/usr/bin/python3}
 layers=${LAYERS:-784,512,10}
 variants=${VARIANTS:-"ham ham-deq ham-eo ham-eo-deq"}
-acc_epochs=${ACC_EPOCHS:-1}
+acc_epochs=${ACC_EPOCHS:-10}
 if [ -n "${DATA:-}" ]; then
     data=$DATA
 elif [ -d ../shared/data/mnist10k ]; then

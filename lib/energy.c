@@ -23,6 +23,7 @@ HAM_API int ham_model_energy(double *energy, const ham_model_t *model, int32_t b
     if (rc != HAM_OK)
         return rc;
     hamp_eval_set_input(&e, model, x, batch);
+    hamp_eval_pack(&e, model);
     hamp_layered_inner(model, lay, &e, full, batch); /* g of every free layer */
     if (model->clamped)
         e.g[0] = e.g0;

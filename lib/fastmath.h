@@ -15,7 +15,8 @@
  * glibc support it; elsewhere the loops are compiled once. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&    \
     !defined(HAMDEQ_NO_CLONES)
-#define HAMP_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define HAMP_VECTOR_CLONES                                                                 \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define HAMP_VECTOR_CLONES
 #endif
@@ -40,6 +41,17 @@ static inline float hamp_expf(float x)
     pb = (int32_t)((uint32_t)pb + ((uint32_t)(tb - 0x4B400000) << 23));
     memcpy(&p, &pb, sizeof p);
     return p;
+}
+
+/* hamp_expf for |x| <= HAMP_EXPF_SMALL, bit for bit: there the range reduction rounds
+ * x / ln 2 to n = 0, so r = x and the exponent is left alone; only the polynomial
+ * remains. */
+#define HAMP_EXPF_SMALL 0.34f
+
+static inline float hamp_expf_small(float r)
+{
+    return 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f +
+                  r * (0.00833333377f + r * 0.00138888892f)))));
 }
 
 #endif /* HAMDEQ_FASTMATH_H */

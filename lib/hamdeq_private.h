@@ -97,6 +97,21 @@ typedef struct hamp_eval {
     float *rhs;     /* cap x rhs_width: the adjoint's constant term (adjoint solvers only) */
     int32_t rhs_width;
     int have_drive, have_g0; /* drive and g0 hold rows (compaction moves only those) */
+    /* Thin blocks (hamp_block_thin), arranged for thin.c by hamp_eval_pack: */
+    float *pad[HAM_MAX_LAYERS]; /* the narrow product's B, rows padded to 16 floats:
+                                   W_l (N_{l+1} thin) or W_l' (N_l thin) */
+    float *wt[HAM_MAX_LAYERS];  /* W_l' (N_{l+1} x N_l) when N_{l+1} is thin */
+    int packed;                 /* pad and wt hold the weights of the current solve */
+    /* The input's deviation d = g0 - rho(0), column-compressed (input_sparse.c): */
+    int32_t *nz_ptr;            /* N_0 + 1 offsets per pixel into nz_row and nz_val */
+    int32_t *nz_row;            /* rows of the non-zero entries */
+    float *nz_val;              /* their values */
+    int32_t *nz_cur;            /* N_0 scratch */
+    int32_t *nz_rptr, *nz_col;  /* the same entries by rows: offsets per row, pixels */
+    float *nz_rval;             /* and values */
+    float nz_c0;                /* rho(0) */
+    int32_t nz_rows;            /* rows it was built for */
+    int nz_valid;               /* built, and the rows not moved since */
 } hamp_eval_t;
 
 int hamp_eval_init(hamp_eval_t *e, const ham_model_t *m, int32_t cap, int32_t mult_cap);
@@ -111,6 +126,17 @@ void hamp_eval_copy_drive(hamp_eval_t *e, const ham_model_t *m, const hamp_eval_
  * workspace; the copy has no input (drive, g0): the adjoint operators never read it. */
 void hamp_eval_copy_point(hamp_eval_t *e, const ham_model_t *m, const hamp_eval_t *src,
                           int32_t rows);
+/* Arranges the thin blocks' weights for thin.c (once per solve: weights change between
+ * solves); until then, and for workspaces never packed, products go through BLAS. */
+void hamp_eval_pack(hamp_eval_t *e, const ham_model_t *m);
+/* Sparse input (input_sparse.c): alloc sizes the compressed d = g0 - rho(0) for cap rows
+ * in an initialised workspace (additive input Lagrangians only; only the trainer's, which
+ * takes the parameter gradients); build compresses g0's rows, and returns 1, when they
+ * are sparse enough; grad then sets gW0 = g0' adj (adj: rows x N_1). */
+int hamp_input_sparse_alloc(hamp_eval_t *e, const ham_model_t *m, int32_t cap);
+int hamp_input_sparse_build(hamp_eval_t *e, const ham_model_t *m, int32_t rows);
+void hamp_input_sparse_grad(const hamp_eval_t *e, const ham_model_t *m, const float *adj,
+                            int32_t rows, float *gW0);
 /* Keeps rows keep[0..n) of drive and g0, moved to the front. */
 void hamp_eval_compact(hamp_eval_t *e, const ham_model_t *m, const int32_t *keep, int32_t n);
 
@@ -161,6 +187,20 @@ void hamp_layered_param_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp
 void hamp_sgemm(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float alpha,
                 const float *a, int32_t lda, const float *b, int32_t ldb, float beta, float *c,
                 int32_t ldc);
+/* Products with a thin weight block (thin.c): one side of at most HAMP_THIN units, both
+ * layers free. dst = init + src (rows x k) B, where init is NULL (zero: dst is not read),
+ * dst itself (ldi = ldd), another rows x n matrix, or one row for all (ldi = 0).
+ * narrow: n <= 16, B given as bpad (k x 16, padded rows). axpy: B (k x n, leading
+ * dimension ldb), k small. */
+#define HAMP_THIN 16
+int hamp_block_thin(const ham_model_t *m, int32_t l);
+void hamp_thin_narrow(int32_t rows, int32_t n, int32_t k, const float *src, int32_t lds,
+                      const float *bpad, const float *init, int32_t ldi, float *dst,
+                      int32_t ldd);
+void hamp_thin_axpy(int32_t rows, int32_t n, int32_t k, const float *src, int32_t lds,
+                    const float *b, int32_t ldb, const float *init, int32_t ldi, float *dst,
+                    int32_t ldd);
+
 /* Solves A X = B in place (A n x n, B n x nrhs, row-major doubles); 0 on success. */
 int hamp_dgesv(int32_t n, int32_t nrhs, double *a, int32_t *ipiv, double *b);
 /* Solves A x = b in place for one right-hand side, A n x n column-major; never allocates,
@@ -214,6 +254,7 @@ struct ham_solver {
     int32_t *row_sample;                /* working row -> original sample index */
     int32_t *row_iters;                 /* operator evaluations so far, per working row */
     double *row_resid;                  /* last relative residual, per working row */
+    double *row_fnorm;                  /* last ||G(s) - s||, per working row (backends) */
     int32_t *keep;                      /* compaction scratch */
     int64_t jvp_rows;                   /* tangent rows pushed through JVPs this solve */
 
@@ -234,7 +275,7 @@ struct hamp_solver_ops {
     int (*init)(ham_solver_t *sv, void **state, int32_t dim, int32_t cap);
     void (*fini)(ham_solver_t *sv, void *state);
     int (*reset)(ham_solver_t *sv, void *state, int32_t rows);
-    /* Returns 0, HAMP_STEP_G_READY, or a negative status. */
+    /* Returns 0, HAMP_STEP_G_READY, HAMP_STEP_SWAP, or a negative status. */
     int (*step)(ham_solver_t *sv, void *state, float *s, float *gs, int32_t rows);
     void (*compact)(ham_solver_t *sv, void *state, const int32_t *keep, int32_t n_keep);
     /* Tangent rows per working row the backend's JVPs need (NULL: 1). */
@@ -242,6 +283,7 @@ struct hamp_solver_ops {
 };
 
 #define HAMP_STEP_G_READY 1
+#define HAMP_STEP_SWAP 2 /* the next iterate is gs: the driver swaps s and gs (built-ins only) */
 
 extern const hamp_solver_ops_t hamp_solver_picard;
 extern const hamp_solver_ops_t hamp_solver_anderson;
@@ -340,6 +382,8 @@ struct ham_trainer {
 /* Small helpers shared by backends (vec.c). */
 double hamp_dot(const float *a, const float *b, int32_t n);
 double hamp_nrm2(const float *a, int32_t n);
+/* *diff2 = ||g - s||^2 and (g2 not NULL) *g2 = ||g||^2, in double. */
+void hamp_diff_norms2(double *diff2, double *g2, const float *g, const float *s, int32_t n);
 /* Moves rows keep[0..n) (increasing, keep[i] >= i) of a rows x width array to the front. */
 void hamp_compact_rows(float *a, size_t width, const int32_t *keep, int32_t n);
 void hamp_compact_rows_d(double *a, size_t width, const int32_t *keep, int32_t n);

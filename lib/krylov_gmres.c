@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "hamdeq_private.h"
 
 void hamp_gmres_free(hamp_gmres_t *g)
@@ -60,6 +61,65 @@ static double *hess(const hamp_gmres_t *g, int32_t r, int32_t i, int32_t j)
     return g->H + ((size_t)r * (g->kmax + 1) + i) * g->kmax + j;
 }
 
+/* sum_t a[t] b[t] with 16 partial sums (vectorises; a single running sum is a chain of
+ * dependent additions the compiler may not reorder), in a fixed order */
+static inline double dot_df(const double *a, const float *b, size_t n)
+{
+    double acc[16] = {0}, tail = 0.0;
+    size_t t = 0;
+    for (; t + 16 <= n; t += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += a[t + l] * (double)b[t + l];
+    for (; t < n; t++)
+        tail += a[t] * (double)b[t];
+    for (int w = 8; w > 0; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    return acc[0] + tail;
+}
+
+static inline double dot_dd(const double *a, size_t n)
+{
+    double acc[16] = {0}, tail = 0.0;
+    size_t t = 0;
+    for (; t + 16 <= n; t += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += a[t + l] * a[t + l];
+    for (; t < n; t++)
+        tail += a[t] * a[t];
+    for (int w = 8; w > 0; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    return acc[0] + tail;
+}
+
+/* One Arnoldi step of row r: wd = (I - J) v_j orthogonalised against v_0..v_j (modified
+ * Gram-Schmidt), H's column j, and v_{j+1}. Returns ||wd||. */
+HAMP_VECTOR_CLONES
+static double arnoldi_row(const hamp_gmres_t *g, int32_t r, int32_t j, const float *jv)
+{
+    const size_t n = (size_t)g->dim;
+    double *wd = g->wd;
+    const float *vj = basis(g, r, j);
+    for (size_t i = 0; i < n; i++)
+        wd[i] = (double)vj[i] - (double)jv[i]; /* (I - J) v_j */
+    for (int32_t i = 0; i <= j; i++) {
+        const float *vi = basis(g, r, i);
+        double h = dot_df(wd, vi, n);
+        for (size_t t = 0; t < n; t++)
+            wd[t] -= h * vi[t];
+        *hess(g, r, i, j) = h;
+    }
+    double hn = sqrt(dot_dd(wd, n));
+    *hess(g, r, j + 1, j) = hn;
+    if (hn > 0.0) {
+        float *vn = basis(g, r, j + 1);
+        for (size_t t = 0; t < n; t++)
+            vn[t] = (float)(wd[t] / hn);
+    }
+    return hn;
+}
+
 int32_t hamp_gmres_solve(hamp_gmres_t *g, ham_solver_t *sv, float *d, const float *b,
                          int32_t rows, double rtol)
 {
@@ -91,29 +151,8 @@ int32_t hamp_gmres_solve(hamp_gmres_t *g, ham_solver_t *sv, float *d, const floa
         for (int32_t r = 0; r < rows; r++) {
             if (g->k[r] >= 0)
                 continue;
-            double *wd = g->wd, *rhs = g->rhs + (size_t)r * (kmax + 1);
-            const float *vj = basis(g, r, j), *jv = g->jw + (size_t)r * n;
-            for (size_t i = 0; i < n; i++)
-                wd[i] = (double)vj[i] - (double)jv[i]; /* (I - J) v_j */
-            for (int32_t i = 0; i <= j; i++) {
-                const float *vi = basis(g, r, i);
-                double h = 0.0;
-                for (size_t t = 0; t < n; t++)
-                    h += wd[t] * vi[t];
-                for (size_t t = 0; t < n; t++)
-                    wd[t] -= h * vi[t];
-                *hess(g, r, i, j) = h;
-            }
-            double hn = 0.0;
-            for (size_t t = 0; t < n; t++)
-                hn += wd[t] * wd[t];
-            hn = sqrt(hn);
-            *hess(g, r, j + 1, j) = hn;
-            if (hn > 0.0) {
-                float *vn = basis(g, r, j + 1);
-                for (size_t t = 0; t < n; t++)
-                    vn[t] = (float)(wd[t] / hn);
-            }
+            double *rhs = g->rhs + (size_t)r * (kmax + 1);
+            double hn = arnoldi_row(g, r, j, g->jw + (size_t)r * n);
             /* rotate the new column with the old rotations, then annihilate H[j+1][j] */
             double *cs = g->cs + (size_t)r * kmax, *sn = g->sn + (size_t)r * kmax;
             for (int32_t i = 0; i < j; i++) {

@@ -70,6 +70,7 @@ static int run_op(float *out, const ham_model_t *m, int32_t op, int32_t batch, c
     if ((rc = hamp_eval_init(&e, m, batch, 1)) != HAM_OK)
         return rc;
     hamp_eval_set_input(&e, m, x, batch);
+    hamp_eval_pack(&e, m); /* the same arithmetic as a solver's evaluations */
     if (what == APPLY) {
         ops->apply(m, &e, out, s, batch);
     } else {
@@ -118,6 +119,7 @@ HAM_API int ham_model_eo_to_full(float *full, const ham_model_t *model, int32_t 
     if ((rc = hamp_eval_init(&e, model, batch, 1)) != HAM_OK)
         return rc;
     hamp_eval_set_input(&e, model, x, batch);
+    hamp_eval_pack(&e, model);
     hamp_layered_inner(model, eol, &e, eo, batch);
     /* every free layer's s now sits in e.s: the state class copied, the inner recomputed */
     for (int32_t i = 0; i < fl->n_state; i++) {

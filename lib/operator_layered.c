@@ -11,25 +11,74 @@
 
 #include "hamdeq_private.h"
 
-/* dst (rows x N_l, leading dimension ld) = F_l from the activations of l's neighbours. */
+/* dst (R x n, ldd) = init for BLAS's beta = 1 (init: as for thin.c). */
+static float set_init(float *dst, int32_t ldd, const float *init, int32_t ldi, int32_t R,
+                      int32_t n)
+{
+    if (!init)
+        return 0.0f;
+    if (init != dst)
+        for (int32_t r = 0; r < R; r++)
+            memcpy(dst + (size_t)r * ldd, init + (size_t)r * ldi, (size_t)n * sizeof(float));
+    return 1.0f;
+}
+
+/* dst (R x N_{k+1}, ldd) = init + src (R x N_k, lds) W_k (init: NULL, dst, a matrix or a
+ * broadcast row, as for thin.c): thin.c for a thin block of a packed workspace, else BLAS. */
+static void couple_nn(const ham_model_t *m, const hamp_eval_t *e, int32_t k, int32_t R,
+                      const float *src, int32_t lds, const float *init, int32_t ldi,
+                      float *dst, int32_t ldd)
+{
+    const int32_t a = m->size[k], b = m->size[k + 1];
+    if (e->packed && e->pad[k]) {
+        if (b <= HAMP_THIN)
+            hamp_thin_narrow(R, b, a, src, lds, e->pad[k], init, ldi, dst, ldd);
+        else
+            hamp_thin_axpy(R, b, a, src, lds, m->W[k], b, init, ldi, dst, ldd);
+        return;
+    }
+    float beta = set_init(dst, ldd, init, ldi, R, b);
+    hamp_sgemm(0, 0, R, b, a, 1.0f, src, lds, m->W[k], b, beta, dst, ldd);
+}
+
+/* dst (R x N_k, ldd) = init + src (R x N_{k+1}, lds) W_k'. */
+static void couple_nt(const ham_model_t *m, const hamp_eval_t *e, int32_t k, int32_t R,
+                      const float *src, int32_t lds, const float *init, int32_t ldi,
+                      float *dst, int32_t ldd)
+{
+    const int32_t a = m->size[k], b = m->size[k + 1];
+    if (e->packed && e->pad[k]) {
+        if (b <= HAMP_THIN)
+            hamp_thin_axpy(R, a, b, src, lds, e->wt[k], a, init, ldi, dst, ldd);
+        else
+            hamp_thin_narrow(R, a, b, src, lds, e->pad[k], init, ldi, dst, ldd);
+        return;
+    }
+    float beta = set_init(dst, ldd, init, ldi, R, a);
+    hamp_sgemm(0, 1, R, a, b, 1.0f, src, lds, m->W[k], b, beta, dst, ldd);
+}
+
+/* dst (rows x N_l, leading dimension ld) = F_l from the activations of l's neighbours:
+ * the constant part (the input drive for layer 1 of a clamped model, else the bias) is
+ * the first product's init, not a separate copy. */
 static void layer_input(const ham_model_t *m, const hamp_eval_t *e, int32_t l, float *dst,
                         int32_t ld, int32_t rows)
 {
-    int32_t n = m->size[l];
-    float beta = 1.0f;
-    if (l == 1 && m->clamped) {
-        for (int32_t r = 0; r < rows; r++)
-            memcpy(dst + (size_t)r * ld, e->drive + (size_t)r * n, (size_t)n * sizeof(float));
-    } else {
-        for (int32_t r = 0; r < rows; r++)
-            memcpy(dst + (size_t)r * ld, m->b[l], (size_t)n * sizeof(float));
-        if (l > 0)
-            hamp_sgemm(0, 0, rows, n, m->size[l - 1], 1.0f, e->g[l - 1], m->size[l - 1],
-                       m->W[l - 1], n, beta, dst, ld);
+    const int32_t n = m->size[l];
+    const int driven = l == 1 && m->clamped;
+    const float *init = driven ? e->drive : m->b[l];
+    int32_t ldi = driven ? n : 0;
+    if (!driven && l > 0) {
+        couple_nn(m, e, l - 1, rows, e->g[l - 1], m->size[l - 1], init, ldi, dst, ld);
+        init = dst;
+        ldi = ld;
     }
-    if (l + 1 < m->n_layers)
-        hamp_sgemm(0, 1, rows, n, m->size[l + 1], 1.0f, e->g[l + 1], m->size[l + 1], m->W[l],
-                   m->size[l + 1], beta, dst, ld);
+    if (l + 1 < m->n_layers) {
+        couple_nt(m, e, l, rows, e->g[l + 1], m->size[l + 1], init, ldi, dst, ld);
+        init = dst;
+    }
+    if (init != dst) /* no neighbour: the constant part alone */
+        set_init(dst, ld, init, ldi, rows, n);
 }
 
 /* dst (R x N_l, ld) = sum over free neighbours k of l of the tangents ta[k] through W. */
@@ -37,18 +86,16 @@ static void coupled_tangent(const ham_model_t *m, const hamp_eval_t *e, int32_t 
                             int32_t ld, int32_t R)
 {
     int32_t n = m->size[l];
-    float beta = 0.0f;
+    const float *init = NULL;
     if (l > 0 && hamp_layer_free(m, l - 1)) {
-        hamp_sgemm(0, 0, R, n, m->size[l - 1], 1.0f, e->ta[l - 1], m->size[l - 1], m->W[l - 1],
-                   n, beta, dst, ld);
-        beta = 1.0f;
+        couple_nn(m, e, l - 1, R, e->ta[l - 1], m->size[l - 1], NULL, 0, dst, ld);
+        init = dst;
     }
     if (l + 1 < m->n_layers) {
-        hamp_sgemm(0, 1, R, n, m->size[l + 1], 1.0f, e->ta[l + 1], m->size[l + 1], m->W[l],
-                   m->size[l + 1], beta, dst, ld);
-        beta = 1.0f;
+        couple_nt(m, e, l, R, e->ta[l + 1], m->size[l + 1], init, ld, dst, ld);
+        init = dst;
     }
-    if (beta == 0.0f) /* no free neighbour: the tangent does not reach this layer */
+    if (!init) /* no free neighbour: the tangent does not reach this layer */
         for (int32_t r = 0; r < R; r++)
             memset(dst + (size_t)r * ld, 0, (size_t)n * sizeof(float));
 }
@@ -146,7 +193,7 @@ void hamp_layered_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_
  * ..., or the input drive g_0 W_0 for l = 1) and W_l (F_l = ... + g_{l+1} W_l^T). A block's
  * first product overwrites it (beta 0; `written` records which): no separate zeroing pass
  * over the weights' size. */
-static void layer_param_grad(const ham_model_t *m, const hamp_eval_t *e, int32_t l,
+static void layer_param_grad(const ham_model_t *m, hamp_eval_t *e, int32_t l,
                              const float *adj, int32_t rows, float **gW, float **gb,
                              int *written)
 {
@@ -154,7 +201,10 @@ static void layer_param_grad(const ham_model_t *m, const hamp_eval_t *e, int32_t
     for (int32_t r = 0; r < rows; r++)
         for (int32_t i = 0; i < n; i++)
             gb[l][i] += adj[(size_t)r * n + i];
-    if (l > 0) {
+    if (l == 1 && m->clamped && !written[0] && hamp_input_sparse_build(e, m, rows)) {
+        hamp_input_sparse_grad(e, m, adj, rows, gW[0]); /* mostly-zero input */
+        written[0] = 1;
+    } else if (l > 0) {
         const float *gprev = hamp_layer_free(m, l - 1) ? e->g[l - 1] : e->g0;
         hamp_sgemm(1, 0, m->size[l - 1], n, rows, 1.0f, gprev, m->size[l - 1], adj, n,
                    written[l - 1] ? 1.0f : 0.0f, gW[l - 1], n);

@@ -137,13 +137,14 @@ static void free_workspace(ham_solver_t *sv)
     free(sv->row_sample);
     free(sv->row_iters);
     free(sv->row_resid);
+    free(sv->row_fnorm);
     free(sv->keep);
     free(sv->iters);
     free(sv->resid);
     free(sv->status);
     sv->s = sv->gs = NULL;
     sv->row_sample = sv->row_iters = sv->keep = sv->iters = sv->status = NULL;
-    sv->row_resid = sv->resid = NULL;
+    sv->row_resid = sv->row_fnorm = sv->resid = NULL;
     sv->cap = 0;
 }
 
@@ -209,12 +210,13 @@ static int ensure_workspace(ham_solver_t *sv, int32_t batch)
         sv->row_sample = malloc(rows * sizeof(int32_t));
         sv->row_iters = malloc(rows * sizeof(int32_t));
         sv->row_resid = malloc(rows * sizeof(double));
+        sv->row_fnorm = malloc(rows * sizeof(double));
         sv->keep = malloc(rows * sizeof(int32_t));
         sv->iters = malloc(rows * sizeof(int32_t));
         sv->resid = malloc(rows * sizeof(double));
         sv->status = malloc(rows * sizeof(int32_t));
         if (!sv->s || !sv->gs || !sv->row_sample || !sv->row_iters || !sv->row_resid ||
-            !sv->keep || !sv->iters || !sv->resid || !sv->status)
+            !sv->row_fnorm || !sv->keep || !sv->iters || !sv->resid || !sv->status)
             goto nomem;
         sv->cap = cap;
     }
@@ -255,6 +257,7 @@ static void compact(ham_solver_t *sv, int32_t n_keep)
     hamp_compact_rows_i(sv->row_sample, 1, sv->keep, n_keep);
     hamp_compact_rows_i(sv->row_iters, 1, sv->keep, n_keep);
     hamp_compact_rows_d(sv->row_resid, 1, sv->keep, n_keep);
+    hamp_compact_rows_d(sv->row_fnorm, 1, sv->keep, n_keep);
     hamp_eval_compact(&sv->eval, sv->model, sv->keep, n_keep);
     if (sv->backend->compact)
         sv->backend->compact(sv, sv->backend_state, sv->keep, n_keep);
@@ -322,6 +325,7 @@ static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
         hamp_eval_copy_drive(&sv->eval, m, input, batch);
     else
         hamp_eval_set_input(&sv->eval, m, x, batch);
+    hamp_eval_pack(&sv->eval, m);
     return drive(sv, state, batch, warm ? state : NULL);
 }
 
@@ -334,6 +338,7 @@ int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
         return rc;
     /* the adjoint operator's products are taken at s*, where `lin` was linearised */
     hamp_eval_copy_point(&sv->eval, sv->model, lin, batch);
+    hamp_eval_pack(&sv->eval, sv->model);
     memcpy(sv->eval.rhs, rhs, (size_t)batch * (size_t)sv->dim * sizeof(float));
     return drive(sv, lambda, batch, warm_from_rhs ? rhs : NULL);
 }
@@ -370,14 +375,11 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
             hamp_solver_apply(sv, sv->gs, sv->s, rows);
         for (int32_t r = 0; r < rows; r++) {
             const float *s = sv->s + (size_t)r * d, *gs = sv->gs + (size_t)r * d;
-            double num = 0.0, den = 0.0;
-            for (size_t i = 0; i < d; i++) {
-                double diff = (double)gs[i] - (double)s[i];
-                num += diff * diff;
-                den += (double)gs[i] * gs[i];
-            }
+            double num, den;
+            hamp_diff_norms2(&num, &den, gs, s, (int32_t)d);
             num = sqrt(num);
             den = sqrt(den);
+            sv->row_fnorm[r] = num;
             double res = den > 0.0 ? num / den : (num == 0.0 ? 0.0 : INFINITY);
             /* a state beyond the divergence limit counts as non-finite */
             sv->row_resid[r] = (isfinite(num) && isfinite(den) && den <= limit) ? res : NAN;
@@ -421,6 +423,11 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
                 hamp_fail(sv->msg, rc, "the %s backend failed: %s", sv->backend->name,
                           ham_strerror(rc));
             return rc;
+        }
+        if (rc == HAMP_STEP_SWAP) {
+            float *t = sv->s;
+            sv->s = sv->gs;
+            sv->gs = t;
         }
         have_g = rc == HAMP_STEP_G_READY;
     }

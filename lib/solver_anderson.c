@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "hamdeq_private.h"
 
 #define SAFEGUARD_FACTOR 2.0
@@ -34,6 +35,9 @@ typedef struct anderson {
     int32_t *last_aa;  /* the current iterate came from an Anderson extrapolation */
     double *prev_norm; /* ||f|| of the last accepted iterate */
     double *best;      /* smallest ||f|| seen */
+    int32_t *home;     /* working row -> the row of the arrays above that holds its history:
+                          a retired sample frees its slot without moving the others' (on a
+                          522-long state a row of history is 16 KB) */
     double *a, *y;     /* m x m and m scratch for one solve */
     int32_t *ipiv;
 } anderson_t;
@@ -52,6 +56,7 @@ static void anderson_fini(ham_solver_t *sv, void *state)
     free(st->last_aa);
     free(st->prev_norm);
     free(st->best);
+    free(st->home);
     free(st->a);
     free(st->y);
     free(st->ipiv);
@@ -75,11 +80,12 @@ static int anderson_init(ham_solver_t *sv, void **state, int32_t dim, int32_t ca
     st->last_aa = malloc(rows * sizeof(int32_t));
     st->prev_norm = malloc(rows * sizeof(double));
     st->best = malloc(rows * sizeof(double));
+    st->home = malloc(rows * sizeof(int32_t));
     st->a = malloc(m * m * sizeof(double));
     st->y = malloc(m * sizeof(double));
     st->ipiv = malloc(m * sizeof(int32_t));
     if (!st->gx || !st->fx || !st->gram || !st->count || !st->prev || !st->last_aa ||
-        !st->prev_norm || !st->best || !st->a || !st->y || !st->ipiv) {
+        !st->prev_norm || !st->best || !st->home || !st->a || !st->y || !st->ipiv) {
         anderson_fini(sv, st);
         return HAM_ERR_NOMEM;
     }
@@ -97,8 +103,37 @@ static int anderson_reset(ham_solver_t *sv, void *state, int32_t rows)
         st->prev[r] = 0;
         st->prev_norm[r] = INFINITY;
         st->best[r] = INFINITY;
+        st->home[r] = r;
     }
     return HAM_OK;
+}
+
+HAMP_VECTOR_CLONES
+static void store_pair(float *restrict g, float *restrict f, const float *gs, const float *s,
+                       size_t d)
+{
+    for (size_t i = 0; i < d; i++) {
+        g[i] = gs[i];
+        f[i] = gs[i] - s[i];
+    }
+}
+
+/* x = sum_j alpha_j (G(x_j) - (1 - beta) f_j), accumulated in the order of j. */
+HAMP_VECTOR_CLONES
+static void extrapolate(float *restrict x, const float *gx, const float *fx, const double *alpha,
+                        int32_t k, size_t d, float beta)
+{
+    const float damp = 1.0f - beta;
+    memset(x, 0, d * sizeof(float));
+    for (int32_t j = 0; j < k; j++) {
+        const float a = (float)alpha[j], *gj = gx + (size_t)j * d, *fj = fx + (size_t)j * d;
+        if (damp == 0.0f)
+            for (size_t i = 0; i < d; i++)
+                x[i] += a * gj[i];
+        else
+            for (size_t i = 0; i < d; i++)
+                x[i] += a * (gj[i] - damp * fj[i]);
+    }
 }
 
 /* Stores the pair (G(x), f) of row r in the next ring slot and updates its Gram row. */
@@ -107,10 +142,7 @@ static int32_t push(anderson_t *st, int32_t r, const float *gs, const float *s)
     size_t m = (size_t)st->m, d = (size_t)st->dim;
     int32_t slot = st->count[r] % st->m;
     float *g = st->gx + ((size_t)r * m + slot) * d, *f = st->fx + ((size_t)r * m + slot) * d;
-    for (size_t i = 0; i < d; i++) {
-        g[i] = gs[i];
-        f[i] = gs[i] - s[i];
-    }
+    store_pair(g, f, gs, s, d);
     st->count[r]++;
     int32_t k = st->count[r] < st->m ? st->count[r] : st->m;
     double *A = st->gram + (size_t)r * m * m;
@@ -174,40 +206,30 @@ static int anderson_step(ham_solver_t *sv, void *state, float *s, float *gs, int
     for (int32_t r = 0; r < rows; r++) {
         float *x = s + (size_t)r * d;
         const float *g = gs + (size_t)r * d;
-        double fnorm = 0.0;
-        for (size_t i = 0; i < d; i++) {
-            double diff = (double)g[i] - x[i];
-            fnorm += diff * diff;
-        }
-        fnorm = sqrt(fnorm);
-        if (safeguard && st->last_aa[r] && fnorm > SAFEGUARD_FACTOR * st->prev_norm[r]) {
+        const double fnorm = sv->row_fnorm[r]; /* ||G(x) - x||, from the driver */
+        const int32_t h = st->home[r];
+        if (safeguard && st->last_aa[h] && fnorm > SAFEGUARD_FACTOR * st->prev_norm[h]) {
             /* the extrapolation made things worse: forget it, step plainly from before */
-            plain_step(st, r, st->prev[r], beta, x);
-            st->last_aa[r] = 0;
+            plain_step(st, h, st->prev[h], beta, x);
+            st->last_aa[h] = 0;
             continue;
         }
-        if (safeguard && fnorm > RESTART_FACTOR * st->best[r])
-            st->count[r] = 0; /* far above the best residual: the history misleads, restart */
-        if (fnorm < st->best[r])
-            st->best[r] = fnorm;
-        int32_t slot = push(st, r, g, x);
-        st->prev[r] = slot;
-        st->prev_norm[r] = fnorm;
-        int32_t k = st->count[r] < st->m ? st->count[r] : st->m;
-        if (k < 2 || solve_alpha(st, r, k, lambda) != 0) {
-            plain_step(st, r, slot, beta, x);
-            st->last_aa[r] = 0;
+        if (safeguard && fnorm > RESTART_FACTOR * st->best[h])
+            st->count[h] = 0; /* far above the best residual: the history misleads, restart */
+        if (fnorm < st->best[h])
+            st->best[h] = fnorm;
+        int32_t slot = push(st, h, g, x);
+        st->prev[h] = slot;
+        st->prev_norm[h] = fnorm;
+        int32_t k = st->count[h] < st->m ? st->count[h] : st->m;
+        if (k < 2 || solve_alpha(st, h, k, lambda) != 0) {
+            plain_step(st, h, slot, beta, x);
+            st->last_aa[h] = 0;
             continue;
         }
-        memset(x, 0, d * sizeof(float));
-        for (int32_t j = 0; j < k; j++) {
-            const float *gj = st->gx + ((size_t)r * m + j) * d;
-            const float *fj = st->fx + ((size_t)r * m + j) * d;
-            float a = (float)st->y[j];
-            for (size_t i = 0; i < d; i++)
-                x[i] += a * (gj[i] - (1.0f - beta) * fj[i]);
-        }
-        st->last_aa[r] = 1;
+        extrapolate(x, st->gx + (size_t)h * m * d, st->fx + (size_t)h * m * d, st->y, k, d,
+                    beta);
+        st->last_aa[h] = 1;
     }
     return 0;
 }
@@ -216,15 +238,7 @@ static void anderson_compact(ham_solver_t *sv, void *state, const int32_t *keep,
 {
     (void)sv;
     anderson_t *st = state;
-    size_t m = (size_t)st->m, d = (size_t)st->dim;
-    hamp_compact_rows(st->gx, m * d, keep, n);
-    hamp_compact_rows(st->fx, m * d, keep, n);
-    hamp_compact_rows_d(st->gram, m * m, keep, n);
-    hamp_compact_rows_i(st->count, 1, keep, n);
-    hamp_compact_rows_i(st->prev, 1, keep, n);
-    hamp_compact_rows_i(st->last_aa, 1, keep, n);
-    hamp_compact_rows_d(st->prev_norm, 1, keep, n);
-    hamp_compact_rows_d(st->best, 1, keep, n);
+    hamp_compact_rows_i(st->home, 1, keep, n); /* the histories stay where they are */
 }
 
 const hamp_solver_ops_t hamp_solver_anderson = {"anderson",     anderson_init,  anderson_fini,

@@ -117,11 +117,8 @@ static int32_t newton_tangents(const ham_solver_t *sv)
 
 static double residual(const float *g, const float *x, size_t d)
 {
-    double acc = 0.0;
-    for (size_t i = 0; i < d; i++) {
-        double diff = (double)g[i] - x[i];
-        acc += diff * diff;
-    }
+    double acc;
+    hamp_diff_norms2(&acc, NULL, g, x, (int32_t)d);
     return sqrt(acc);
 }
 

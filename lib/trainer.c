@@ -131,7 +131,8 @@ static int ensure_buffers(ham_trainer_t *t, int32_t batch)
     t->lambda = malloc(n * sizeof(float));
     t->scratch = malloc(n * sizeof(float));
     if (!t->s_star || !t->rhs || !t->lambda || !t->scratch ||
-        hamp_eval_init(&t->eval, t->model, batch, 1) != HAM_OK) {
+        hamp_eval_init(&t->eval, t->model, batch, 1) != HAM_OK ||
+        hamp_input_sparse_alloc(&t->eval, t->model, batch) != HAM_OK) {
         free_buffers(t);
         return hamp_fail(t->msg, HAM_ERR_NOMEM, "cannot allocate buffers for %d samples",
                          (int)batch);
@@ -191,6 +192,7 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correc
 
     /* the input drive g_0(x) W_0 + b_1 is computed once here and copied into the solves */
     hamp_eval_set_input(&t->eval, m, x, batch);
+    hamp_eval_pack(&t->eval, m);
     if ((rc = hamp_solver_solve_with_input(t->fwd, t->s_star, batch, x, &t->eval)) != HAM_OK)
         return hamp_fail(t->msg, rc, "forward solve: %s", ham_solver_message(t->fwd));
     double L = hamp_loss(t->rhs, correct, (int32_t)t->opt[HAM_TRAIN_LOSS], t->s_star, dim,

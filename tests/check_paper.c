@@ -41,7 +41,10 @@ START_TEST(test_paper_iteration_ordering)
         for (int k = 0; k < N_KINDS; k++) {
             float *s = tu_floats((size_t)B * d);
             ham_solve_stats_t st;
-            int rc = tu_solve(s, m, op, kinds[k], B, x, tol, 100, &st);
+            /* a cap of 200: Broyden on F is chaotic in the last bits of the operator (one of
+             * these samples took 43 evaluations with BLAS's products, 101 with thin.c's,
+             * both exact to float rounding); the means compared below are not */
+            int rc = tu_solve(s, m, op, kinds[k], B, x, tol, 200, &st);
             ck_assert_msg(rc == HAM_OK, "%s on %s: %s", ham_solver_kind_name(kinds[k]),
                           ham_operator_name(op), ham_status_name(rc));
             ck_assert_msg(st.converged == B, "%s on %s: %d of %d converged",

@@ -224,6 +224,35 @@ grep -q "^HAM-EO-DEQ " "$tmp/out" || fail "bench table lacks HAM-EO-DEQ: $(cat "
 expect 0 "" bench --data "$data" --layers 784,16,10 --epochs 0 --variants ham --markdown
 grep -q "^| HAM | sync + picard |" "$tmp/out" || fail "bench --markdown: $(cat "$tmp/out")"
 
+# bench --perf (the performance suite, docs/performance.md): one JSON line per model,
+# case, variant and mode with exactly the documented keys; the machine's measurements on
+# stderr; the table; usage errors
+expect 0 "" bench --perf --data "$data" --layers-list 784,16,10:784,8,6,10 \
+    --variants ham,ham-eo-deq --perf-cases fwd_b1,train_epoch --reps 2 --epoch-reps 1 \
+    --budget 0 --json
+"$python" - "$tmp/out" <<'PY' || fail "bench --perf JSON lines: $(cat "$tmp/out")"
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+keys = ["case", "variant", "layers", "fixed_iters", "ms", "gflops"]
+assert len(objs) == 2 * 2 * 2 * 2, objs  # models x cases x variants x modes
+for o in objs:
+    assert list(o) == keys, o
+    assert o["case"] in ("fwd_b1", "train_epoch") and o["variant"] in ("ham", "ham-eo-deq"), o
+    assert type(o["fixed_iters"]) is bool, o
+    assert type(o["ms"]) is float and o["ms"] > 0 and type(o["gflops"]) is float, o
+assert {o["layers"] for o in objs} == {"784,16,10", "784,8,6,10"}, objs
+assert {o["fixed_iters"] for o in objs} == {True, False}, objs
+PY
+grep -q "sgemm" "$tmp/err" || fail "bench --perf --json: no sgemm rate on stderr"
+expect 0 "" bench --perf --data "$data" --layers-list 784,16,10 --variants ham \
+    --perf-cases fwd_b1 --modes early --reps 1
+grep -q "fwd_b1 .* ham .* early" "$tmp/out" || fail "bench --perf table: $(cat "$tmp/out")"
+expect 2 "perf-cases" bench --perf --data "$data" --perf-cases fwd_b2
+expect 2 "modes" bench --perf --data "$data" --modes sometimes
+expect 2 "layers-list" bench --perf --data "$data" --layers-list 784,16,10:
+expect 2 "fewer than 64" bench --perf --data "$data" --perf-cases fwd_b64
+expect 2 "784 values" bench --perf --data "$data" --layers-list 100,16,10
+
 # train / eval / bench errors
 printf 'not a model' >"$tmp/garbage.model"
 head -c 100 "$tmp/m.model" >"$tmp/truncated.model"

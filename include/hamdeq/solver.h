@@ -14,7 +14,8 @@
  * last operator output `G(s_k)`.
  *
  * Threading: one thread at a time per solver; several solvers may share a model that
- * nobody modifies meanwhile. BLAS threading is the caller's to set.
+ * nobody modifies meanwhile. BLAS threading is the caller's to set, except that with
+ * OpenBLAS products too small to gain from a second thread run on one (docs/api.md).
  */
 #ifndef HAMDEQ_SOLVER_H
 #define HAMDEQ_SOLVER_H

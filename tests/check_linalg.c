@@ -1,0 +1,241 @@
+/* The products' kernels, lib/linalg.c, lib/thin.c and lib/input_sparse.c: hamp_sgemm
+ * (which forwards single rows and columns to sgemv) against a naive product for every
+ * transpose, shape and beta; the thin-block kernels likewise; the input block's gradient
+ * from a compressed mostly-zero input; hamp_dgesv_small (a native LU below 33 unknowns,
+ * LAPACK above) against the system it solves, with pivoting and singular matrices. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hamdeq_private.h"
+#include "test_util.h"
+
+/* _i: (m, n, k) shape x trans_a x trans_b x beta */
+static const int32_t shapes[][3] = {{1, 7, 5}, {7, 1, 5}, {1, 1, 9}, {1, 13, 1},
+                                    {5, 1, 1}, {3, 4, 6}, {1, 512, 10}, {10, 1, 512}};
+#define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+
+START_TEST(test_sgemm_matches_naive)
+{
+    const int32_t *sh = shapes[_i / 8];
+    int32_t m = sh[0], n = sh[1], k = sh[2];
+    int ta = (_i / 4) % 2, tb = (_i / 2) % 2;
+    float beta = _i % 2 ? 0.5f : 0.0f;
+    /* leading dimensions wider than the rows, to catch a wrong stride */
+    int32_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
+    size_t ra = ta ? (size_t)k : (size_t)m, rb = tb ? (size_t)n : (size_t)k;
+    tu_rng_t r;
+    tu_rng_seed(&r, 7 + (uint64_t)_i);
+    float *a = tu_floats(ra * lda), *b = tu_floats(rb * ldb), *c = tu_floats((size_t)m * ldc);
+    tu_fill(a, ra * lda, &r, -1, 1);
+    tu_fill(b, rb * ldb, &r, -1, 1);
+    tu_fill(c, (size_t)m * ldc, &r, -1, 1);
+    float *want = tu_floats((size_t)m * ldc);
+    memcpy(want, c, (size_t)m * ldc * sizeof(float));
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (int32_t p = 0; p < k; p++) {
+                double x = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+                double y = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                acc += x * y;
+            }
+            want[(size_t)i * ldc + j] = (float)(1.5 * acc + beta * want[(size_t)i * ldc + j]);
+        }
+    if (beta == 0.0f) /* beta 0: C is not read, NaN included */
+        for (size_t i = 0; i < (size_t)m * ldc; i++)
+            if (i % (size_t)ldc < (size_t)n)
+                c[i] = NAN;
+    hamp_sgemm(ta, tb, m, n, k, 1.5f, a, lda, b, ldb, beta, c, ldc);
+    for (int32_t i = 0; i < m; i++)
+        for (int32_t j = 0; j <= n; j++) { /* j == n: the padding must be untouched */
+            float got = c[(size_t)i * ldc + j], exp = want[(size_t)i * ldc + j];
+            if (j == n && i + 1 == m)
+                break; /* the last row's padding is past the array */
+            ck_assert_msg(fabsf(got - exp) <= 1e-4f * (1.0f + fabsf(exp)),
+                          "%dx%dx%d ta %d tb %d beta %g: c[%d][%d] = %g, expected %g", (int)m,
+                          (int)n, (int)k, ta, tb, beta, (int)i, (int)j, got, exp);
+        }
+    free(a);
+    free(b);
+    free(c);
+    free(want);
+}
+END_TEST
+
+/* thin.c against a naive product: _i: (rows, n, k) x beta; narrow with n <= 16 and
+ * axpy with the tails of its 64-, 16- and 8-wide column blocks */
+static const int32_t thin_shapes[][3] = {{1, 10, 512}, {8, 10, 512}, {13, 16, 37}, {64, 1, 5},
+                                         {3, 512, 10}, {9, 200, 10}, {2, 77, 16}, {1, 7, 3}};
+#define N_THIN ((int)(sizeof thin_shapes / sizeof thin_shapes[0]))
+
+START_TEST(test_thin_matches_naive)
+{
+    const int32_t *sh = thin_shapes[_i / 2];
+    int32_t rows = sh[0], n = sh[1], k = sh[2];
+    float beta = _i % 2 ? 1.0f : 0.0f;
+    int32_t lds = k + 1, ldd = n + 2, ldb = n + 3;
+    tu_rng_t r;
+    tu_rng_seed(&r, 50 + (uint64_t)_i);
+    float *src = tu_floats((size_t)rows * lds), *b = tu_floats((size_t)k * ldb);
+    float *bpad = tu_floats((size_t)k * 16), *d1 = tu_floats((size_t)rows * ldd);
+    float *d2 = tu_floats((size_t)rows * ldd), *want = tu_floats((size_t)rows * ldd);
+    tu_fill(src, (size_t)rows * lds, &r, -1, 1);
+    tu_fill(b, (size_t)k * ldb, &r, -1, 1);
+    tu_fill(want, (size_t)rows * ldd, &r, -1, 1);
+    for (int32_t p = 0; p < k; p++)
+        for (int32_t j = 0; j < n && j < 16; j++)
+            bpad[(size_t)p * 16 + j] = b[(size_t)p * ldb + j];
+    memcpy(d1, want, (size_t)rows * ldd * sizeof(float));
+    memcpy(d2, want, (size_t)rows * ldd * sizeof(float));
+    for (int32_t i = 0; i < rows; i++)
+        for (int32_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (int32_t p = 0; p < k; p++)
+                acc += (double)src[(size_t)i * lds + p] * b[(size_t)p * ldb + j];
+            float *w = &want[(size_t)i * ldd + j];
+            *w = (float)(acc + (beta == 0.0f ? 0.0 : beta * *w));
+            if (beta == 0.0f) { /* beta 0: dst is not read */
+                d1[(size_t)i * ldd + j] = NAN;
+                d2[(size_t)i * ldd + j] = NAN;
+            }
+        }
+    /* beta 1: init is dst itself */
+    if (n <= 16)
+        hamp_thin_narrow(rows, n, k, src, lds, bpad, beta == 0.0f ? NULL : d1, ldd, d1, ldd);
+    hamp_thin_axpy(rows, n, k, src, lds, b, ldb, beta == 0.0f ? NULL : d2, ldd, d2, ldd);
+    for (int32_t i = 0; i < rows; i++)
+        for (int32_t j = 0; j < ldd && (size_t)i * ldd + j < (size_t)rows * ldd; j++) {
+            float w = want[(size_t)i * ldd + j], tol = 1e-5f * (1.0f + (float)k);
+            if (n <= 16)
+                ck_assert_msg(fabsf(d1[(size_t)i * ldd + j] - w) <= tol,
+                              "narrow %dx%dx%d beta %g: [%d][%d] = %g, expected %g", (int)rows,
+                              (int)n, (int)k, beta, (int)i, (int)j, d1[(size_t)i * ldd + j], w);
+            ck_assert_msg(fabsf(d2[(size_t)i * ldd + j] - w) <= tol,
+                          "axpy %dx%dx%d beta %g: [%d][%d] = %g, expected %g", (int)rows, (int)n,
+                          (int)k, beta, (int)i, (int)j, d2[(size_t)i * ldd + j], w);
+        }
+    free(src);
+    free(b);
+    free(bpad);
+    free(d1);
+    free(d2);
+    free(want);
+}
+END_TEST
+
+/* input_sparse.c: on mostly-zero inputs the gradient g_0' A from the compressed input
+ * agrees with a naive dense product (and the drive g_0 W_0 + b_1 too); _i: zero fraction
+ * 0.9 (the sparse path) or 0.1 (too dense: refused). */
+START_TEST(test_sparse_input_products)
+{
+    const int32_t sizes[3] = {40, 24, 3}, rows = 16, n0 = 40, n1 = 24;
+    ham_model_t *m;
+    TU_OK(ham_model_new(&m, 3, sizes, HAM_MODEL_CLAMPED_INPUT));
+    TU_OK(ham_model_init_xavier(m, 3));
+    tu_rng_t r;
+    tu_rng_seed(&r, 9);
+    float b1[24];
+    tu_fill(b1, 24, &r, -0.5, 0.5);
+    TU_OK(ham_model_set_bias(m, 1, b1, 24));
+    float *x = tu_floats((size_t)rows * n0), *adj = tu_floats((size_t)rows * n1);
+    float *gw = tu_floats((size_t)n0 * n1);
+    double zeros = _i == 0 ? 0.9 : 0.1;
+    for (int32_t i = 0; i < rows * n0; i++)
+        x[i] = tu_uniform(&r) < zeros ? 0.0f : (float)tu_uniform(&r);
+    tu_fill(adj, (size_t)rows * n1, &r, -1, 1);
+    hamp_eval_t e;
+    TU_OK(hamp_eval_init(&e, m, rows, 1));
+    TU_OK(hamp_input_sparse_alloc(&e, m, rows));
+    hamp_eval_set_input(&e, m, x, rows);
+    ck_assert_int_eq(hamp_input_sparse_build(&e, m, rows), _i == 0);
+    float W0[40 * 24];
+    TU_OK(ham_model_get_weights(W0, m, 0, sizeof W0 / sizeof W0[0]));
+    for (int32_t k = 0; k < rows; k++)
+        for (int32_t j = 0; j < n1; j++) {
+            double acc = b1[j];
+            for (int32_t i = 0; i < n0; i++)
+                acc += (double)e.g0[(size_t)k * n0 + i] * W0[(size_t)i * n1 + j];
+            float got = e.drive[(size_t)k * n1 + j];
+            ck_assert_msg(fabs(got - acc) <= 1e-5 * (1.0 + fabs(acc)),
+                          "drive[%d][%d] = %g, expected %g", (int)k, (int)j, got, acc);
+        }
+    if (e.nz_valid) {
+        hamp_input_sparse_grad(&e, m, adj, rows, gw);
+        for (int32_t i = 0; i < n0; i++)
+            for (int32_t j = 0; j < n1; j++) {
+                double acc = 0.0;
+                for (int32_t k = 0; k < rows; k++)
+                    acc += (double)e.g0[(size_t)k * n0 + i] * adj[(size_t)k * n1 + j];
+                float got = gw[(size_t)i * n1 + j];
+                ck_assert_msg(fabs(got - acc) <= 1e-5 * (1.0 + fabs(acc)),
+                              "gW0[%d][%d] = %g, expected %g", (int)i, (int)j, got, acc);
+            }
+    }
+    hamp_eval_free(&e);
+    free(x);
+    free(adj);
+    free(gw);
+    ham_model_free(m);
+}
+END_TEST
+
+/* _i: system size; n = 1..6, 31, 32, 33, 40 (the last two through LAPACK) */
+static const int32_t sizes[] = {1, 2, 3, 4, 5, 6, 10, 31, 32, 33, 40};
+#define N_SIZES ((int)(sizeof sizes / sizeof sizes[0]))
+
+START_TEST(test_dgesv_small_solves)
+{
+    int32_t n = sizes[_i];
+    tu_rng_t r;
+    tu_rng_seed(&r, 100 + (uint64_t)n);
+    double *a = tu_doubles((size_t)n * n), *a0 = tu_doubles((size_t)n * n);
+    double *b = tu_doubles((size_t)n), *b0 = tu_doubles((size_t)n);
+    int32_t *ipiv = malloc((size_t)n * sizeof(int32_t));
+    ck_assert_ptr_nonnull(ipiv);
+    for (int32_t i = 0; i < n * n; i++)
+        a0[i] = 2.0 * tu_uniform(&r) - 1.0;
+    for (int32_t i = 0; i < n; i++) {
+        a0[(size_t)i * n + i] *= 1e-3; /* small diagonal: the solve must pivot */
+        b0[i] = 2.0 * tu_uniform(&r) - 1.0;
+    }
+    memcpy(a, a0, (size_t)n * n * sizeof(double));
+    memcpy(b, b0, (size_t)n * sizeof(double));
+    ck_assert_int_eq(hamp_dgesv_small(n, a, ipiv, b), 0);
+    double res = 0.0, nb = 0.0;
+    for (int32_t i = 0; i < n; i++) { /* column-major: A(i, j) = a0[j * n + i] */
+        double acc = -b0[i];
+        for (int32_t j = 0; j < n; j++)
+            acc += a0[(size_t)j * n + i] * b[j];
+        res = fmax(res, fabs(acc));
+        nb = fmax(nb, fabs(b0[i]));
+    }
+    ck_assert_msg(res <= 1e-10 * (1.0 + nb), "n = %d: residual %g", (int)n, res);
+
+    /* a singular matrix: a zero column */
+    if (n >= 2) {
+        memcpy(a, a0, (size_t)n * n * sizeof(double));
+        memset(a + n, 0, (size_t)n * sizeof(double));
+        memcpy(b, b0, (size_t)n * sizeof(double));
+        ck_assert_int_eq(hamp_dgesv_small(n, a, ipiv, b), -1);
+    }
+    free(a);
+    free(a0);
+    free(b);
+    free(b0);
+    free(ipiv);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("linalg");
+    TCase *tc = tu_tcase("linalg");
+    tcase_add_loop_test(tc, test_sgemm_matches_naive, 0, N_SHAPES * 8);
+    tcase_add_loop_test(tc, test_dgesv_small_solves, 0, N_SIZES);
+    tcase_add_loop_test(tc, test_thin_matches_naive, 0, N_THIN * 2);
+    tcase_add_loop_test(tc, test_sparse_input_products, 0, 2);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}

@@ -5,7 +5,7 @@
 set -uo pipefail
 hamdeq=$1
 python=$2
-# shellcheck source=cli_test_lib.sh
+# shellcheck source=SCRIPTDIR/cli_test_lib.sh
 source "$(dirname "$0")/cli_test_lib.sh"
 
 small=(solve --layers "4,3,2" --batch 2 --solvers picard)

@@ -6,7 +6,7 @@
 set -uo pipefail
 hamdeq=$1
 python=$2
-# shellcheck source=cli_test_lib.sh
+# shellcheck source=SCRIPTDIR/cli_test_lib.sh
 source "$(dirname "$0")/cli_test_lib.sh"
 
 # ---- help

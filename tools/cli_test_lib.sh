@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the CLI test scripts (sourced, not run): a temp dir removed on exit, a
 # failure counter, and `expect`, the check of the tool's error contract. Needs $hamdeq.
 tmp=$(mktemp -d)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fastmath.h"
-#include "hamdeq_private.h"
+#include "common/fastmath.h"
+#include "core/core_private.h"
 #include "test_util.h"
 
 #define N 7    /* units per row */
@@ -555,7 +555,7 @@ START_TEST(test_custom_survives_clone)
 }
 END_TEST
 
-/* The vectorisable exp behind the activations (lib/fastmath.h): within 3e-7 relative of
+/* The vectorisable exp behind the activations (lib/common/fastmath.h): within 3e-7 relative of
  * libm's over the whole unclamped range, saturating beyond it, NaN through. */
 START_TEST(test_fast_exp)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hamdeq_private.h"
+#include "train/train_private.h"
 #include "test_util.h"
 
 #define B 5
@@ -192,7 +192,8 @@ START_TEST(test_param_vjp_fd)
     TU_OK(hamp_eval_init(&e, m, rows, 1));
     hamp_eval_set_input(&e, m, x, rows);
     hamp_operator_get(op)->apply(m, &e, out, s, rows);
-    hamp_layered_param_vjp(m, &m->layout[op], &e, lam, rows, gW, gb);
+    const hamp_param_grad_t grad_out = {gW, gb, NULL, NULL};
+    hamp_operator_get(op)->param_vjp(m, &e, lam, rows, &grad_out);
 
     const double h = 1e-2;
     for (int32_t l = 0; l < 2 * L; l++) {

@@ -1,0 +1,113 @@
+/* Layer common: errors, random numbers, vectors, the BLAS/LAPACK wrapper, thin-block
+ * kernels and byte order. Every other layer builds on it; it includes no other layer. Nothing here is ABI. */
+#ifndef HAMDEQ_COMMON_PRIVATE_H
+#define HAMDEQ_COMMON_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hamdeq/hamdeq.h"
+
+#define HAMP_MSG_LEN 256
+
+/* ------------------------------------------------------------------ errors (error.c) */
+
+/* Formats a detail message into buf (HAMP_MSG_LEN bytes) and returns status, so that
+ * failures read `return hamp_fail(m->msg, HAM_ERR_INVALID, "layer %d", l);`. */
+int hamp_fail(char *buf, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Writes a one-line message into a caller's buffer (err may be NULL, err_len its size)
+ * and returns status: how loaders, which have no handle yet, report failures. */
+int hamp_errbuf(char *err, size_t err_len, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* ---------------------------------------------------------- vectors (vec.c) */
+
+/* Small helpers shared by backends (vec.c). */
+double hamp_dot(const float *a, const float *b, int32_t n);
+double hamp_nrm2(const float *a, int32_t n);
+/* *diff2 = ||g - s||^2 and (g2 not NULL) *g2 = ||g||^2, in double. */
+void hamp_diff_norms2(double *diff2, double *g2, const float *g, const float *s, int32_t n);
+/* Moves rows keep[0..n) (increasing, keep[i] >= i) of a rows x width array to the front. */
+void hamp_compact_rows(float *a, size_t width, const int32_t *keep, int32_t n);
+void hamp_compact_rows_d(double *a, size_t width, const int32_t *keep, int32_t n);
+void hamp_compact_rows_i(int32_t *a, size_t width, const int32_t *keep, int32_t n);
+
+/* 1 when all n values are finite. */
+int hamp_check_finite(const float *a, size_t n);
+
+/* --------------------------------------------------------- BLAS/LAPACK (linalg.c) */
+
+/* C = alpha * op(A) op(B) + beta * C, row-major. */
+void hamp_sgemm(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float alpha,
+                const float *a, int32_t lda, const float *b, int32_t ldb, float beta, float *c,
+                int32_t ldc);
+/* Products with a thin weight block (thin.c): one side of at most HAMP_THIN units, both
+ * layers free. dst = init + src (rows x k) B, where init is NULL (zero: dst is not read),
+ * dst itself (ldi = ldd), another rows x n matrix, or one row for all (ldi = 0).
+ * narrow: n <= 16, B given as bpad (k x 16, padded rows). axpy: B (k x n, leading
+ * dimension ldb), k small. */
+#define HAMP_THIN 16
+void hamp_thin_narrow(int32_t rows, int32_t n, int32_t k, const float *src, int32_t lds,
+                      const float *bpad, const float *init, int32_t ldi, float *dst,
+                      int32_t ldd);
+void hamp_thin_axpy(int32_t rows, int32_t n, int32_t k, const float *src, int32_t lds,
+                    const float *b, int32_t ldb, const float *init, int32_t ldi, float *dst,
+                    int32_t ldd);
+
+/* Solves A X = B in place (A n x n, B n x nrhs, row-major doubles); 0 on success. */
+int hamp_dgesv(int32_t n, int32_t nrhs, double *a, int32_t *ipiv, double *b);
+/* Solves A x = b in place for one right-hand side, A n x n column-major; never allocates,
+ * so solver iterations may call it. 0 on success, -1 when A is singular. */
+int hamp_dgesv_small(int32_t n, double *a, int32_t *ipiv, double *b);
+/* Eigenvalues (ascending) of a symmetric n x n row-major matrix, destroyed; 0 on success. */
+int hamp_dsyev_values(int32_t n, double *a, double *w);
+
+/* ----------------------------------------------------------- random numbers (rng.c) */
+
+typedef struct hamp_rng {
+    uint64_t s[4];
+} hamp_rng_t;
+
+void hamp_rng_seed(hamp_rng_t *r, uint64_t seed);
+uint64_t hamp_rng_next(hamp_rng_t *r);
+double hamp_rng_uniform(hamp_rng_t *r); /* [0, 1) with 53 random bits */
+
+/* ------------------------------------------------------- byte order (byteorder.c) */
+
+/* Little-endian byte order, whatever the host's. */
+static inline uint16_t hamp_le16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline uint32_t hamp_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t hamp_le64(const unsigned char *p)
+{
+    return (uint64_t)hamp_le32(p) | (uint64_t)hamp_le32(p + 4) << 32;
+}
+static inline void hamp_put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+static inline void hamp_put_le64(unsigned char *p, uint64_t v)
+{
+    hamp_put_le32(p, (uint32_t)v);
+    hamp_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+/* Floats read as little-endian bytes to host order, in place (nothing to do on LE). */
+void hamp_le_floats(float *x, size_t n);
+
+#endif /* HAMDEQ_COMMON_PRIVATE_H */

@@ -1,0 +1,49 @@
+/* Layer io: datasets (IDX, .npy, gzip) and model files. Builds on core and common
+ * only. Nothing here is ABI. */
+#ifndef HAMDEQ_IO_PRIVATE_H
+#define HAMDEQ_IO_PRIVATE_H
+
+#include "core/core_private.h"
+
+/* ------------------------------ datasets and files (dataset.c, data_*.c, model_file.c) */
+
+/* Most values (count x dim) a data file may declare. Memory is only allocated as data
+ * arrives; this bounds the arithmetic and what a forged header can ask for. */
+#define HAMP_DATA_MAX_VALUES ((uint64_t)1 << 32)
+
+struct ham_dataset {
+    int64_t count;
+    int32_t dim;
+    int32_t n_classes; /* largest label + 1; 0 without labels */
+    uint8_t *u8;       /* count x dim pixels (scaled by 1/255 on the way out), or NULL */
+    float *f32;        /* count x dim values, or NULL: exactly one of u8, f32 is set */
+    int32_t *labels;   /* count labels in [0, INT32_MAX), or NULL */
+};
+
+/* Makes a dataset of buffers it takes over (freed on failure too). */
+int hamp_dataset_wrap(ham_dataset_t **out, int64_t count, int32_t dim, uint8_t *u8, float *f32,
+                      int32_t *labels);
+
+/* A file read through zlib: gzip or raw, detected from the content (data_file.c). */
+struct gzFile_s;
+typedef struct hamp_rfile {
+    const char *path;
+    struct gzFile_s *gz;
+    int direct;    /* 1: a raw file, whose size bounds what a header may claim */
+    uint64_t size; /* bytes on disk */
+    uint64_t pos;  /* (decompressed) bytes read so far */
+    char *err;     /* the caller's message buffer */
+    size_t err_len;
+} hamp_rfile_t;
+
+int hamp_rfile_open(hamp_rfile_t *f, const char *path, char *err, size_t err_len);
+/* Reads exactly len bytes (HAM_ERR_FORMAT "truncated" if the data ends first). */
+int hamp_rfile_read(hamp_rfile_t *f, void *buf, size_t len, const char *what);
+/* Reads a declared body of len bytes into a new malloc'd buffer: checked against a raw
+ * file's size first, grown as data arrives from a gzip stream. */
+int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *what);
+/* HAM_ERR_FORMAT if data follows; also makes zlib verify a gzip trailer. */
+int hamp_rfile_expect_end(hamp_rfile_t *f);
+void hamp_rfile_close(hamp_rfile_t *f); /* no-op on a closed or failed-to-open file */
+
+#endif /* HAMDEQ_IO_PRIVATE_H */

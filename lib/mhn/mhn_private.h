@@ -1,0 +1,35 @@
+/* Private helpers shared by the Modern Hopfield network files (mhn.c, mhn_minima.c). */
+#ifndef HAMDEQ_MHN_PRIVATE_H
+#define HAMDEQ_MHN_PRIVATE_H
+
+#include "solver/solver_private.h"
+
+/* Largest side of the covariance matrix the eigensolver is given (min(N, d) of it):
+ * 8192^2 doubles are 512 MiB. */
+#define HAMP_MHN_MAX_EIG 8192
+
+/* HAM_OK when m has the MHN layout (2 layers, free input, softmax layer 0, identity
+ * layer 1), HAM_ERR_UNSUPPORTED otherwise. */
+int hamp_mhn_check(const ham_model_t *m);
+
+/* Workspace of hamp_mhn_cov_max for n patterns of length d. */
+typedef struct hamp_mhn_cov {
+    int32_t n, d, k;   /* k = min(n, d): the side of the matrix given to LAPACK */
+    double *mean;      /* d */
+    double *y;         /* n x d centred, weighted patterns */
+    double *a;         /* k x k */
+    double *w;         /* k eigenvalues */
+} hamp_mhn_cov_t;
+
+int hamp_mhn_cov_init(hamp_mhn_cov_t *c, int32_t n, int32_t d);
+void hamp_mhn_cov_free(hamp_mhn_cov_t *c);
+/* Largest eigenvalue of sum_mu p_mu (x_mu - m)(x_mu - m)^T, m = sum_mu p_mu x_mu, for the
+ * n x d row-major patterns x and weights p (summing to 1). HAM_OK or HAM_ERR_NUMERIC. */
+int hamp_mhn_cov_max(double *lmax, hamp_mhn_cov_t *c, const float *x, const double *p);
+
+/* p = softmax(beta (x v + bh)) in double for one visible state v; returns the
+ * log-sum-exp of beta (x v + bh) (bh may be NULL). */
+double hamp_mhn_softmax(double *p, const float *x, const float *bh, const float *v, int32_t n,
+                        int32_t d, double beta);
+
+#endif /* HAMDEQ_MHN_PRIVATE_H */

@@ -1,0 +1,189 @@
+/* Limited-memory Broyden ("good" Broyden, as in DEQ solvers), per sample.
+ *
+ * Solve g(x) = G(x) - x = 0 with an inverse-Jacobian estimate B = -I + sum_i u_i v_i'
+ * (B starts at -I, so the first step is the Picard step). After a step dx with change
+ * dg, the rank-one update makes B dg = dx:
+ *   u = (dx - B dg) / (dx' B dg),   v = B' dx.
+ * The newest M pairs are kept in a ring. Step: x <- x - B g. When the residual grows
+ * by more than a factor of 2 over the best one seen, the memory is dropped (restart
+ * from -I), which keeps a bad secant model from running away. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solver/solver_private.h"
+
+typedef struct broyden {
+    int32_t m, dim, cap;
+    float *u, *v;        /* cap x m x dim */
+    float *x_prev;       /* cap x dim */
+    float *g_prev;       /* cap x dim */
+    int32_t *count;      /* pairs pushed since the last restart */
+    int32_t *have_prev;  /* x_prev/g_prev hold the previous iterate */
+    double *best;        /* smallest ||g|| seen since the last restart */
+    float *t, *w;        /* dim scratch */
+    double *c;           /* m scratch: projections */
+} broyden_t;
+
+static void broyden_fini(ham_solver_t *sv, void *state)
+{
+    (void)sv;
+    broyden_t *st = state;
+    if (!st)
+        return;
+    free(st->u);
+    free(st->v);
+    free(st->x_prev);
+    free(st->g_prev);
+    free(st->count);
+    free(st->have_prev);
+    free(st->best);
+    free(st->t);
+    free(st->w);
+    free(st->c);
+    free(st);
+}
+
+static int broyden_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
+{
+    broyden_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return HAM_ERR_NOMEM;
+    st->m = (int32_t)sv->opt[HAM_OPT_BROYDEN_M];
+    st->dim = dim;
+    st->cap = cap;
+    size_t m = (size_t)st->m, d = (size_t)dim, rows = (size_t)cap;
+    st->u = malloc(rows * m * d * sizeof(float) + 1);
+    st->v = malloc(rows * m * d * sizeof(float) + 1);
+    st->x_prev = malloc(rows * d * sizeof(float) + 1);
+    st->g_prev = malloc(rows * d * sizeof(float) + 1);
+    st->count = malloc(rows * sizeof(int32_t));
+    st->have_prev = malloc(rows * sizeof(int32_t));
+    st->best = malloc(rows * sizeof(double));
+    st->t = malloc(d * sizeof(float) + 1);
+    st->w = malloc(d * sizeof(float) + 1);
+    st->c = malloc(m * sizeof(double));
+    if (!st->u || !st->v || !st->x_prev || !st->g_prev || !st->count || !st->have_prev ||
+        !st->best || !st->t || !st->w || !st->c) {
+        broyden_fini(sv, st);
+        return HAM_ERR_NOMEM;
+    }
+    *state = st;
+    return HAM_OK;
+}
+
+static int broyden_reset(ham_solver_t *sv, void *state, int32_t rows)
+{
+    (void)sv;
+    broyden_t *st = state;
+    for (int32_t r = 0; r < rows; r++) {
+        st->count[r] = 0;
+        st->have_prev[r] = 0;
+        st->best[r] = INFINITY;
+    }
+    return HAM_OK;
+}
+
+/* out = B z = -z + sum_i u_i (v_i . z) for row r. */
+static void apply_b(broyden_t *st, int32_t r, float *out, const float *z)
+{
+    size_t m = (size_t)st->m, d = (size_t)st->dim;
+    int32_t k = st->count[r] < st->m ? st->count[r] : st->m;
+    for (size_t i = 0; i < d; i++)
+        out[i] = -z[i];
+    for (int32_t j = 0; j < k; j++) {
+        const float *u = st->u + ((size_t)r * m + j) * d, *v = st->v + ((size_t)r * m + j) * d;
+        float c = (float)hamp_dot(v, z, (int32_t)d);
+        for (size_t i = 0; i < d; i++)
+            out[i] += c * u[i];
+    }
+}
+
+/* out = B' z = -z + sum_i v_i (u_i . z) for row r. */
+static void apply_bt(broyden_t *st, int32_t r, float *out, const float *z)
+{
+    size_t m = (size_t)st->m, d = (size_t)st->dim;
+    int32_t k = st->count[r] < st->m ? st->count[r] : st->m;
+    for (size_t i = 0; i < d; i++)
+        out[i] = -z[i];
+    for (int32_t j = 0; j < k; j++) {
+        const float *u = st->u + ((size_t)r * m + j) * d, *v = st->v + ((size_t)r * m + j) * d;
+        float c = (float)hamp_dot(u, z, (int32_t)d);
+        for (size_t i = 0; i < d; i++)
+            out[i] += c * v[i];
+    }
+}
+
+static int broyden_step(ham_solver_t *sv, void *state, float *s, float *gs, int32_t rows)
+{
+    (void)sv;
+    broyden_t *st = state;
+    const size_t m = (size_t)st->m, d = (size_t)st->dim;
+    float *t = st->t, *w = st->w;
+    for (int32_t r = 0; r < rows; r++) {
+        float *x = s + (size_t)r * d, *xp = st->x_prev + (size_t)r * d;
+        float *gp = st->g_prev + (size_t)r * d;
+        const float *fx = gs + (size_t)r * d;
+        /* g = G(x) - x, kept in w */
+        for (size_t i = 0; i < d; i++)
+            w[i] = fx[i] - x[i];
+        double gnorm = hamp_nrm2(w, (int32_t)d);
+        if (gnorm > 2.0 * st->best[r]) {
+            st->count[r] = 0; /* the secant model went wrong: restart from -I */
+            st->best[r] = gnorm;
+        } else if (st->have_prev[r]) {
+            /* dx = x - x_prev (into xp), dg = g - g_prev (into gp) */
+            for (size_t i = 0; i < d; i++) {
+                xp[i] = x[i] - xp[i];
+                gp[i] = w[i] - gp[i];
+            }
+            apply_b(st, r, t, gp); /* t = B dg */
+            double denom = hamp_dot(xp, t, (int32_t)d);
+            double scale = hamp_nrm2(xp, (int32_t)d) * hamp_nrm2(t, (int32_t)d);
+            if (isfinite(denom) && fabs(denom) > 1e-12 * scale && scale > 0.0) {
+                int32_t slot = st->count[r] % st->m;
+                float *u = st->u + ((size_t)r * m + slot) * d;
+                float *v = st->v + ((size_t)r * m + slot) * d;
+                apply_bt(st, r, v, xp); /* v = B' dx, with the old B */
+                for (size_t i = 0; i < d; i++)
+                    u[i] = (float)((xp[i] - t[i]) / denom);
+                st->count[r]++;
+            }
+        }
+        if (gnorm < st->best[r])
+            st->best[r] = gnorm;
+        memcpy(xp, x, d * sizeof(float));
+        memcpy(gp, w, d * sizeof(float));
+        st->have_prev[r] = 1;
+        apply_b(st, r, t, w); /* x <- x - B g */
+        int finite = 1;
+        for (size_t i = 0; i < d; i++) {
+            x[i] -= t[i];
+            finite &= isfinite(x[i]);
+        }
+        if (!finite) { /* fall back to the Picard step and forget the model */
+            for (size_t i = 0; i < d; i++)
+                x[i] = fx[i];
+            st->count[r] = 0;
+        }
+    }
+    return 0;
+}
+
+static void broyden_compact(ham_solver_t *sv, void *state, const int32_t *keep, int32_t n)
+{
+    (void)sv;
+    broyden_t *st = state;
+    size_t m = (size_t)st->m, d = (size_t)st->dim;
+    hamp_compact_rows(st->u, m * d, keep, n);
+    hamp_compact_rows(st->v, m * d, keep, n);
+    hamp_compact_rows(st->x_prev, d, keep, n);
+    hamp_compact_rows(st->g_prev, d, keep, n);
+    hamp_compact_rows_i(st->count, 1, keep, n);
+    hamp_compact_rows_i(st->have_prev, 1, keep, n);
+    hamp_compact_rows_d(st->best, 1, keep, n);
+}
+
+const hamp_solver_ops_t hamp_solver_broyden = {"broyden",     broyden_init, broyden_fini,
+                                               broyden_reset, broyden_step, broyden_compact,
+                                               NULL};

@@ -1,0 +1,484 @@
+/* The solver driver: owns the workspace, evaluates the operator, measures per-sample
+ * residuals, retires finished samples (compacting the working batch so that they stop
+ * costing work) and asks the backend for the next iterate. Backends never see a
+ * finished sample and never allocate while iterating. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solver/solver_private.h"
+
+static const hamp_solver_ops_t *builtin_backend(int32_t kind)
+{
+    switch (kind) {
+    case HAM_SOLVER_PICARD:
+        return &hamp_solver_picard;
+    case HAM_SOLVER_ANDERSON:
+        return &hamp_solver_anderson;
+    case HAM_SOLVER_BROYDEN:
+        return &hamp_solver_broyden;
+    case HAM_SOLVER_NEWTON:
+        return &hamp_solver_newton;
+    default:
+        return NULL;
+    }
+}
+
+HAM_API const char *ham_solver_kind_name(int32_t kind)
+{
+    const hamp_solver_ops_t *b = builtin_backend(kind);
+    return b ? b->name : NULL;
+}
+
+HAM_API int ham_solver_kind_from_name(int32_t *kind, const char *name)
+{
+    if (!kind || !name)
+        return HAM_ERR_NULL;
+    for (int32_t k = HAM_SOLVER_PICARD; k <= HAM_SOLVER_NEWTON; k++)
+        if (strcmp(builtin_backend(k)->name, name) == 0) {
+            *kind = k;
+            return HAM_OK;
+        }
+    return HAM_ERR_UNKNOWN_SOLVER;
+}
+
+static int solver_alloc(ham_solver_t **out, const ham_model_t *model, int32_t op)
+{
+    if (!out)
+        return HAM_ERR_NULL;
+    *out = NULL;
+    if (!model)
+        return HAM_ERR_NULL;
+    const hamp_operator_ops_t *ops = hamp_operator_get(op);
+    if (!ops)
+        return HAM_ERR_UNKNOWN_OPERATOR;
+    ham_solver_t *sv = calloc(1, sizeof *sv);
+    if (!sv)
+        return HAM_ERR_NOMEM;
+    sv->model = model;
+    sv->op = ops;
+    sv->layout = &model->layout[op];
+    sv->dim = sv->layout->dim;
+    sv->step.solver = sv;
+    hamp_solver_default_options(sv->opt);
+    *out = sv;
+    return HAM_OK;
+}
+
+HAM_API int ham_solver_new(ham_solver_t **solver, const ham_model_t *model, int32_t op,
+                           int32_t kind)
+{
+    const hamp_solver_ops_t *backend = builtin_backend(kind);
+    if (solver && model && hamp_operator_get(op) && !backend) {
+        *solver = NULL;
+        return HAM_ERR_UNKNOWN_SOLVER;
+    }
+    int rc = solver_alloc(solver, model, op);
+    if (rc != HAM_OK)
+        return rc;
+    (*solver)->kind = kind;
+    (*solver)->backend = backend;
+    return HAM_OK;
+}
+
+int hamp_solver_new_adjoint(ham_solver_t **solver, const ham_model_t *model, int32_t op,
+                            int32_t kind)
+{
+    const hamp_solver_ops_t *backend = builtin_backend(kind);
+    if (!backend)
+        return HAM_ERR_UNKNOWN_SOLVER;
+    int rc = solver_alloc(solver, model, op);
+    if (rc != HAM_OK)
+        return rc;
+    (*solver)->op = op == HAM_OPERATOR_SYNC ? &hamp_operator_sync_adjoint
+                                            : &hamp_operator_even_odd_adjoint;
+    (*solver)->kind = kind;
+    (*solver)->backend = backend;
+    return HAM_OK;
+}
+
+HAM_API int ham_solver_new_custom(ham_solver_t **solver, const ham_model_t *model, int32_t op,
+                                  const ham_solver_def_t *def)
+{
+    if (solver)
+        *solver = NULL;
+    if (!def)
+        return HAM_ERR_NULL;
+    if (def->size < sizeof(ham_solver_def_t))
+        return HAM_ERR_STRUCT_SIZE;
+    const unsigned char *tail = (const unsigned char *)def + sizeof(ham_solver_def_t);
+    for (size_t i = 0; i < def->size - sizeof(ham_solver_def_t); i++)
+        if (tail[i])
+            return HAM_ERR_STRUCT_SIZE;
+    if (def->flags != 0)
+        return HAM_ERR_INVALID;
+    if (!def->init || !def->fini || !def->step)
+        return HAM_ERR_NULL;
+    int rc = solver_alloc(solver, model, op);
+    if (rc != HAM_OK)
+        return rc;
+    ham_solver_t *sv = *solver;
+    sv->kind = HAM_SOLVER_CUSTOM;
+    sv->backend = &hamp_solver_custom;
+    memcpy(&sv->custom, def, sizeof sv->custom);
+    sv->custom.size = sizeof sv->custom;
+    return HAM_OK;
+}
+
+static void free_workspace(ham_solver_t *sv)
+{
+    if (sv->backend_state)
+        sv->backend->fini(sv, sv->backend_state);
+    sv->backend_state = NULL;
+    sv->backend_cap = 0;
+    hamp_eval_free(&sv->eval);
+    free(sv->s);
+    free(sv->gs);
+    free(sv->row_sample);
+    free(sv->row_iters);
+    free(sv->row_resid);
+    free(sv->row_fnorm);
+    free(sv->keep);
+    free(sv->iters);
+    free(sv->resid);
+    free(sv->status);
+    sv->s = sv->gs = NULL;
+    sv->row_sample = sv->row_iters = sv->keep = sv->iters = sv->status = NULL;
+    sv->row_resid = sv->row_fnorm = sv->resid = NULL;
+    sv->cap = 0;
+}
+
+HAM_API void ham_solver_free(ham_solver_t *solver)
+{
+    if (!solver)
+        return;
+    free_workspace(solver);
+    free(solver);
+}
+
+HAM_API const char *ham_solver_message(const ham_solver_t *solver)
+{
+    return solver ? solver->msg : "";
+}
+
+HAM_API int ham_solver_set_callback(ham_solver_t *solver, ham_iter_callback_t callback,
+                                    void *user)
+{
+    if (!solver)
+        return HAM_ERR_NULL;
+    solver->callback = callback;
+    solver->callback_user = callback ? user : NULL;
+    return HAM_OK;
+}
+
+/* Sizes the workspace for `batch` rows. Runs before iterating, never inside. The
+ * backend state is rebuilt when the batch grows or an option it was built with changed. */
+static int ensure_workspace(ham_solver_t *sv, int32_t batch)
+{
+    int rc;
+    int32_t cap = batch > sv->cap ? batch : sv->cap;
+    int backend_stale = !sv->backend_state || sv->backend_cap < cap ||
+                        memcmp(sv->backend_opt, sv->opt, sizeof sv->opt) != 0;
+    if (backend_stale && sv->backend_state) {
+        sv->backend->fini(sv, sv->backend_state);
+        sv->backend_state = NULL;
+    }
+    if (backend_stale) {
+        if ((rc = sv->backend->init(sv, &sv->backend_state, sv->dim, cap)) != HAM_OK) {
+            sv->backend_state = NULL;
+            return rc;
+        }
+        sv->backend_cap = cap;
+        memcpy(sv->backend_opt, sv->opt, sizeof sv->opt);
+    }
+    int32_t tangents = sv->backend->tangents ? sv->backend->tangents(sv) : 1;
+    if (cap > sv->cap || tangents > sv->eval.mult_cap) {
+        void *backend_state = sv->backend_state;
+        int32_t backend_cap = sv->backend_cap;
+        sv->backend_state = NULL; /* keep the fresh backend state across the reallocation */
+        free_workspace(sv);
+        sv->backend_state = backend_state;
+        sv->backend_cap = backend_cap;
+        size_t rows = (size_t)cap, d = (size_t)sv->dim + 1;
+        if ((rc = hamp_eval_init(&sv->eval, sv->model, cap, tangents)) != HAM_OK)
+            goto nomem;
+        if (sv->op->base && !(sv->eval.rhs = malloc(rows * (size_t)sv->dim * sizeof(float))))
+            goto nomem;
+        sv->eval.rhs_width = sv->op->base ? sv->dim : 0;
+        sv->s = malloc(rows * d * sizeof(float));
+        sv->gs = malloc(rows * d * sizeof(float));
+        sv->row_sample = malloc(rows * sizeof(int32_t));
+        sv->row_iters = malloc(rows * sizeof(int32_t));
+        sv->row_resid = malloc(rows * sizeof(double));
+        sv->row_fnorm = malloc(rows * sizeof(double));
+        sv->keep = malloc(rows * sizeof(int32_t));
+        sv->iters = malloc(rows * sizeof(int32_t));
+        sv->resid = malloc(rows * sizeof(double));
+        sv->status = malloc(rows * sizeof(int32_t));
+        if (!sv->s || !sv->gs || !sv->row_sample || !sv->row_iters || !sv->row_resid ||
+            !sv->row_fnorm || !sv->keep || !sv->iters || !sv->resid || !sv->status)
+            goto nomem;
+        sv->cap = cap;
+    }
+    return HAM_OK;
+nomem:
+    free_workspace(sv);
+    return hamp_fail(sv->msg, HAM_ERR_NOMEM, "cannot allocate the workspace for %d rows",
+                     (int)batch);
+}
+
+void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows)
+{
+    sv->op->apply(sv->model, &sv->eval, out, s, rows);
+    for (int32_t r = 0; r < rows; r++)
+        sv->row_iters[r]++;
+}
+
+void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult)
+{
+    sv->op->jvp(sv->model, &sv->eval, out, v, rows, mult);
+    sv->jvp_rows += (int64_t)rows * mult;
+}
+
+static void retire(ham_solver_t *sv, float *state, int32_t r, int32_t status)
+{
+    int32_t k = sv->row_sample[r];
+    memcpy(state + (size_t)k * sv->dim, sv->gs + (size_t)r * sv->dim, (size_t)sv->dim * sizeof(float));
+    sv->iters[k] = sv->row_iters[r];
+    sv->resid[k] = sv->row_resid[r];
+    sv->status[k] = status;
+}
+
+static void compact(ham_solver_t *sv, int32_t n_keep)
+{
+    size_t d = (size_t)sv->dim;
+    hamp_compact_rows(sv->s, d, sv->keep, n_keep);
+    hamp_compact_rows(sv->gs, d, sv->keep, n_keep);
+    hamp_compact_rows_i(sv->row_sample, 1, sv->keep, n_keep);
+    hamp_compact_rows_i(sv->row_iters, 1, sv->keep, n_keep);
+    hamp_compact_rows_d(sv->row_resid, 1, sv->keep, n_keep);
+    hamp_compact_rows_d(sv->row_fnorm, 1, sv->keep, n_keep);
+    hamp_eval_compact(&sv->eval, sv->model, sv->keep, n_keep);
+    if (sv->backend->compact)
+        sv->backend->compact(sv, sv->backend_state, sv->keep, n_keep);
+}
+
+static void finish_stats(ham_solver_t *sv)
+{
+    ham_solve_stats_t *st = &sv->stats;
+    memset(st, 0, sizeof *st);
+    st->size = sizeof *st;
+    st->samples = sv->batch;
+    for (int32_t k = 0; k < sv->batch; k++) {
+        st->converged += sv->status[k] == HAM_SAMPLE_CONVERGED;
+        st->not_converged += sv->status[k] == HAM_SAMPLE_MAX_ITER;
+        st->diverged += sv->status[k] == HAM_SAMPLE_DIVERGED;
+        st->evaluations += sv->iters[k];
+        if (sv->iters[k] > st->iters_max)
+            st->iters_max = sv->iters[k];
+    }
+    st->iters_mean = sv->batch ? (double)st->evaluations / sv->batch : 0.0;
+    st->jacobian_products = sv->jvp_rows;
+}
+
+static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *init);
+
+static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                 const hamp_eval_t *input);
+
+HAM_API int ham_solver_solve(ham_solver_t *sv, float *state, int32_t batch, const float *x)
+{
+    return solve(sv, state, batch, x, NULL);
+}
+
+int hamp_solver_solve_with_input(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                                 const hamp_eval_t *input)
+{
+    return solve(sv, state, batch, x, input);
+}
+
+static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                 const hamp_eval_t *input)
+{
+    if (!sv)
+        return HAM_ERR_NULL;
+    sv->msg[0] = '\0';
+    const ham_model_t *m = sv->model;
+    if (!state)
+        return hamp_fail(sv->msg, HAM_ERR_NULL, "state is NULL");
+    if (batch <= 0)
+        return hamp_fail(sv->msg, HAM_ERR_INVALID, "batch must be > 0, got %d", (int)batch);
+    if (m->clamped && !x)
+        return hamp_fail(sv->msg, HAM_ERR_NULL, "the model has a clamped input: x is required");
+    if (!m->clamped && x)
+        return hamp_fail(sv->msg, HAM_ERR_INVALID, "the model has no clamped input: pass x = NULL");
+    if (x && !hamp_check_finite(x, (size_t)batch * (size_t)m->size[0]))
+        return hamp_fail(sv->msg, HAM_ERR_NONFINITE, "the input x contains NaN or Inf");
+    int warm = sv->opt[HAM_OPT_WARM_START] != 0.0;
+    size_t d = (size_t)sv->dim;
+    if (warm && !hamp_check_finite(state, (size_t)batch * d))
+        return hamp_fail(sv->msg, HAM_ERR_NONFINITE, "the warm-start state contains NaN or Inf");
+    int rc = ensure_workspace(sv, batch);
+    if (rc != HAM_OK)
+        return rc;
+    if (input)
+        hamp_eval_copy_drive(&sv->eval, m, input, batch);
+    else
+        hamp_eval_set_input(&sv->eval, m, x, batch);
+    hamp_eval_pack(&sv->eval, m);
+    return drive(sv, state, batch, warm ? state : NULL);
+}
+
+int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
+                              const hamp_eval_t *lin, const float *rhs, int warm_from_rhs)
+{
+    sv->msg[0] = '\0';
+    int rc = ensure_workspace(sv, batch);
+    if (rc != HAM_OK)
+        return rc;
+    /* the adjoint operator's products are taken at s*, where `lin` was linearised */
+    hamp_eval_copy_point(&sv->eval, sv->model, lin, batch);
+    hamp_eval_pack(&sv->eval, sv->model);
+    memcpy(sv->eval.rhs, rhs, (size_t)batch * (size_t)sv->dim * sizeof(float));
+    return drive(sv, lambda, batch, warm_from_rhs ? rhs : NULL);
+}
+
+/* The iteration shared by every solve: `init` is the initial state (NULL: zeros); the
+ * workspace is sized and the operator's input set. */
+static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *init)
+{
+    int rc;
+    size_t d = (size_t)sv->dim;
+    sv->batch = batch;
+    sv->jvp_rows = 0;
+    if (init)
+        memmove(sv->s, init, (size_t)batch * d * sizeof(float));
+    else
+        memset(sv->s, 0, (size_t)batch * d * sizeof(float));
+    for (int32_t r = 0; r < batch; r++) {
+        sv->row_sample[r] = r;
+        sv->row_iters[r] = 0;
+        sv->status[r] = HAM_SAMPLE_MAX_ITER;
+        sv->iters[r] = 0;
+        sv->resid[r] = NAN;
+    }
+    if (sv->backend->reset && (rc = sv->backend->reset(sv, sv->backend_state, batch)) != HAM_OK)
+        return rc;
+
+    /* a fixed count: no residual is below a negative tolerance */
+    const double tol = sv->opt[HAM_OPT_FIXED_ITERS] != 0.0 ? -1.0 : sv->opt[HAM_OPT_TOL];
+    const int32_t max_iter = (int32_t)sv->opt[HAM_OPT_MAX_ITER];
+    const double limit = sv->opt[HAM_OPT_DIVERGENCE];
+    int32_t rows = batch, have_g = 0;
+    for (int32_t it = 0; rows > 0; it++) {
+        if (!have_g)
+            hamp_solver_apply(sv, sv->gs, sv->s, rows);
+        for (int32_t r = 0; r < rows; r++) {
+            const float *s = sv->s + (size_t)r * d, *gs = sv->gs + (size_t)r * d;
+            double num, den;
+            hamp_diff_norms2(&num, &den, gs, s, (int32_t)d);
+            num = sqrt(num);
+            den = sqrt(den);
+            sv->row_fnorm[r] = num;
+            double res = den > 0.0 ? num / den : (num == 0.0 ? 0.0 : INFINITY);
+            /* a state beyond the divergence limit counts as non-finite */
+            sv->row_resid[r] = (isfinite(num) && isfinite(den) && den <= limit) ? res : NAN;
+        }
+        if (sv->callback) {
+            ham_iter_info_t info = {sizeof info, it,      rows, sv->row_sample, sv->row_resid,
+                                    sv->row_iters, sv->dim, sv->s, sv->gs};
+            if (sv->callback(&info, sv->callback_user) != 0) {
+                for (int32_t r = 0; r < rows; r++)
+                    retire(sv, state, r, HAM_SAMPLE_MAX_ITER);
+                finish_stats(sv);
+                return hamp_fail(sv->msg, HAM_ERR_CANCELLED,
+                                 "the iteration callback stopped the solve at iteration %d",
+                                 (int)it);
+            }
+        }
+        int32_t n_keep = 0;
+        for (int32_t r = 0; r < rows; r++) {
+            double res = sv->row_resid[r];
+            if (isnan(res) || isinf(res))
+                retire(sv, state, r, HAM_SAMPLE_DIVERGED);
+            else if (res < tol)
+                retire(sv, state, r, HAM_SAMPLE_CONVERGED);
+            else if (sv->row_iters[r] >= max_iter)
+                retire(sv, state, r, HAM_SAMPLE_MAX_ITER);
+            else
+                sv->keep[n_keep++] = r;
+        }
+        if (n_keep < rows)
+            compact(sv, n_keep);
+        rows = n_keep;
+        if (rows == 0)
+            break;
+        sv->step.rows = rows;
+        rc = sv->backend->step(sv, sv->backend_state, sv->s, sv->gs, rows);
+        if (rc < 0) {
+            for (int32_t r = 0; r < rows; r++)
+                retire(sv, state, r, HAM_SAMPLE_MAX_ITER);
+            finish_stats(sv);
+            if (!sv->msg[0])
+                hamp_fail(sv->msg, rc, "the %s backend failed: %s", sv->backend->name,
+                          ham_strerror(rc));
+            return rc;
+        }
+        if (rc == HAMP_STEP_SWAP) {
+            float *t = sv->s;
+            sv->s = sv->gs;
+            sv->gs = t;
+        }
+        have_g = rc == HAMP_STEP_G_READY;
+    }
+    finish_stats(sv);
+    return HAM_OK;
+}
+
+HAM_API int ham_solver_get_stats(ham_solve_stats_t *stats, const ham_solver_t *solver)
+{
+    if (!stats || !solver)
+        return HAM_ERR_NULL;
+    if (stats->size < sizeof(ham_solve_stats_t))
+        return HAM_ERR_STRUCT_SIZE;
+    /* a newer caller's struct is larger: fill what this library knows, zero the rest */
+    uint32_t size = stats->size;
+    memset(stats, 0, size);
+    memcpy(stats, &solver->stats, sizeof(ham_solve_stats_t));
+    stats->size = size;
+    return HAM_OK;
+}
+
+HAM_API int ham_solver_get_samples(int32_t *iterations, double *residual, int32_t *status,
+                                   const ham_solver_t *solver, int32_t batch)
+{
+    if (!solver)
+        return HAM_ERR_NULL;
+    if (batch != solver->batch || batch <= 0)
+        return HAM_ERR_DIMENSION;
+    if (iterations)
+        memcpy(iterations, solver->iters, (size_t)batch * sizeof(int32_t));
+    if (residual)
+        memcpy(residual, solver->resid, (size_t)batch * sizeof(double));
+    if (status)
+        memcpy(status, solver->status, (size_t)batch * sizeof(int32_t));
+    return HAM_OK;
+}
+
+HAM_API int ham_step_apply(ham_step_t *step, float *out, const float *s)
+{
+    if (!step || !out || !s)
+        return HAM_ERR_NULL;
+    hamp_solver_apply(step->solver, out, s, step->rows);
+    return HAM_OK;
+}
+
+HAM_API int32_t ham_step_rows(const ham_step_t *step)
+{
+    return step ? step->rows : 0;
+}
+
+HAM_API int32_t ham_step_dim(const ham_step_t *step)
+{
+    return step ? step->solver->dim : 0;
+}

@@ -1,0 +1,117 @@
+/* Layer solver: the driver, its options and the backends. Builds on operator. Nothing here is ABI. */
+#ifndef HAMDEQ_SOLVER_PRIVATE_H
+#define HAMDEQ_SOLVER_PRIVATE_H
+
+#include "operator/operator_private.h"
+
+/* ------------------------------------------------ solver driver and backends */
+
+typedef struct hamp_solver_ops hamp_solver_ops_t;
+
+struct ham_step {
+    ham_solver_t *solver;
+    int32_t rows;
+};
+
+/* Options, stored in the solver in the order of ham_option_t. */
+#define HAMP_N_OPTIONS 15
+void hamp_solver_default_options(double *opt);
+
+struct ham_solver {
+    const ham_model_t *model;
+    const hamp_operator_ops_t *op;
+    const hamp_layout_t *layout;
+    int32_t dim;
+    int32_t kind;
+    const hamp_solver_ops_t *backend;
+    void *backend_state;
+    ham_solver_def_t custom;            /* the user's backend (kind CUSTOM) */
+    double opt[HAMP_N_OPTIONS];
+    ham_iter_callback_t callback;
+    void *callback_user;
+
+    /* workspace, sized for cap rows on the first solve, grown only by a larger batch */
+    int32_t cap;
+    int32_t backend_cap;                /* rows the backend state was made for */
+    double backend_opt[HAMP_N_OPTIONS]; /* options the backend state was made with */
+    hamp_eval_t eval;
+    float *s, *gs;                      /* working rows: iterate and G(iterate) */
+    int32_t *row_sample;                /* working row -> original sample index */
+    int32_t *row_iters;                 /* operator evaluations so far, per working row */
+    double *row_resid;                  /* last relative residual, per working row */
+    double *row_fnorm;                  /* last ||G(s) - s||, per working row (backends) */
+    int32_t *keep;                      /* compaction scratch */
+    int64_t jvp_rows;                   /* tangent rows pushed through JVPs this solve */
+
+    /* results of the last solve, per original sample */
+    int32_t batch;
+    int32_t *iters;
+    double *resid;
+    int32_t *status;
+    ham_solve_stats_t stats;
+
+    ham_step_t step;
+    char msg[HAMP_MSG_LEN];
+};
+
+/* A backend. Backends keep per-row history and never allocate in step. */
+struct hamp_solver_ops {
+    const char *name;
+    int (*init)(ham_solver_t *sv, void **state, int32_t dim, int32_t cap);
+    void (*fini)(ham_solver_t *sv, void *state);
+    int (*reset)(ham_solver_t *sv, void *state, int32_t rows);
+    /* Returns 0, HAMP_STEP_G_READY, HAMP_STEP_SWAP, or a negative status. */
+    int (*step)(ham_solver_t *sv, void *state, float *s, float *gs, int32_t rows);
+    void (*compact)(ham_solver_t *sv, void *state, const int32_t *keep, int32_t n_keep);
+    /* Tangent rows per working row the backend's JVPs need (NULL: 1). */
+    int32_t (*tangents)(const ham_solver_t *sv);
+};
+
+#define HAMP_STEP_G_READY 1
+#define HAMP_STEP_SWAP 2 /* the next iterate is gs: the driver swaps s and gs (built-ins only) */
+
+extern const hamp_solver_ops_t hamp_solver_picard;
+extern const hamp_solver_ops_t hamp_solver_anderson;
+extern const hamp_solver_ops_t hamp_solver_broyden;
+extern const hamp_solver_ops_t hamp_solver_newton;
+extern const hamp_solver_ops_t hamp_solver_custom;
+
+/* An internal solver of the adjoint fixed point u = J(s*)^T u + rhs of operator `op`. */
+int hamp_solver_new_adjoint(ham_solver_t **solver, const ham_model_t *model, int32_t op,
+                            int32_t kind);
+/* Solves it for a batch: linearised at the point `lin` holds (a workspace the base operator
+ * was applied to at s*, rows in batch order), starts from zero (or from rhs when
+ * warm_from_rhs), writes the solution into lambda. */
+int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
+                              const hamp_eval_t *lin, const float *rhs, int warm_from_rhs);
+/* ham_solver_solve with the input drive taken from `input` (hamp_eval_set_input done
+ * there for the same x) instead of computed again. */
+int hamp_solver_solve_with_input(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                                 const hamp_eval_t *input);
+
+/* Evaluate G on the working rows from a backend (counts one evaluation per row). */
+void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows);
+/* J v / J^T v at the point of the last hamp_solver_apply (v: rows*mult rows). */
+void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult);
+
+/* Batched GMRES for (I - J) d = b on the working rows (krylov_gmres.c). */
+typedef struct hamp_gmres {
+    int32_t dim, cap, kmax;
+    float *V;        /* cap x (kmax+1) x dim Krylov bases */
+    double *H;       /* cap x (kmax+1) x kmax Hessenberg matrices */
+    double *cs, *sn; /* cap x kmax Givens rotations */
+    double *rhs;     /* cap x (kmax+1) rotated right-hand sides */
+    double *beta;    /* cap initial residual norms */
+    float *w, *jw;   /* cap x dim JVP input and output */
+    double *wd;      /* dim scratch */
+    int32_t *k;      /* Krylov steps each row took */
+} hamp_gmres_t;
+
+int hamp_gmres_init(hamp_gmres_t *g, int32_t dim, int32_t cap, int32_t kmax);
+void hamp_gmres_free(hamp_gmres_t *g);
+/* Approximately solves (I - J) d = b per row, to ||residual|| <= rtol ||b|| or kmax
+ * steps; returns the number of batched JVPs taken. */
+int32_t hamp_gmres_solve(hamp_gmres_t *g, ham_solver_t *sv, float *d, const float *b,
+                         int32_t rows, double rtol);
+
+#endif /* HAMDEQ_SOLVER_PRIVATE_H */

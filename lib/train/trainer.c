@@ -1,0 +1,303 @@
+/* ham_trainer_t: training through the fixed point by implicit differentiation
+ * (docs/math.md section 5). A step is
+ *   forward   s* = Op(s*)                     the public forward solver
+ *   loss      L(s*_y), c = dL/ds*             loss.c
+ *   adjoint   lambda = J(s*)^T lambda + c     an internal solver on the adjoint operator
+ *   gradient  dL/dtheta = (dOp/dtheta)^T lambda at s*    the operator's param_vjp
+ *   update    the optimiser rule on every weight block and bias
+ * All buffers are sized on the first batch and grown only by a larger one. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train_private.h"
+
+static void free_buffers(ham_trainer_t *t)
+{
+    free(t->s_star);
+    free(t->rhs);
+    free(t->lambda);
+    free(t->scratch);
+    t->s_star = t->rhs = t->lambda = t->scratch = NULL;
+    hamp_eval_free(&t->eval);
+    hamp_input_sparse_free(&t->sparse);
+    t->cap = 0;
+}
+
+HAM_API void ham_trainer_free(ham_trainer_t *trainer)
+{
+    if (!trainer)
+        return;
+    free_buffers(trainer);
+    for (int32_t l = 0; l < HAM_MAX_LAYERS; l++) {
+        free(trainer->gW[l]);
+        free(trainer->gb[l]);
+    }
+    hamp_optimizer_free(&trainer->optim);
+    ham_solver_free(trainer->fwd);
+    ham_solver_free(trainer->bwd);
+    free(trainer);
+}
+
+/* The parameter arrays in optimiser order: weight blocks, then biases of free layers. */
+static int32_t collect_params(const ham_trainer_t *t, float **p, float **g, size_t *len,
+                              int *is_bias)
+{
+    const ham_model_t *m = t->model;
+    int32_t n = 0;
+    for (int32_t l = 0; l + 1 < m->n_layers; l++, n++) {
+        p[n] = m->W[l];
+        g[n] = t->gW[l];
+        len[n] = hamp_block_len(m, l);
+        is_bias[n] = 0;
+    }
+    for (int32_t l = 0; l < m->n_layers; l++)
+        if (m->b[l]) {
+            p[n] = m->b[l];
+            g[n] = t->gb[l];
+            len[n] = (size_t)m->size[l];
+            is_bias[n++] = 1;
+        }
+    return n;
+}
+
+HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t op,
+                            int32_t kind)
+{
+    if (!trainer)
+        return HAM_ERR_NULL;
+    *trainer = NULL;
+    if (!model)
+        return HAM_ERR_NULL;
+    const hamp_operator_ops_t *ops = hamp_operator_get(op);
+    if (!ops)
+        return HAM_ERR_UNKNOWN_OPERATOR;
+    if (!ham_solver_kind_name(kind))
+        return HAM_ERR_UNKNOWN_SOLVER;
+    if (!model->clamped)
+        return HAM_ERR_UNSUPPORTED;
+    ham_trainer_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return HAM_ERR_NOMEM;
+    t->model = model;
+    t->op = op;
+    t->ops = ops;
+    t->kind = kind;
+    t->layout = &model->layout[op];
+    t->bwd_kind = -1;
+    hamp_trainer_default_options(t->opt);
+    int rc = ham_solver_new(&t->fwd, model, op, kind);
+    for (int32_t l = 0; rc == HAM_OK && l < model->n_layers; l++) {
+        if (l + 1 < model->n_layers && !(t->gW[l] = calloc(hamp_block_len(model, l), sizeof(float))))
+            rc = HAM_ERR_NOMEM;
+        if (model->b[l] && !(t->gb[l] = calloc((size_t)model->size[l], sizeof(float))))
+            rc = HAM_ERR_NOMEM;
+    }
+    if (rc == HAM_OK) {
+        float *p[HAMP_MAX_PARAMS], *g[HAMP_MAX_PARAMS];
+        size_t len[HAMP_MAX_PARAMS];
+        int is_bias[HAMP_MAX_PARAMS];
+        int32_t n = collect_params(t, p, g, len, is_bias);
+        rc = hamp_optimizer_init(&t->optim, p, len, n);
+    }
+    if (rc != HAM_OK) {
+        ham_trainer_free(t);
+        return rc;
+    }
+    *trainer = t;
+    return HAM_OK;
+}
+
+HAM_API const char *ham_trainer_message(const ham_trainer_t *trainer)
+{
+    return trainer ? trainer->msg : "";
+}
+
+HAM_API ham_solver_t *ham_trainer_solver(ham_trainer_t *trainer)
+{
+    return trainer ? trainer->fwd : NULL;
+}
+
+static int ensure_buffers(ham_trainer_t *t, int32_t batch)
+{
+    if (batch <= t->cap)
+        return HAM_OK;
+    free_buffers(t);
+    size_t n = (size_t)batch * (size_t)t->layout->dim + 1;
+    t->s_star = malloc(n * sizeof(float));
+    t->rhs = malloc(n * sizeof(float));
+    t->lambda = malloc(n * sizeof(float));
+    t->scratch = malloc(n * sizeof(float));
+    if (!t->s_star || !t->rhs || !t->lambda || !t->scratch ||
+        hamp_eval_init(&t->eval, t->model, batch, 1) != HAM_OK ||
+        hamp_input_sparse_alloc(&t->sparse, t->model, batch) != HAM_OK) {
+        free_buffers(t);
+        return hamp_fail(t->msg, HAM_ERR_NOMEM, "cannot allocate buffers for %d samples",
+                         (int)batch);
+    }
+    t->cap = batch;
+    return HAM_OK;
+}
+
+/* The adjoint solver of the chosen kind, configured from the trainer's options. */
+static int prepare_backward(ham_trainer_t *t)
+{
+    int32_t kind = (int32_t)t->opt[HAM_TRAIN_BACKWARD_SOLVER];
+    int recurrent = t->opt[HAM_TRAIN_GRADIENT] == HAM_GRADIENT_RECURRENT;
+    if (recurrent)
+        kind = HAM_SOLVER_PICARD;
+    else if (kind < 0)
+        kind = t->kind == HAM_SOLVER_NEWTON ? HAM_SOLVER_ANDERSON : t->kind;
+    if (!t->bwd || kind != t->bwd_kind) {
+        ham_solver_free(t->bwd);
+        t->bwd = NULL;
+        int rc = hamp_solver_new_adjoint(&t->bwd, t->model, t->op, kind);
+        if (rc != HAM_OK)
+            return hamp_fail(t->msg, rc, "cannot create the %s adjoint solver",
+                             ham_solver_kind_name(kind));
+        t->bwd_kind = kind;
+    }
+    double tol = t->opt[HAM_TRAIN_BACKWARD_TOL];
+    ham_solver_set_option(t->bwd, HAM_OPT_FIXED_ITERS, tol > 0.0 ? 0.0 : 1.0);
+    if (tol > 0.0)
+        ham_solver_set_option(t->bwd, HAM_OPT_TOL, tol);
+    ham_solver_set_option(t->bwd, HAM_OPT_MAX_ITER, t->opt[HAM_TRAIN_BACKWARD_ITERS]);
+    return HAM_OK;
+}
+
+HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correct, int32_t batch,
+                                 const float *x, const int32_t *labels)
+{
+    if (!t)
+        return HAM_ERR_NULL;
+    t->msg[0] = '\0';
+    t->have_grad = 0;
+    const ham_model_t *m = t->model;
+    if (!x || !labels)
+        return hamp_fail(t->msg, HAM_ERR_NULL, "x and labels are required");
+    if (batch <= 0)
+        return hamp_fail(t->msg, HAM_ERR_INVALID, "batch must be > 0, got %d", (int)batch);
+    int32_t out_layer = m->n_layers - 1, n_out = m->size[out_layer];
+    for (int32_t r = 0; r < batch; r++)
+        if (labels[r] < 0 || labels[r] >= n_out)
+            return hamp_fail(t->msg, HAM_ERR_INVALID,
+                             "label %d of sample %d is outside 0..%d (the output layer's size)",
+                             (int)labels[r], (int)r, (int)n_out - 1);
+    int rc = ensure_buffers(t, batch);
+    if (rc != HAM_OK)
+        return rc;
+    const int32_t dim = t->layout->dim;
+
+    /* the input drive g_0(x) W_0 + b_1 is computed once here and copied into the solves */
+    hamp_eval_set_input(&t->eval, m, x, batch);
+    hamp_eval_pack(&t->eval, m);
+    if ((rc = hamp_solver_solve_with_input(t->fwd, t->s_star, batch, x, &t->eval)) != HAM_OK)
+        return hamp_fail(t->msg, rc, "forward solve: %s", ham_solver_message(t->fwd));
+    double L = hamp_loss(t->rhs, correct, (int32_t)t->opt[HAM_TRAIN_LOSS], t->s_star, dim,
+                         t->layout->offset[out_layer], n_out, labels, batch);
+    if (!isfinite(L))
+        return hamp_fail(t->msg, HAM_ERR_NUMERIC,
+                         "the loss is not finite: %d of %d samples diverged in the forward solve",
+                         (int)t->fwd->stats.diverged, (int)batch);
+
+    if ((rc = prepare_backward(t)) != HAM_OK)
+        return rc;
+    /* linearise at s* once, in batch order: the adjoint solve copies this point, and the
+     * parameter gradients below use it after the adjoint solve has reordered its own rows */
+    t->ops->apply(m, &t->eval, t->scratch, t->s_star, batch);
+    int recurrent = t->opt[HAM_TRAIN_GRADIENT] == HAM_GRADIENT_RECURRENT;
+    rc = hamp_solver_solve_adjoint(t->bwd, t->lambda, batch, &t->eval, t->rhs, recurrent);
+    if (rc != HAM_OK)
+        return hamp_fail(t->msg, rc, "adjoint solve: %s", ham_solver_message(t->bwd));
+    if (!hamp_check_finite(t->lambda, (size_t)batch * dim))
+        return hamp_fail(t->msg, HAM_ERR_NUMERIC,
+                         "the adjoint diverged (is the fixed point unstable, rho(J) >= 1?)");
+
+    /* (dOp/dtheta)^T lambda at s*, from the linearisation in t->eval */
+    t->sparse.g0 = t->eval.g0;
+    const hamp_param_grad_t grad = {t->gW, t->gb, hamp_input_sparse_grad, &t->sparse};
+    t->ops->param_vjp(m, &t->eval, t->lambda, batch, &grad);
+    t->have_grad = 1;
+    if (loss)
+        *loss = L;
+    return HAM_OK;
+}
+
+static void update(ham_trainer_t *t)
+{
+    float *p[HAMP_MAX_PARAMS], *g[HAMP_MAX_PARAMS];
+    size_t len[HAMP_MAX_PARAMS];
+    int is_bias[HAMP_MAX_PARAMS];
+    int32_t n = collect_params(t, p, g, len, is_bias);
+    hamp_optimizer_t *o = &t->optim;
+    const double *opt = t->opt;
+    int32_t rule = (int32_t)opt[HAM_TRAIN_OPTIMIZER];
+    o->t++;
+    for (int32_t i = 0; i < n; i++) {
+        switch (rule) {
+        case HAM_OPTIMIZER_SGD:
+            hamp_sgd_update(p[i], g[i], o->m1[i], len[i], opt[HAM_TRAIN_LR],
+                            opt[HAM_TRAIN_MOMENTUM]);
+            break;
+        case HAM_OPTIMIZER_ADAM:
+            hamp_adam_update(p[i], g[i], o->m1[i], o->m2[i], len[i], opt[HAM_TRAIN_LR],
+                             opt[HAM_TRAIN_ADAM_BETA1], opt[HAM_TRAIN_ADAM_BETA2],
+                             opt[HAM_TRAIN_ADAM_EPS], o->t);
+            break;
+        default: /* Madam */
+            if (o->t == 1)
+                o->bound[i] = hamp_madam_bound(p[i], len[i], opt[HAM_TRAIN_MADAM_SCALE]);
+            if (is_bias[i] && opt[HAM_TRAIN_MADAM_BIASES] == 0.0)
+                break; /* frozen, as a multiplicative update leaves zeros at zero */
+            hamp_madam_update(p[i], g[i], o->m2[i], len[i], opt[HAM_TRAIN_LR],
+                              opt[HAM_TRAIN_ADAM_BETA2], opt[HAM_TRAIN_MADAM_GBOUND],
+                              o->bound[i], o->t, is_bias[i]);
+            break;
+        }
+    }
+}
+
+HAM_API int ham_trainer_step(ham_trainer_t *t, double *loss, int32_t *correct, int32_t batch,
+                             const float *x, const int32_t *labels)
+{
+    int rc = ham_trainer_gradient(t, loss, correct, batch, x, labels);
+    if (rc != HAM_OK)
+        return rc;
+    update(t);
+    return HAM_OK;
+}
+
+HAM_API int ham_trainer_get_weight_grad(float *out, const ham_trainer_t *t, int32_t block,
+                                        size_t count)
+{
+    if (!out || !t)
+        return HAM_ERR_NULL;
+    if (block < 0 || block + 1 >= t->model->n_layers || !t->have_grad)
+        return HAM_ERR_INVALID;
+    if (count != hamp_block_len(t->model, block))
+        return HAM_ERR_DIMENSION;
+    memcpy(out, t->gW[block], count * sizeof(float));
+    return HAM_OK;
+}
+
+HAM_API int ham_trainer_get_bias_grad(float *out, const ham_trainer_t *t, int32_t layer,
+                                      size_t count)
+{
+    if (!out || !t)
+        return HAM_ERR_NULL;
+    if (layer < 0 || layer >= t->model->n_layers || !t->gb[layer] || !t->have_grad)
+        return HAM_ERR_INVALID;
+    if (count != (size_t)t->model->size[layer])
+        return HAM_ERR_DIMENSION;
+    memcpy(out, t->gb[layer], count * sizeof(float));
+    return HAM_OK;
+}
+
+HAM_API int ham_trainer_backward_stats(ham_solve_stats_t *stats, const ham_trainer_t *t)
+{
+    if (!stats || !t)
+        return HAM_ERR_NULL;
+    if (!t->bwd)
+        return HAM_ERR_INVALID;
+    return ham_solver_get_stats(stats, t->bwd);
+}

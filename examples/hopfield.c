@@ -48,7 +48,7 @@ int main(void)
     if ((rc = ham_model_set_lagrangian(model, 0, HAM_LAGRANGIAN_IDENTITY, 0)) != HAM_OK ||
         (rc = ham_model_set_lagrangian(model, 1, HAM_LAGRANGIAN_SOFTMAX, BETA)) != HAM_OK ||
         (rc = ham_model_set_weights(model, 0, X, D * P)) != HAM_OK) {
-        fprintf(stderr, "hopfield: %s\n", ham_model_message(model));
+        fprintf(stderr, "hopfield: %s\n", ham_last_error());
         goto done;
     }
 
@@ -64,7 +64,7 @@ int main(void)
     }
     if ((rc = ham_solver_set_option(solver, HAM_OPT_WARM_START, 1)) != HAM_OK ||
         (rc = ham_solver_solve(solver, s_h, 1, NULL)) != HAM_OK) {
-        fprintf(stderr, "hopfield: %s: %s\n", ham_strerror(rc), ham_solver_message(solver));
+        fprintf(stderr, "hopfield: %s: %s\n", ham_strerror(rc), ham_last_error());
         goto done;
     }
     /* The visible layer is the other parity class: recompute it from the hidden state. */

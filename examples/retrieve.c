@@ -31,7 +31,7 @@ int main(void)
 
     /* The paper's model: shifted sigmoid everywhere (the default), Xavier weights. */
     if (check(ham_model_new(&model, 3, sizes, HAM_MODEL_CLAMPED_INPUT), "ham_model_new", NULL) ||
-        check(ham_model_init_xavier(model, 1), "ham_model_init_xavier", ham_model_message(model)))
+        check(ham_model_init_xavier(model, 1), "ham_model_init_xavier", ham_last_error()))
         goto done;
 
     /* Inputs: BATCH images of 784 "pixels" in [0, 1) from a small fixed generator. */
@@ -56,15 +56,15 @@ int main(void)
     if (check(ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON),
               "ham_solver_new", NULL) ||
         check(ham_solver_set_option(solver, HAM_OPT_TOL, 1e-4), "tol",
-              ham_solver_message(solver)) ||
+              ham_last_error()) ||
         check(ham_solver_solve(solver, state, BATCH, x), "ham_solver_solve",
-              ham_solver_message(solver)))
+              ham_last_error()))
         goto done;
 
     int32_t iters[BATCH], status[BATCH];
     double resid[BATCH];
     if (check(ham_solver_get_samples(iters, resid, status, solver, BATCH),
-              "ham_solver_get_samples", ham_solver_message(solver)))
+              "ham_solver_get_samples", ham_last_error()))
         goto done;
 
     printf("libhamdeq %s: 784-512-10, even-odd + Anderson, tol 1e-4\n", ham_version_string());

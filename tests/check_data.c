@@ -196,21 +196,19 @@ START_TEST(test_idx_raw_and_gzip)
     td_write(&d, "lab", lab.p, lab.n);
     td_write_gz(&d, "img.gz", img.p, img.n);
     td_write_gz(&d, "lab.gz", lab.p, lab.n);
-    char pi[512], pl[512], err[256];
+    char pi[512], pl[512];
     const char *names[4][2] = {{"img", "lab"}, {"img.gz", "lab.gz"}, {"img", "lab.gz"},
                                {"img.gz", "lab"}};
     for (int k = 0; k < 4; k++) {
         ham_dataset_t *ds = NULL;
-        err[0] = 'x';
         TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, names[k][0]),
-                                   td_path(pl, &d, names[k][1]), err, sizeof err));
-        ck_assert_str_eq(err, "");
+                                   td_path(pl, &d, names[k][1])));
         check_test_dataset(ds, &img, &lab);
         ham_dataset_free(ds);
     }
     /* images only */
     ham_dataset_t *ds = NULL;
-    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img.gz"), NULL, NULL, 0));
+    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img.gz"), NULL));
     check_test_dataset(ds, &img, NULL);
     float x[ROWS * COLS];
     int32_t y;
@@ -235,26 +233,25 @@ START_TEST(test_load_dir)
     td_write(&d, "train-labels-idx1-ubyte", lab.p, lab.n);
     td_write(&d, "t10k-images-idx3-ubyte", img.p, img.n);
     td_write_gz(&d, "t10k-labels-idx1-ubyte.gz", lab.p, lab.n);
-    char err[256];
     ham_dataset_t *ds = NULL;
-    TU_OK(ham_dataset_load_dir(&ds, d.path, "train", err, sizeof err));
+    TU_OK(ham_dataset_load_dir(&ds, d.path, "train"));
     check_test_dataset(ds, &img, &lab);
     ham_dataset_free(ds);
-    TU_OK(ham_dataset_load_dir(&ds, d.path, "t10k", err, sizeof err));
+    TU_OK(ham_dataset_load_dir(&ds, d.path, "t10k"));
     check_test_dataset(ds, &img, &lab);
     ham_dataset_free(ds);
     /* a missing split names what it looked for */
     ds = (ham_dataset_t *)&d;
-    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "valid", err, sizeof err));
+    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "valid"));
     ck_assert(ds == NULL);
-    ck_assert_msg(strstr(err, "valid-images-idx3-ubyte") != NULL, "message: %s", err);
+    ck_assert_msg(strstr(ham_last_error(), "valid-images-idx3-ubyte") != NULL, "message: %s", ham_last_error());
     /* images present, labels missing */
     td_write(&d, "lonely-images-idx3-ubyte", img.p, img.n);
-    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "lonely", err, sizeof err));
-    ck_assert_msg(strstr(err, "lonely-labels-idx1-ubyte") != NULL, "message: %s", err);
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(NULL, d.path, "train", err, sizeof err));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(&ds, NULL, "train", err, sizeof err));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(&ds, d.path, NULL, err, sizeof err));
+    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "lonely"));
+    ck_assert_msg(strstr(ham_last_error(), "lonely-labels-idx1-ubyte") != NULL, "message: %s", ham_last_error());
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(NULL, d.path, "train"));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(&ds, NULL, "train"));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(&ds, d.path, NULL));
     free(img.p);
     free(lab.p);
     td_rmdir(&d);
@@ -270,7 +267,7 @@ START_TEST(test_get_errors)
     td_write(&d, "lab", lab.p, lab.n);
     char pi[512], pl[512];
     ham_dataset_t *ds = NULL;
-    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img"), td_path(pl, &d, "lab"), NULL, 0));
+    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img"), td_path(pl, &d, "lab")));
     float x[N_IMG * ROWS * COLS];
     int32_t y[N_IMG];
     TU_RC(HAM_ERR_NULL, ham_dataset_get(NULL, y, ds, 0, 1));
@@ -295,10 +292,10 @@ START_TEST(test_get_errors)
     ck_assert_int_eq(ham_dataset_has_labels(NULL), 0);
     ck_assert_int_eq(ham_dataset_n_classes(NULL), 0);
     ham_dataset_free(ds);
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_idx(NULL, pi, pl, NULL, 0));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_idx(&ds, NULL, pl, NULL, 0));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_npy(NULL, pi, pl, NULL, 0));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_npy(&ds, NULL, pl, NULL, 0));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_idx(NULL, pi, pl));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_idx(&ds, NULL, pl));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_npy(NULL, pi, pl));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_npy(&ds, NULL, pl));
     free(img.p);
     free(lab.p);
     td_rmdir(&d);
@@ -312,18 +309,17 @@ END_TEST
 static void expect_idx(int want, const td_dir_t *d, const char *images, const char *labels,
                        const char *culprit, const char *what)
 {
-    char pi[512], pl[512], err[512];
+    char pi[512], pl[512];
     ham_dataset_t *ds = (ham_dataset_t *)d;
-    memset(err, 0, sizeof err);
     int rc = ham_dataset_load_idx(&ds, td_path(pi, d, images),
-                                  labels ? td_path(pl, d, labels) : NULL, err, sizeof err);
-    ck_assert_msg(rc == want, "%s: got %s (%s), want %s", what, ham_status_name(rc), err,
+                                  labels ? td_path(pl, d, labels) : NULL);
+    ck_assert_msg(rc == want, "%s: got %s (%s), want %s", what, ham_status_name(rc), ham_last_error(),
                   ham_status_name(want));
     ck_assert_msg(ds == NULL, "%s: dataset not NULL on failure", what);
-    ck_assert_msg(err[0] != '\0', "%s: empty message", what);
-    ck_assert_msg(strchr(err, '\n') == NULL, "%s: message is not one line: %s", what, err);
-    ck_assert_msg(strstr(err, culprit) != NULL, "%s: message does not name %s: %s", what,
-                  culprit, err);
+    ck_assert_msg(ham_last_error()[0] != '\0', "%s: empty message", what);
+    ck_assert_msg(strchr(ham_last_error(), '\n') == NULL, "%s: message is not one line: %s", what, ham_last_error());
+    ck_assert_msg(strstr(ham_last_error(), culprit) != NULL, "%s: message does not name %s: %s", what,
+                  culprit, ham_last_error());
 }
 
 /* Writes buf raw and gzipped as NAME and NAME.gz. */
@@ -441,14 +437,12 @@ START_TEST(test_idx_bad_files)
     /* not there, not a file */
     expect_idx(HAM_ERR_IO, &d, "missing", NULL, "missing", "missing file");
     expect_idx(HAM_ERR_IO, &d, "img", "missing-labels", "missing-labels", "missing labels");
-    char err[256];
     ham_dataset_t *ds = NULL;
-    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL, err, sizeof err));
-    ck_assert(err[0] != '\0');
+    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL));
+    ck_assert(ham_last_error()[0] != '\0');
     /* a NULL or tiny error buffer is fine */
-    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL, NULL, 0));
-    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL, err, 1));
-    ck_assert(err[0] == '\0');
+    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL));
+    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL));
     free(img.p);
     free(lab.p);
     td_rmdir(&d);
@@ -631,14 +625,13 @@ START_TEST(test_npy)
     td_write_gz(&d, "f1.npy.gz", gzb.p, gzb.n);
     free(gzb.p);
 
-    char ps[512], pl[512], err[256];
+    char ps[512], pl[512];
     const char *fnames[] = {"f1.npy", "f2.npy", "f3.npy", "f1.npy.gz"};
     const char *lnames[] = {"y1.npy", "y4.npy", "y8.npy", NULL};
     for (int k = 0; k < 4; k++) {
         ham_dataset_t *ds = NULL;
         TU_OK(ham_dataset_load_npy(&ds, td_path(ps, &d, fnames[k]),
-                                   lnames[k] ? td_path(pl, &d, lnames[k]) : NULL, err,
-                                   sizeof err));
+                                   lnames[k] ? td_path(pl, &d, lnames[k]) : NULL));
         ck_assert_int_eq(ham_dataset_count(ds), N);
         ck_assert_int_eq(ham_dataset_dim(ds), R * C);
         ck_assert_int_eq(ham_dataset_has_labels(ds), lnames[k] != NULL);
@@ -655,7 +648,7 @@ START_TEST(test_npy)
     for (int k = 0; k < 2; k++) {
         ham_dataset_t *ds = NULL;
         TU_OK(ham_dataset_load_npy(&ds, td_path(ps, &d, k ? "u1b.npy" : "u1.npy"),
-                                   td_path(pl, &d, "y1.npy"), err, sizeof err));
+                                   td_path(pl, &d, "y1.npy")));
         ck_assert_int_eq(ham_dataset_dim(ds), R * C);
         float x[N * R * C];
         TU_OK(ham_dataset_get(x, NULL, ds, 0, N));
@@ -670,17 +663,16 @@ END_TEST
 static void expect_npy(int want, const td_dir_t *d, const char *samples, const char *labels,
                        const char *culprit, const char *what)
 {
-    char ps[512], pl[512], err[512];
+    char ps[512], pl[512];
     ham_dataset_t *ds = (ham_dataset_t *)d;
-    memset(err, 0, sizeof err);
     int rc = ham_dataset_load_npy(&ds, td_path(ps, d, samples),
-                                  labels ? td_path(pl, d, labels) : NULL, err, sizeof err);
-    ck_assert_msg(rc == want, "%s: got %s (%s), want %s", what, ham_status_name(rc), err,
+                                  labels ? td_path(pl, d, labels) : NULL);
+    ck_assert_msg(rc == want, "%s: got %s (%s), want %s", what, ham_status_name(rc), ham_last_error(),
                   ham_status_name(want));
     ck_assert_msg(ds == NULL, "%s: dataset not NULL on failure", what);
-    ck_assert_msg(err[0] != '\0' && strchr(err, '\n') == NULL, "%s: message '%s'", what, err);
-    ck_assert_msg(strstr(err, culprit) != NULL, "%s: message does not name %s: %s", what,
-                  culprit, err);
+    ck_assert_msg(ham_last_error()[0] != '\0' && strchr(ham_last_error(), '\n') == NULL, "%s: message '%s'", what, ham_last_error());
+    ck_assert_msg(strstr(ham_last_error(), culprit) != NULL, "%s: message does not name %s: %s", what,
+                  culprit, ham_last_error());
 }
 
 START_TEST(test_npy_bad_files)
@@ -804,8 +796,7 @@ START_TEST(test_npy_bad_files)
     /* and the good pair still loads */
     char ps[512], pl[512];
     ham_dataset_t *ds = NULL;
-    TU_OK(ham_dataset_load_npy(&ds, td_path(ps, &d, "ok.npy"), td_path(pl, &d, "lab.npy"), NULL,
-                               0));
+    TU_OK(ham_dataset_load_npy(&ds, td_path(ps, &d, "ok.npy"), td_path(pl, &d, "lab.npy")));
     ck_assert_int_eq(ham_dataset_n_classes(ds), 4);
     ham_dataset_free(ds);
     td_rmdir(&d);
@@ -828,10 +819,9 @@ START_TEST(test_mnist10k)
     const char *splits[2] = {"train", "t10k"};
     const int64_t counts[2] = {8000, 2000};
     for (int k = 0; k < 2; k++) {
-        char err[512];
         ham_dataset_t *ds = NULL;
-        int rc = ham_dataset_load_dir(&ds, dir, splits[k], err, sizeof err);
-        ck_assert_msg(rc == HAM_OK, "%s: %s", splits[k], err);
+        int rc = ham_dataset_load_dir(&ds, dir, splits[k]);
+        ck_assert_msg(rc == HAM_OK, "%s: %s", splits[k], ham_last_error());
         ck_assert_int_eq(ham_dataset_count(ds), counts[k]);
         ck_assert_int_eq(ham_dataset_dim(ds), 784);
         ck_assert_int_eq(ham_dataset_n_classes(ds), 10);

@@ -46,7 +46,6 @@ START_TEST(test_status_strings)
         for (int j = 0; j < i; j++)
             ck_assert_str_ne(text, ham_strerror(table[j].code));
     }
-    ck_assert_int_eq(HAM_STATUS_MIN_, -16);
     const int unknown[] = {1, 2, -17, -100, 1000, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         ck_assert_str_eq(ham_strerror(unknown[i]), "unknown status");
@@ -55,8 +54,8 @@ START_TEST(test_status_strings)
     ck_assert_str_eq(ham_status_name(HAM_ERR_NONFINITE), "HAM_ERR_NONFINITE");
     ck_assert_int_eq(ham_version(), 10000u * HAM_VERSION_MAJOR + 100u * HAM_VERSION_MINOR +
                                         HAM_VERSION_PATCH);
-    ck_assert_ptr_nonnull(ham_version_string());
-    ck_assert_str_eq(ham_version_string(), "0.1.0");
+    ck_assert_int_eq(ham_version(), HAM_VERSION_NUMBER);
+    ck_assert_str_eq(ham_version_string(), HAM_VERSION_STRING);
 }
 END_TEST
 
@@ -64,8 +63,6 @@ START_TEST(test_free_null)
 {
     ham_model_free(NULL);
     ham_solver_free(NULL);
-    ck_assert_str_eq(ham_model_message(NULL), "");
-    ck_assert_str_eq(ham_solver_message(NULL), "");
     ck_assert_int_eq(ham_model_n_layers(NULL), 0);
     ck_assert_int_eq(ham_model_layer_size(NULL, 0), 0);
     ck_assert_int_eq(ham_model_has_clamped_input(NULL), 0);
@@ -129,7 +126,7 @@ START_TEST(test_model_lagrangians)
     TU_RC(HAM_ERR_UNKNOWN_LAGRANGIAN, ham_model_set_lagrangian(m, 1, 99, 0));
     TU_RC(HAM_ERR_UNKNOWN_LAGRANGIAN,
           ham_model_set_lagrangian(m, 1, HAM_LAGRANGIAN_CUSTOM, 0));
-    ck_assert_str_ne(ham_model_message(m), "");
+    ck_assert_str_ne(ham_last_error(), "");
     const double bad_beta[] = {0.0, -1.0, NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < sizeof bad_beta / sizeof bad_beta[0]; i++)
         TU_RC(HAM_ERR_INVALID, ham_model_set_lagrangian(m, 1, HAM_LAGRANGIAN_SOFTMAX, bad_beta[i]));
@@ -177,7 +174,7 @@ START_TEST(test_model_parameters)
     TU_RC(HAM_ERR_NONFINITE, ham_model_set_weights(m, 0, w, 12));
     w[5] = -INFINITY;
     TU_RC(HAM_ERR_NONFINITE, ham_model_set_weights(m, 0, w, 12));
-    ck_assert_str_ne(ham_model_message(m), "");
+    ck_assert_str_ne(ham_last_error(), "");
     TU_OK(ham_model_get_weights(w, m, 0, 12)); /* the failed sets changed nothing */
     ck_assert(memcmp(w, keep, sizeof w) == 0);
 
@@ -419,7 +416,7 @@ START_TEST(test_solver_options)
     ck_assert(v == 1e-12);
     TU_OK(ham_solver_get_option(&v, sv, HAM_OPT_MAX_ITER));
     ck_assert(v == 1);
-    ck_assert_str_ne(ham_solver_message(sv), "");
+    ck_assert_str_ne(ham_last_error(), "");
     ham_solver_free(sv);
     ham_model_free(m);
 }
@@ -443,12 +440,11 @@ START_TEST(test_solver_solve)
     TU_RC(HAM_ERR_NONFINITE, ham_solver_solve(sv, s, 2, x));
     x[6] = -INFINITY;
     TU_RC(HAM_ERR_NONFINITE, ham_solver_solve(sv, s, 2, x));
-    ck_assert_str_ne(ham_solver_message(sv), "");
+    ck_assert_str_ne(ham_last_error(), "");
     x[6] = 0.7f;
     /* a warm start must be finite; a cold start ignores the state */
     s[3] = NAN;
     TU_OK(ham_solver_solve(sv, s, 2, x));
-    ck_assert_str_eq(ham_solver_message(sv), ""); /* cleared by a successful solve */
     s[3] = NAN;
     TU_OK(ham_solver_set_option(sv, HAM_OPT_WARM_START, 1));
     TU_RC(HAM_ERR_NONFINITE, ham_solver_solve(sv, s, 2, x));
@@ -478,7 +474,8 @@ START_TEST(test_solver_solve)
     stats.size = sizeof stats;
     TU_RC(HAM_ERR_NULL, ham_solver_get_stats(NULL, sv));
     TU_RC(HAM_ERR_NULL, ham_solver_get_stats(&stats, NULL));
-    /* a newer caller's larger struct: known fields filled, the rest zeroed */
+    /* a newer caller's larger struct: the known fields filled, nothing written past them,
+     * and size says how many bytes were (the library never writes the caller's size) */
     union {
         ham_solve_stats_t st;
         unsigned char bytes[sizeof(ham_solve_stats_t) + 16];
@@ -486,10 +483,15 @@ START_TEST(test_solver_solve)
     memset(&big, 0xAB, sizeof big);
     big.st.size = sizeof big.bytes;
     TU_OK(ham_solver_get_stats(&big.st, sv));
-    ck_assert_int_eq(big.st.size, sizeof big.bytes);
+    ck_assert_int_eq(big.st.size, sizeof(ham_solve_stats_t));
     ck_assert_int_eq(big.st.samples, 2);
     for (size_t i = sizeof(ham_solve_stats_t); i < sizeof big.bytes; i++)
-        ck_assert_msg(big.bytes[i] == 0, "byte %zu of a larger stats struct not zeroed", i);
+        ck_assert_msg(big.bytes[i] == 0xAB, "byte %zu past the known struct was written", i);
+    /* an uninitialised huge size is clamped, not a wild write */
+    big.st.size = UINT32_MAX;
+    TU_OK(ham_solver_get_stats(&big.st, sv));
+    ck_assert_int_eq(big.st.size, sizeof(ham_solve_stats_t));
+    ck_assert_int_eq(big.bytes[sizeof(ham_solve_stats_t)], 0xAB);
 
     /* a solver without any solve yet */
     ham_solver_t *fresh = NULL;

@@ -13,7 +13,7 @@ START_TEST(test_new_model_defaults)
     TU_OK(ham_model_new(&m, 4, sizes, HAM_MODEL_CLAMPED_INPUT));
     ck_assert_int_eq(ham_model_n_layers(m), 4);
     ck_assert_int_eq(ham_model_has_clamped_input(m), 1);
-    ck_assert_str_eq(ham_model_message(m), "");
+    ck_assert_str_eq(ham_last_error(), "");
     for (int32_t l = 0; l < 4; l++) {
         ck_assert_int_eq(ham_model_layer_size(m, l), sizes[l]);
         int32_t kind = -1;

@@ -16,6 +16,9 @@
 
 #include "test_util.h"
 
+/* A non-NULL pointer a failing load must reset to NULL. */
+static char not_a_model;
+
 /* ------------------------------------------------------------------ files */
 
 typedef struct td_dir {
@@ -168,13 +171,11 @@ static void assert_same_model(const ham_model_t *a, const ham_model_t *b)
 static unsigned char *round_trip(const ham_model_t *m, const td_dir_t *d, const char *name,
                                  size_t *len)
 {
-    char p[512], err[256];
-    err[0] = 'x';
-    TU_OK(ham_model_save(m, td_path(p, d, name), err, sizeof err));
-    ck_assert_str_eq(err, "");
+    char p[512];
+    TU_OK(ham_model_save(m, td_path(p, d, name)));
     ham_model_t *back = (ham_model_t *)d;
-    int rc = ham_model_load(&back, p, err, sizeof err);
-    ck_assert_msg(rc == HAM_OK, "load: %s", err);
+    int rc = ham_model_load(&back, p);
+    ck_assert_msg(rc == HAM_OK, "load: %s", ham_last_error());
     assert_same_model(m, back);
     ham_model_free(back);
     return len ? read_all(p, len) : NULL;
@@ -264,18 +265,16 @@ END_TEST
 /* Loads path and expects HAM_ERR_FORMAT, no model and a one-line message naming it. */
 static void expect_format(const char *path, const char *what, const char *needle)
 {
-    char err[512];
-    memset(err, 0, sizeof err);
-    ham_model_t *m = (ham_model_t *)err;
-    int rc = ham_model_load(&m, path, err, sizeof err);
-    ck_assert_msg(rc == HAM_ERR_FORMAT, "%s: got %s (%s)", what, ham_status_name(rc), err);
+    ham_model_t *m = (ham_model_t *)&not_a_model;
+    int rc = ham_model_load(&m, path);
+    ck_assert_msg(rc == HAM_ERR_FORMAT, "%s: got %s (%s)", what, ham_status_name(rc), ham_last_error());
     ck_assert_msg(m == NULL, "%s: model not NULL on failure", what);
-    ck_assert_msg(err[0] != '\0' && strchr(err, '\n') == NULL, "%s: message '%s'", what, err);
-    ck_assert_msg(strstr(err, path) != NULL, "%s: message does not name the file: %s", what,
-                  err);
+    ck_assert_msg(ham_last_error()[0] != '\0' && strchr(ham_last_error(), '\n') == NULL, "%s: message '%s'", what, ham_last_error());
+    ck_assert_msg(strstr(ham_last_error(), path) != NULL, "%s: message does not name the file: %s", what,
+                  ham_last_error());
     if (needle)
-        ck_assert_msg(strstr(err, needle) != NULL, "%s: message lacks '%s': %s", what, needle,
-                      err);
+        ck_assert_msg(strstr(ham_last_error(), needle) != NULL, "%s: message lacks '%s': %s", what, needle,
+                      ham_last_error());
 }
 
 START_TEST(test_truncated_at_every_length)
@@ -411,20 +410,20 @@ START_TEST(test_load_errors)
 {
     td_dir_t d;
     td_mkdir(&d);
-    char p[512], err[256];
-    ham_model_t *m = (ham_model_t *)err;
-    TU_RC(HAM_ERR_IO, ham_model_load(&m, td_path(p, &d, "missing.ham"), err, sizeof err));
+    char p[512];
+    ham_model_t *m = (ham_model_t *)&not_a_model;
+    TU_RC(HAM_ERR_IO, ham_model_load(&m, td_path(p, &d, "missing.ham")));
     ck_assert(m == NULL);
-    ck_assert(strstr(err, "missing.ham") != NULL);
-    TU_RC(HAM_ERR_IO, ham_model_load(&m, d.path, err, sizeof err)); /* a directory */
-    ck_assert(err[0] != '\0');
-    TU_RC(HAM_ERR_IO, ham_model_load(&m, d.path, NULL, 0));
-    TU_RC(HAM_ERR_NULL, ham_model_load(NULL, p, err, sizeof err));
-    TU_RC(HAM_ERR_NULL, ham_model_load(&m, NULL, err, sizeof err));
+    ck_assert(strstr(ham_last_error(), "missing.ham") != NULL);
+    TU_RC(HAM_ERR_IO, ham_model_load(&m, d.path)); /* a directory */
+    ck_assert(ham_last_error()[0] != '\0');
+    TU_RC(HAM_ERR_IO, ham_model_load(&m, d.path));
+    TU_RC(HAM_ERR_NULL, ham_model_load(NULL, p));
+    TU_RC(HAM_ERR_NULL, ham_model_load(&m, NULL));
     ham_model_t *good = model3();
-    TU_RC(HAM_ERR_NULL, ham_model_save(NULL, p, err, sizeof err));
-    TU_RC(HAM_ERR_NULL, ham_model_save(good, NULL, err, sizeof err));
-    TU_RC(HAM_ERR_IO, ham_model_save(good, "", err, sizeof err));
+    TU_RC(HAM_ERR_NULL, ham_model_save(NULL, p));
+    TU_RC(HAM_ERR_NULL, ham_model_save(good, NULL));
+    TU_RC(HAM_ERR_IO, ham_model_save(good, ""));
     ck_assert_int_eq(td_count(&d, NULL, 0), 0);
     ham_model_free(good);
     td_rmdir(&d);
@@ -460,12 +459,12 @@ static void custom_hvp(float *out, const float *s, const float *g, const float *
 /* The file at path loads as `want`, and it is the only file in d. */
 static void assert_only(const td_dir_t *d, const char *path, const ham_model_t *want)
 {
-    char first[256], err[256];
+    char first[256];
     ck_assert_int_eq(td_count(d, first, sizeof first), 1);
     ck_assert_msg(strstr(path, first) != NULL, "unexpected file %s", first);
     ham_model_t *m = NULL;
-    int rc = ham_model_load(&m, path, err, sizeof err);
-    ck_assert_msg(rc == HAM_OK, "%s", err);
+    int rc = ham_model_load(&m, path);
+    ck_assert_msg(rc == HAM_OK, "%s", ham_last_error());
     assert_same_model(want, m);
     ham_model_free(m);
 }
@@ -474,14 +473,14 @@ START_TEST(test_atomic_save)
 {
     td_dir_t d;
     td_mkdir(&d);
-    char p[512], err[256];
+    char p[512];
     td_path(p, &d, "model.ham");
     ham_model_t *a = model3();
     const int32_t sizes[5] = {7, 6, 5, 4, 3};
     ham_model_t *b = tu_model_new(5, sizes, HAM_MODEL_CLAMPED_INPUT, 51, 1.0);
 
     umask(022);
-    TU_OK(ham_model_save(a, p, err, sizeof err));
+    TU_OK(ham_model_save(a, p));
     struct stat st;
     ck_assert(stat(p, &st) == 0);
     ck_assert_msg((st.st_mode & 0777) == 0644, "new file mode %o", (unsigned)(st.st_mode & 0777));
@@ -489,11 +488,11 @@ START_TEST(test_atomic_save)
 
     /* over an existing file: replaced, its mode kept */
     ck_assert(chmod(p, 0640) == 0);
-    TU_OK(ham_model_save(b, p, err, sizeof err));
+    TU_OK(ham_model_save(b, p));
     assert_only(&d, p, b);
     ck_assert(stat(p, &st) == 0);
     ck_assert_int_eq(st.st_mode & 0777, 0640);
-    TU_OK(ham_model_save(a, p, err, sizeof err));
+    TU_OK(ham_model_save(a, p));
     assert_only(&d, p, a);
 
     /* a custom Lagrangian cannot be saved: nothing is touched */
@@ -505,24 +504,23 @@ START_TEST(test_atomic_save)
     ham_model_t *c = NULL;
     TU_OK(ham_model_clone(&c, b));
     TU_OK(ham_model_set_custom_lagrangian(c, 2, &def));
-    err[0] = '\0';
-    TU_RC(HAM_ERR_UNSUPPORTED, ham_model_save(c, p, err, sizeof err));
-    ck_assert_msg(strstr(err, "custom") != NULL, "message: %s", err);
+    TU_RC(HAM_ERR_UNSUPPORTED, ham_model_save(c, p));
+    ck_assert_msg(strstr(ham_last_error(), "custom") != NULL, "message: %s", ham_last_error());
     assert_only(&d, p, a);
 
     /* a directory that does not exist */
     char q[600];
     snprintf(q, sizeof q, "%s/no-such-dir/model.ham", d.path);
-    TU_RC(HAM_ERR_IO, ham_model_save(b, q, err, sizeof err));
-    ck_assert_msg(strstr(err, q) != NULL, "message: %s", err);
+    TU_RC(HAM_ERR_IO, ham_model_save(b, q));
+    ck_assert_msg(strstr(ham_last_error(), q) != NULL, "message: %s", ham_last_error());
     assert_only(&d, p, a);
 
     /* a path that is a directory: the rename fails after the temporary file was written */
     char sub[600];
     snprintf(sub, sizeof sub, "%s/sub", d.path);
     ck_assert(mkdir(sub, 0755) == 0);
-    TU_RC(HAM_ERR_IO, ham_model_save(b, sub, err, sizeof err));
-    ck_assert(err[0] != '\0');
+    TU_RC(HAM_ERR_IO, ham_model_save(b, sub));
+    ck_assert(ham_last_error()[0] != '\0');
     ck_assert_int_eq(td_count(&d, NULL, 0), 2); /* model.ham and sub, no temporary file */
     ck_assert(rmdir(sub) == 0);
     assert_only(&d, p, a);
@@ -543,19 +541,18 @@ START_TEST(test_failed_write_keeps_previous)
         return;
     td_dir_t d;
     td_mkdir(&d);
-    char p[512], err[256];
+    char p[512];
     td_path(p, &d, "model.ham");
     ham_model_t *a = model3();
     const int32_t sizes[3] = {300, 200, 10};
     ham_model_t *big = tu_model_new(3, sizes, HAM_MODEL_CLAMPED_INPUT, 61, 1.0);
-    TU_OK(ham_model_save(a, p, err, sizeof err));
+    TU_OK(ham_model_save(a, p));
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit rl;
     rl.rlim_cur = rl.rlim_max = 100000; /* the big model needs 248 kB */
     ck_assert(setrlimit(RLIMIT_FSIZE, &rl) == 0);
-    err[0] = '\0';
-    TU_RC(HAM_ERR_IO, ham_model_save(big, p, err, sizeof err));
-    ck_assert_msg(strstr(err, p) != NULL && strchr(err, '\n') == NULL, "message: %s", err);
+    TU_RC(HAM_ERR_IO, ham_model_save(big, p));
+    ck_assert_msg(strstr(ham_last_error(), p) != NULL && strchr(ham_last_error(), '\n') == NULL, "message: %s", ham_last_error());
     assert_only(&d, p, a);
     ham_model_free(a);
     ham_model_free(big);

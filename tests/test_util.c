@@ -283,3 +283,21 @@ int tu_run(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+void tu_plant_stale_error(void)
+{
+    int32_t kind;
+    ck_assert_int_eq(ham_lagrangian_from_name(&kind, TU_STALE_MARKER),
+                     HAM_ERR_UNKNOWN_LAGRANGIAN);
+    ck_assert_msg(strstr(ham_last_error(), TU_STALE_MARKER) != NULL,
+                  "the planted message is '%s'", ham_last_error());
+}
+
+void tu_check_fresh_error(const char *call)
+{
+    const char *msg = ham_last_error();
+    ck_assert_msg(msg != NULL && msg[0] != '\0', "%s failed without a message", call);
+    ck_assert_msg(strstr(msg, TU_STALE_MARKER) == NULL,
+                  "%s failed but left an older failure's message: %s", call, msg);
+    ck_assert_msg(strchr(msg, '\n') == NULL, "%s: the message is not one line: %s", call, msg);
+}

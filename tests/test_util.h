@@ -17,13 +17,24 @@
                       ham_status_name(tu_rc_), ham_strerror(tu_rc_));                       \
     } while (0)
 
-/* Checks an exact status code. */
+/* Checks an exact status code; for an error, also that the call set ham_last_error() to
+ * a message of its own: an older failure's message is planted first and must be gone.
+ * Every TU_RC of the suite so checks the error channel of the call it makes. */
 #define TU_RC(expected, call)                                                              \
     do {                                                                                   \
+        tu_plant_stale_error();                                                            \
         int tu_rc_ = (call);                                                               \
         ck_assert_msg(tu_rc_ == (expected), "%s returned %s, expected %s", #call,          \
                       ham_status_name(tu_rc_), ham_status_name(expected));                  \
+        if ((expected) < 0)                                                                \
+            tu_check_fresh_error(#call);                                                   \
     } while (0)
+
+/* Makes ham_last_error() hold a message that names TU_STALE_MARKER. */
+#define TU_STALE_MARKER "tu-stale-marker"
+void tu_plant_stale_error(void);
+/* Fails unless ham_last_error() is one non-empty line that is not the planted one. */
+void tu_check_fresh_error(const char *call);
 
 /* ------------------------------------------------------------------ random numbers */
 

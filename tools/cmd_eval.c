@@ -122,10 +122,9 @@ int cmd_eval(int argc, char **argv)
     }
 
     ham_model_t *model = NULL;
-    char err[600] = "";
-    rc = ham_model_load(&model, model_path, err, sizeof err);
+    rc = ham_model_load(&model, model_path);
     if (rc != HAM_OK) {
-        cli_error("%s", err[0] ? err : ham_strerror(rc));
+        cli_error("%s", ham_last_error());
         return CLI_EXIT_RUNTIME;
     }
     int32_t op = HAM_OPERATOR_EVEN_ODD, kind = HAM_SOLVER_ANDERSON, cap = 100;

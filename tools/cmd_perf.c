@@ -233,7 +233,7 @@ static int run_forward(double *ms, counts_t *cnt, ham_model_t *model, const cli_
         n++;
     }
     if (rc != HAM_OK) {
-        cli_error("%s: solve failed: %s", v->name, ham_solver_message(sv));
+        cli_error("%s: solve failed: %s", v->name, ham_last_error());
         rc = CLI_EXIT_RUNTIME;
         goto done;
     }
@@ -301,7 +301,7 @@ static int one_epoch(double *ms, counts_t *cnt, const cli_model_spec_t *spec,
     cnt->steps = (double)steps;
     cnt->rows = (double)steps * PERF_BATCH;
     if (rc != HAM_OK) {
-        cli_error("%s: training step failed: %s", v->name, ham_trainer_message(tr));
+        cli_error("%s: training step failed: %s", v->name, ham_last_error());
         rc = CLI_EXIT_RUNTIME;
     }
     ham_trainer_free(tr);

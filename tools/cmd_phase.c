@@ -402,14 +402,14 @@ int cmd_phase(int argc, char **argv)
         if ((rc = ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, kind)) != HAM_OK ||
             (rc = ham_solver_set_option(solver, HAM_OPT_TOL, a.tol)) != HAM_OK ||
             (rc = ham_solver_set_option(solver, HAM_OPT_MAX_ITER, (double)a.max_iter)) != HAM_OK) {
-            cli_error("solver: %s", solver && *ham_solver_message(solver)
-                                        ? ham_solver_message(solver) : ham_strerror(rc));
+            cli_error("solver: %s", solver && *ham_last_error()
+                                        ? ham_last_error() : ham_strerror(rc));
             goto done;
         }
         rc = ham_mhn_find_minima(&row->res, NULL, 0, NULL, solver, S, (int32_t)a.starts,
                                  a.cluster_tol);
         if (rc != HAM_OK) {
-            const char *msg = ham_solver_message(solver);
+            const char *msg = ham_last_error();
             cli_error("retrieval at beta %g: %s", beta, *msg ? msg : ham_strerror(rc));
             goto done;
         }

@@ -318,9 +318,8 @@ int cmd_retrieve(int argc, char **argv)
     }
 
     ham_dataset_t *ds = NULL;
-    char err[600] = "";
-    if ((rc = ham_dataset_load_dir(&ds, a.data, a.split, err, sizeof err)) != HAM_OK) {
-        cli_error("%s", err[0] ? err : ham_strerror(rc));
+    if ((rc = ham_dataset_load_dir(&ds, a.data, a.split)) != HAM_OK) {
+        cli_error("%s", ham_last_error());
         return CLI_EXIT_RUNTIME;
     }
     const int64_t count = ham_dataset_count(ds);
@@ -450,7 +449,7 @@ int cmd_retrieve(int argc, char **argv)
                 double ms = cli_now_ms() - t0;
                 ham_solve_stats_t stats = {.size = sizeof stats};
                 if (rc != HAM_OK || (rc = ham_solver_get_stats(&stats, solver)) != HAM_OK) {
-                    const char *msg = ham_solver_message(solver);
+                    const char *msg = ham_last_error();
                     cli_error("retrieval (K = %d, beta %g, %s): %s", (int)K, betas[ib],
                               ham_solver_kind_name(kinds[is]), *msg ? msg : ham_strerror(rc));
                     goto done;

@@ -104,7 +104,7 @@ static int make_solver(ham_solver_t **sv, solve_row_t *row, const ham_model_t *m
         rc = ham_solver_set_option(*sv, opt[i].option, val[i]);
         if (rc != HAM_OK) {
             /* The library says "option N: <why>"; the flag name says more than N. */
-            const char *msg = ham_solver_message(*sv);
+            const char *msg = ham_last_error();
             const char *why = strstr(msg, ": ");
             cli_error("--%s: %s", opt[i].flag, why ? why + 2 : msg);
             ham_solver_free(*sv);
@@ -138,7 +138,7 @@ static int run_one(solve_row_t *row, const ham_model_t *model, const solve_args_
         row->status = ham_solver_get_stats(&row->st, sv);
     }
     if (row->status != HAM_OK) {
-        const char *msg = ham_solver_message(sv);
+        const char *msg = ham_last_error();
         snprintf(row->why, sizeof row->why, "%s", msg && *msg ? msg : ham_strerror(row->status));
     }
     ham_solver_free(sv);

@@ -180,12 +180,11 @@ int cmd_train(int argc, char **argv)
                (long long)cfg.epochs, cfg.epochs == 1 ? "" : "s", st.seconds, st.sec_per_epoch,
                st.lr, st.loss, 100.0 * st.acc);
     if (!rc && save) {
-        char err[600] = "";
         int src = ham_model_set_defaults(model, op, kind, CLI_EVAL_TOL, cfg.iters_fwd);
         if (src == HAM_OK)
-            src = ham_model_save(model, save, err, sizeof err);
+            src = ham_model_save(model, save);
         if (src != HAM_OK) {
-            cli_error("--save %s: %s", save, err[0] ? err : ham_strerror(src));
+            cli_error("--save %s: %s", save, ham_last_error());
             rc = CLI_EXIT_RUNTIME;
         } else if (!json) {
             printf("saved the model to %s (solver defaults: %s + %s, tol %g, %d iterations)\n\n",

@@ -8,12 +8,10 @@
 
 static int load_split(ham_dataset_t **ds, const char *dir, const char *split)
 {
-    char err[600];
-    err[0] = '\0';
-    int rc = ham_dataset_load_dir(ds, dir, split, err, sizeof err);
+    int rc = ham_dataset_load_dir(ds, dir, split);
     if (rc != HAM_OK) {
         *ds = NULL;
-        cli_error("%s", err[0] ? err : ham_strerror(rc));
+        cli_error("%s", ham_last_error());
         return CLI_EXIT_RUNTIME;
     }
     if (ham_dataset_count(*ds) <= 0) {

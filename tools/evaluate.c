@@ -80,7 +80,7 @@ static int make_solver(ham_solver_t **sv, const ham_model_t *model, const cli_ev
         (rc = ham_solver_set_option(*sv, HAM_OPT_MAX_ITER, max_iter)) != HAM_OK ||
         (rc = ham_solver_set_option(*sv, HAM_OPT_FIXED_ITERS, fixed)) != HAM_OK) {
         cli_error("solver options (tolerance %g, %g iterations): %s", tol, max_iter,
-                  ham_solver_message(*sv));
+                  ham_last_error());
         ham_solver_free(*sv);
         *sv = NULL;
         return CLI_EXIT_USAGE;
@@ -88,9 +88,9 @@ static int make_solver(ham_solver_t **sv, const ham_model_t *model, const cli_ev
     return 0;
 }
 
-static int solve_failed(ham_solver_t *sv, int rc)
+static int solve_failed(int rc)
 {
-    const char *msg = ham_solver_message(sv);
+    const char *msg = ham_last_error();
     cli_error("solve failed: %s", msg && *msg ? msg : ham_strerror(rc));
     return CLI_EXIT_RUNTIME;
 }
@@ -118,7 +118,7 @@ static int fixed_batch(ham_solver_t *sv, iter_ctx_t *ctx, float *out, const floa
             ctx->t_auth[p] = ctx->k_auth;
     int rc = ham_solver_solve(sv, out, cnt, x);
     if (rc != HAM_OK)
-        return solve_failed(sv, rc);
+        return solve_failed(rc);
     if (ctx->rows)
         for (int32_t p = 0; p < cnt; p++) {
             float *r = ctx->rows + (size_t)p * k;
@@ -194,7 +194,7 @@ int cli_evaluate(cli_eval_result_t *res, const ham_model_t *model, const ham_dat
         rc = ham_solver_solve(sv, state, cnt, x);
         res->seconds += (cli_now_ms() - t0) / 1e3;
         if (rc != HAM_OK) {
-            exit_code = solve_failed(sv, rc);
+            exit_code = solve_failed(rc);
             break;
         }
         ham_solver_get_samples(iters, NULL, status, sv, cnt);

@@ -46,9 +46,8 @@ int cli_inputs_load(float **x, const char *source, int32_t batch, int32_t featur
 
     /* an IDX images file, raw or gzip: the library's reader */
     ham_dataset_t *ds = NULL;
-    char err[512];
-    if (ham_dataset_load_idx(&ds, source, NULL, err, sizeof err) != HAM_OK) {
-        cli_error("%s", err);
+    if (ham_dataset_load_idx(&ds, source, NULL) != HAM_OK) {
+        cli_error("%s", ham_last_error());
         return CLI_EXIT_RUNTIME;
     }
     const int64_t count = ham_dataset_count(ds);

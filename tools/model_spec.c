@@ -82,7 +82,7 @@ int cli_model_build(ham_model_t **model, const cli_model_spec_t *spec)
     for (int32_t l = 0; l < spec->n_layers; l++) {
         rc = ham_model_set_lagrangian(m, l, spec->lagrangian[l], spec->beta);
         if (rc != HAM_OK) {
-            cli_error("layer %d: %s", (int)l, *ham_model_message(m) ? ham_model_message(m)
+            cli_error("layer %d: %s", (int)l, *ham_last_error() ? ham_last_error()
                                                                      : ham_strerror(rc));
             ham_model_free(m);
             return rc == HAM_ERR_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
@@ -90,7 +90,7 @@ int cli_model_build(ham_model_t **model, const cli_model_spec_t *spec)
     }
     rc = ham_model_init_xavier(m, spec->seed);
     if (rc != HAM_OK) {
-        cli_error("initialising the weights: %s: %s", ham_strerror(rc), ham_model_message(m));
+        cli_error("initialising the weights: %s: %s", ham_strerror(rc), ham_last_error());
         ham_model_free(m);
         return CLI_EXIT_RUNTIME;
     }

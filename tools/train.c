@@ -221,7 +221,7 @@ static int set_topt(ham_trainer_t *tr, int32_t option, double value, const char 
 {
     int rc = ham_trainer_set_option(tr, option, value);
     if (rc != HAM_OK) {
-        const char *msg = ham_trainer_message(tr);
+        const char *msg = ham_last_error();
         cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
         return CLI_EXIT_USAGE;
     }
@@ -232,7 +232,7 @@ static int set_sopt(ham_solver_t *sv, int32_t option, double value, const char *
 {
     int rc = ham_solver_set_option(sv, option, value);
     if (rc != HAM_OK) {
-        const char *msg = ham_solver_message(sv);
+        const char *msg = ham_last_error();
         cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
         return CLI_EXIT_USAGE;
     }
@@ -335,7 +335,7 @@ int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t
             int32_t correct = 0;
             rc = ham_trainer_step(tr, &loss, &correct, B, x, labels);
             if (rc != HAM_OK) {
-                const char *msg = ham_trainer_message(tr);
+                const char *msg = ham_last_error();
                 if (pg.bar)
                     fputc('\n', stderr);
                 cli_error("epoch %lld, step %lld: %s", (long long)epoch, (long long)b + 1,

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "version.h"
+
 #if defined(_WIN32) && defined(HAMDEQ_BUILDING)
 #define HAM_API __declspec(dllexport)
 #elif defined(__GNUC__) || defined(__clang__)
@@ -22,11 +24,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** Version of the headers; ham_version() gives the version of the library actually loaded. */
-#define HAM_VERSION_MAJOR 0
-#define HAM_VERSION_MINOR 1
-#define HAM_VERSION_PATCH 0
 
 /**
  * X-macro table of status codes: name, value, static description.
@@ -56,7 +53,6 @@ typedef enum ham_status {
 #define HAM_STATUS_ENUM_(name, value, text) name = value,
     HAM_STATUS_TABLE(HAM_STATUS_ENUM_)
 #undef HAM_STATUS_ENUM_
-    HAM_STATUS_MIN_ = -16 /**< smallest code defined so far (not a status) */
 } ham_status_t;
 
 /**
@@ -71,6 +67,17 @@ HAM_API const char *ham_strerror(int status);
  * @return never NULL; "HAM_UNKNOWN" for undefined values.
  */
 HAM_API const char *ham_status_name(int status);
+
+/**
+ * @brief The calling thread's message about its most recent failing libhamdeq call.
+ *
+ * Every call that returns a negative status sets it, on the thread that made the call,
+ * to one line about that failure (which argument, which file, which sample); calls that
+ * succeed leave it as it was. Read it right after the failing call, on the same thread.
+ * @return never NULL; "" when this thread has had no failure. The string is owned by
+ *   the library and valid until this thread's next failing call.
+ */
+HAM_API const char *ham_last_error(void);
 
 /**
  * @brief Version of the loaded library as 10000*major + 100*minor + patch.

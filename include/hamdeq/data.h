@@ -7,9 +7,8 @@
  * is 47 MB, not 188) and are scaled to [0, 1] (divided by 255) when a batch is copied
  * out; float32 data is kept and handed out as is.
  *
- * Functions that create a handle from a file take an optional error buffer: on failure
- * it receives one line saying what is wrong with which file (there is no handle yet to
- * keep a message in). A dataset is read-only after loading and may be shared by threads.
+ * On failure, ham_last_error() says what is wrong with which file. A dataset is read-only
+ * after loading and may be shared by threads.
  */
 #ifndef HAMDEQ_DATA_H
 #define HAMDEQ_DATA_H
@@ -30,8 +29,6 @@ typedef struct ham_dataset ham_dataset_t;
  * @param images path of an IDX file of unsigned bytes with 2 or more dimensions
  *   (n x rows x cols ...): each sample is flattened
  * @param labels path of an IDX file of n unsigned bytes, or NULL
- * @param err buffer for a one-line message on failure (may be NULL)
- * @param err_len size of err in bytes
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO (cannot open or read),
  *   ::HAM_ERR_FORMAT (bad magic, unsupported element type, wrong number of dimensions,
  *   truncated, corrupt gzip data, data after the declared elements, count mismatch
@@ -40,7 +37,7 @@ typedef struct ham_dataset ham_dataset_t;
  *   A forged header never causes an allocation larger than the file can fill.
  */
 HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
-                                 const char *labels, char *err, size_t err_len);
+                                 const char *labels);
 
 /**
  * @brief Loads samples (and optionally labels) from NumPy .npy files (format 1.0-3.0,
@@ -52,7 +49,7 @@ HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
  *   infinite samples and labels out of range are ::HAM_ERR_FORMAT.
  */
 HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
-                                 const char *labels, char *err, size_t err_len);
+                                 const char *labels);
 
 /**
  * @brief Loads one split of an MNIST-style directory: `DIR/{split}-images-idx3-ubyte` and
@@ -60,8 +57,7 @@ HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
  * @param split "train" or "t10k" (any name is accepted and used as the file prefix)
  * @return as ham_dataset_load_idx(); ::HAM_ERR_IO names the file when neither form exists.
  */
-HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split,
-                                 char *err, size_t err_len);
+HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split);
 
 /** @brief Frees a dataset; NULL is a no-op. */
 HAM_API void ham_dataset_free(ham_dataset_t *dataset);

@@ -13,8 +13,7 @@
  *   output layer `L-1`; the other class is recomputed from it (ham_model_eo_to_full()).
  *
  * Threading: a model may be read by several threads at once (solvers may share it) as
- * long as no thread modifies it. Functions taking a `const ham_model_t *` do not record a
- * message on the model; mutating functions do (ham_model_message()).
+ * long as no thread modifies it.
  */
 #ifndef HAMDEQ_MODEL_H
 #define HAMDEQ_MODEL_H
@@ -64,9 +63,6 @@ HAM_API void ham_model_free(ham_model_t *model);
 
 /** @brief Deep copy of a model (weights, biases, Lagrangians). */
 HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model);
-
-/** @brief Detail of the last failure of a mutating call on this model ("" if none). */
-HAM_API const char *ham_model_message(const ham_model_t *model);
 
 /** @brief Number of layers, or 0 for NULL. */
 HAM_API int32_t ham_model_n_layers(const ham_model_t *model);
@@ -214,12 +210,10 @@ HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, in
  * with fsync, then renamed over `path`, so a crash mid-save leaves the previous file
  * intact and readers never see a half-written one. A replaced file keeps its permissions;
  * a new one gets 0666 less the umask.
- * @param err buffer for a one-line message on failure (may be NULL), @param err_len its size
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO, ::HAM_ERR_UNSUPPORTED (a layer has a
  *   custom Lagrangian, whose callbacks cannot be saved).
  */
-HAM_API int ham_model_save(const ham_model_t *model, const char *path, char *err,
-                           size_t err_len);
+HAM_API int ham_model_save(const ham_model_t *model, const char *path);
 
 /**
  * @brief Loads a model saved by ham_model_save().
@@ -228,7 +222,7 @@ HAM_API int ham_model_save(const ham_model_t *model, const char *path, char *err
  *   format version, truncated, checksum mismatch, impossible sizes or values),
  *   ::HAM_ERR_NOMEM. Never crashes on a damaged file.
  */
-HAM_API int ham_model_load(ham_model_t **model, const char *path, char *err, size_t err_len);
+HAM_API int ham_model_load(ham_model_t **model, const char *path);
 
 #ifdef __cplusplus
 }

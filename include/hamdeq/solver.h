@@ -165,9 +165,6 @@ HAM_API int ham_solver_new_custom(ham_solver_t **solver, const ham_model_t *mode
 /** @brief Frees a solver; NULL is a no-op. */
 HAM_API void ham_solver_free(ham_solver_t *solver);
 
-/** @brief Detail of the last failure on this solver ("" if none). */
-HAM_API const char *ham_solver_message(const ham_solver_t *solver);
-
 /** @brief Short static name of a built-in solver ("picard", "anderson", "broyden",
  *  "newton"), or NULL. */
 HAM_API const char *ham_solver_kind_name(int32_t kind);

@@ -87,9 +87,6 @@ HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t
 /** @brief Frees a trainer (not the model); NULL is a no-op. */
 HAM_API void ham_trainer_free(ham_trainer_t *trainer);
 
-/** @brief Detail of the last failure on this trainer ("" if none). */
-HAM_API const char *ham_trainer_message(const ham_trainer_t *trainer);
-
 /** @brief The forward solver (owned by the trainer): set its options, read its stats. */
 HAM_API ham_solver_t *ham_trainer_solver(ham_trainer_t *trainer);
 

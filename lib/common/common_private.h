@@ -12,21 +12,30 @@
 
 /* ------------------------------------------------------------------ errors (error.c) */
 
-/* Formats a detail message into buf (HAMP_MSG_LEN bytes) and returns status, so that
- * failures read `return hamp_fail(m->msg, HAM_ERR_INVALID, "layer %d", l);`. */
-int hamp_fail(char *buf, int status, const char *fmt, ...)
+/* The one error channel (ham_last_error): formats the calling thread's message and
+ * returns status, so that every failure reads
+ *   return hamp_fail(HAM_ERR_INVALID, "layer %d is out of range", (int)l);
+ * A negative status is never created without it (tests/check_error_paths.py). The
+ * arguments may include ham_last_error() itself (a message wrapping an inner one). */
+int hamp_fail(int status, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
+    __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* The generic message "function: static text of the status", where no detail adds more. */
+#define HAMP_FAIL(status) hamp_fail((status), "%s: %s", __func__, ham_strerror(status))
+/* 1 when libhamdeq defines this status code. */
+int hamp_status_known(int status);
 
-/* Writes a one-line message into a caller's buffer (err may be NULL, err_len its size)
- * and returns status: how loaders, which have no handle yet, report failures. */
-int hamp_errbuf(char *err, size_t err_len, int status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
+/* ------------------------------------------- size-prefixed structs (struct_size.c) */
+
+/* Copies a library struct src (known bytes) to a caller's dst, whose `size` must be at
+ * least `first` (the struct's first published size): at most min(size, known) bytes are
+ * written, and dst->size becomes that count. */
+int hamp_struct_out(void *dst, const void *src, size_t first, size_t known, const char *type);
+/* Copies a caller's struct src into copy (known bytes): src->size at least `first`, any
+ * byte past `known` zero; fields src lacks are zero in copy, copy->size = known. */
+int hamp_struct_in(void *copy, const void *src, size_t first, size_t known, const char *type);
 
 /* ---------------------------------------------------------- vectors (vec.c) */
 

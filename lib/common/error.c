@@ -1,6 +1,7 @@
-/* Status strings (from the X-macro table in common.h) and per-handle messages. */
+/* Status strings (from the X-macro table in common.h) and the thread's last error. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/common_private.h"
 
@@ -32,36 +33,42 @@ HAM_API const char *ham_status_name(int status)
 
 HAM_API uint32_t ham_version(void)
 {
-    return 10000u * HAM_VERSION_MAJOR + 100u * HAM_VERSION_MINOR + HAM_VERSION_PATCH;
+    return HAM_VERSION_NUMBER;
 }
-
-#define HAMP_STR2_(x) #x
-#define HAMP_STR_(x) HAMP_STR2_(x)
 
 HAM_API const char *ham_version_string(void)
 {
-    return HAMP_STR_(HAM_VERSION_MAJOR) "." HAMP_STR_(HAM_VERSION_MINOR) "." HAMP_STR_(
-        HAM_VERSION_PATCH);
+    return HAM_VERSION_STRING;
 }
 
-int hamp_fail(char *buf, int status, const char *fmt, ...)
+/* Thread-local: each thread reads the message of its own last failure (libgit2's rule). */
+static _Thread_local char last_error[HAMP_MSG_LEN];
+
+HAM_API const char *ham_last_error(void)
 {
-    if (buf) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(buf, HAMP_MSG_LEN, fmt, ap);
-        va_end(ap);
-    }
+    return last_error;
+}
+
+int hamp_fail(int status, const char *fmt, ...)
+{
+    char buf[HAMP_MSG_LEN]; /* formatted apart: an argument may be last_error itself */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    memcpy(last_error, buf, sizeof buf);
     return status;
 }
 
-int hamp_errbuf(char *err, size_t err_len, int status, const char *fmt, ...)
+int hamp_status_known(int status)
 {
-    if (err && err_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
+    switch (status) {
+#define HAMP_KNOWN_(name, value, text) \
+    case value:                        \
+        return 1;
+        HAM_STATUS_TABLE(HAMP_KNOWN_)
+#undef HAMP_KNOWN_
+    default:
+        return 0;
     }
-    return status;
 }

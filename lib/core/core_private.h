@@ -62,11 +62,13 @@ struct ham_model {
     int32_t default_op, default_solver;  /* solver defaults, saved in model files */
     double default_tol;
     int32_t default_max_iter;
-    char msg[HAMP_MSG_LEN];
 };
 
 void hamp_layout_build(ham_model_t *m);
 int hamp_layer_free(const ham_model_t *m, int32_t l);
+
+/* The first published size of ham_lagrangian_def_t: smaller sizes are refused. */
+#define HAMP_LAGRANGIAN_DEF_V1 (offsetof(ham_lagrangian_def_t, user) + sizeof(void *))
 
 /* 1 for an operator the model keeps a layout for (::ham_operator_t). */
 static inline int hamp_operator_valid(int32_t op)

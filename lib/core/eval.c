@@ -58,7 +58,7 @@ int hamp_eval_init(hamp_eval_t *e, const ham_model_t *m, int32_t cap, int32_t mu
     return HAM_OK;
 nomem:
     hamp_eval_free(e);
-    return HAM_ERR_NOMEM;
+    return HAMP_FAIL(HAM_ERR_NOMEM);
 }
 
 int hamp_block_thin(const ham_model_t *m, int32_t l)

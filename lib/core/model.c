@@ -32,22 +32,22 @@ HAM_API int ham_model_new(ham_model_t **model, int32_t n_layers, const int32_t *
                           uint32_t flags)
 {
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     *model = NULL;
     if (!sizes)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (n_layers < 2 || n_layers > HAM_MAX_LAYERS || flags > HAM_MODEL_CLAMPED_INPUT)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     for (int32_t l = 0; l < n_layers; l++)
         if (sizes[l] <= 0)
-            return HAM_ERR_INVALID;
+            return HAMP_FAIL(HAM_ERR_INVALID);
     for (int32_t l = 0; l + 1 < n_layers; l++)
         if ((int64_t)sizes[l] * sizes[l + 1] > INT32_MAX)
-            return HAM_ERR_INVALID; /* BLAS takes 32-bit sizes and offsets */
+            return HAMP_FAIL(HAM_ERR_INVALID); /* BLAS takes 32-bit sizes and offsets */
 
     ham_model_t *m = calloc(1, sizeof *m);
     if (!m)
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     m->n_layers = n_layers;
     m->clamped = (flags & HAM_MODEL_CLAMPED_INPUT) != 0;
     for (int32_t l = 0; l < n_layers; l++) {
@@ -70,7 +70,7 @@ HAM_API int ham_model_new(ham_model_t **model, int32_t n_layers, const int32_t *
     return HAM_OK;
 nomem:
     ham_model_free(m);
-    return HAM_ERR_NOMEM;
+    return HAMP_FAIL(HAM_ERR_NOMEM);
 }
 
 HAM_API void ham_model_free(ham_model_t *model)
@@ -87,10 +87,10 @@ HAM_API void ham_model_free(ham_model_t *model)
 HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model)
 {
     if (!out)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     *out = NULL;
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     ham_model_t *c;
     int rc = ham_model_new(&c, model->n_layers, model->size,
                            model->clamped ? HAM_MODEL_CLAMPED_INPUT : HAM_MODEL_FREE_INPUT);
@@ -109,11 +109,6 @@ HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model)
     }
     *out = c;
     return HAM_OK;
-}
-
-HAM_API const char *ham_model_message(const ham_model_t *model)
-{
-    return model ? model->msg : "";
 }
 
 HAM_API int32_t ham_model_n_layers(const ham_model_t *model)
@@ -136,7 +131,7 @@ HAM_API int32_t ham_model_has_clamped_input(const ham_model_t *model)
 static int check_layer(ham_model_t *m, int32_t layer)
 {
     if (layer < 0 || layer >= m->n_layers)
-        return hamp_fail(m->msg, HAM_ERR_INVALID, "layer %d is out of range 0..%d", (int)layer,
+        return hamp_fail(HAM_ERR_INVALID, "layer %d is out of range 0..%d", (int)layer,
                          (int)m->n_layers - 1);
     return HAM_OK;
 }
@@ -145,18 +140,18 @@ HAM_API int ham_model_set_lagrangian(ham_model_t *model, int32_t layer, int32_t 
                                      double param)
 {
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     int rc = check_layer(model, layer);
     if (rc != HAM_OK)
         return rc;
     const hamp_lagrangian_ops_t *ops = builtin_ops(kind);
     if (!ops)
-        return hamp_fail(model->msg, HAM_ERR_UNKNOWN_LAGRANGIAN,
+        return hamp_fail(HAM_ERR_UNKNOWN_LAGRANGIAN,
                          "unknown Lagrangian kind %d (custom ones go through "
                          "ham_model_set_custom_lagrangian)",
                          (int)kind);
     if (kind == HAM_LAGRANGIAN_SOFTMAX && !(isfinite(param) && param > 0))
-        return hamp_fail(model->msg, HAM_ERR_INVALID,
+        return hamp_fail(HAM_ERR_INVALID,
                          "softmax inverse temperature beta must be finite and > 0, got %g",
                          param);
     hamp_lagrangian_t *lag = &model->lag[layer];
@@ -171,25 +166,19 @@ HAM_API int ham_model_set_custom_lagrangian(ham_model_t *model, int32_t layer,
                                             const ham_lagrangian_def_t *def)
 {
     if (!model || !def)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     int rc = check_layer(model, layer);
     if (rc != HAM_OK)
         return rc;
-    if (def->size < sizeof(ham_lagrangian_def_t)) {
-        return hamp_fail(model->msg, HAM_ERR_STRUCT_SIZE,
-                         "ham_lagrangian_def_t.size is %u, this library needs at least %zu",
-                         (unsigned)def->size, sizeof(ham_lagrangian_def_t));
-    }
-    /* A larger struct comes from a newer header: accept it only if its extra tail is zero. */
-    const unsigned char *tail = (const unsigned char *)def + sizeof(ham_lagrangian_def_t);
-    for (size_t i = 0; i < def->size - sizeof(ham_lagrangian_def_t); i++)
-        if (tail[i])
-            return hamp_fail(model->msg, HAM_ERR_STRUCT_SIZE,
-                             "ham_lagrangian_def_t has a non-zero field unknown to this library");
+    ham_lagrangian_def_t d;
+    rc = hamp_struct_in(&d, def, HAMP_LAGRANGIAN_DEF_V1, sizeof d, "ham_lagrangian_def_t");
+    if (rc != HAM_OK)
+        return rc;
+    def = &d;
     if (def->flags != 0)
-        return hamp_fail(model->msg, HAM_ERR_INVALID, "ham_lagrangian_def_t.flags must be 0");
+        return hamp_fail(HAM_ERR_INVALID, "ham_lagrangian_def_t.flags must be 0");
     if (!def->value || !def->activation || !def->hvp)
-        return hamp_fail(model->msg, HAM_ERR_NULL,
+        return hamp_fail(HAM_ERR_NULL,
                          "a custom Lagrangian needs value, activation and hvp callbacks");
     hamp_lagrangian_t *lag = &model->lag[layer];
     memset(lag, 0, sizeof *lag);
@@ -204,9 +193,9 @@ HAM_API int ham_model_get_lagrangian(int32_t *kind, double *param, const ham_mod
                                      int32_t layer)
 {
     if (!kind || !model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (layer < 0 || layer >= model->n_layers)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     *kind = model->lag[layer].kind;
     if (param)
         *param = model->lag[layer].beta;
@@ -216,7 +205,7 @@ HAM_API int ham_model_get_lagrangian(int32_t *kind, double *param, const ham_mod
 HAM_API int ham_model_init_xavier(ham_model_t *model, uint64_t seed)
 {
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     hamp_rng_t rng;
     hamp_rng_seed(&rng, seed);
     for (int32_t l = 0; l + 1 < model->n_layers; l++) {
@@ -235,11 +224,11 @@ HAM_API int ham_model_get_weights(float *out, const ham_model_t *model, int32_t 
                                   size_t count)
 {
     if (!out || !model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (block < 0 || block + 1 >= model->n_layers)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (count != hamp_block_len(model, block))
-        return HAM_ERR_DIMENSION;
+        return HAMP_FAIL(HAM_ERR_DIMENSION);
     memcpy(out, model->W[block], count * sizeof(float));
     return HAM_OK;
 }
@@ -248,17 +237,17 @@ HAM_API int ham_model_set_weights(ham_model_t *model, int32_t block, const float
                                   size_t count)
 {
     if (!model || !w)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (block < 0 || block + 1 >= model->n_layers)
-        return hamp_fail(model->msg, HAM_ERR_INVALID, "weight block %d is out of range 0..%d",
+        return hamp_fail(HAM_ERR_INVALID, "weight block %d is out of range 0..%d",
                          (int)block, (int)model->n_layers - 2);
     if (count != hamp_block_len(model, block))
-        return hamp_fail(model->msg, HAM_ERR_DIMENSION,
+        return hamp_fail(HAM_ERR_DIMENSION,
                          "weight block %d has %d x %d = %zu entries, got %zu", (int)block,
                          (int)model->size[block], (int)model->size[block + 1],
                          hamp_block_len(model, block), count);
     if (!hamp_check_finite(w, count))
-        return hamp_fail(model->msg, HAM_ERR_NONFINITE, "weight block %d contains NaN or Inf",
+        return hamp_fail(HAM_ERR_NONFINITE, "weight block %d contains NaN or Inf",
                          (int)block);
     memcpy(model->W[block], w, count * sizeof(float));
     return HAM_OK;
@@ -268,11 +257,11 @@ HAM_API int ham_model_get_bias(float *out, const ham_model_t *model, int32_t lay
                                size_t count)
 {
     if (!out || !model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (layer < 0 || layer >= model->n_layers || !model->b[layer])
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (count != (size_t)model->size[layer])
-        return HAM_ERR_DIMENSION;
+        return HAMP_FAIL(HAM_ERR_DIMENSION);
     memcpy(out, model->b[layer], count * sizeof(float));
     return HAM_OK;
 }
@@ -280,18 +269,18 @@ HAM_API int ham_model_get_bias(float *out, const ham_model_t *model, int32_t lay
 HAM_API int ham_model_set_bias(ham_model_t *model, int32_t layer, const float *b, size_t count)
 {
     if (!model || !b)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     int rc = check_layer(model, layer);
     if (rc != HAM_OK)
         return rc;
     if (!model->b[layer])
-        return hamp_fail(model->msg, HAM_ERR_INVALID,
+        return hamp_fail(HAM_ERR_INVALID,
                          "layer 0 is clamped to the input and has no bias");
     if (count != (size_t)model->size[layer])
-        return hamp_fail(model->msg, HAM_ERR_DIMENSION, "layer %d has %d units, got %zu biases",
+        return hamp_fail(HAM_ERR_DIMENSION, "layer %d has %d units, got %zu biases",
                          (int)layer, (int)model->size[layer], count);
     if (!hamp_check_finite(b, count))
-        return hamp_fail(model->msg, HAM_ERR_NONFINITE, "bias of layer %d contains NaN or Inf",
+        return hamp_fail(HAM_ERR_NONFINITE, "bias of layer %d contains NaN or Inf",
                          (int)layer);
     memcpy(model->b[layer], b, count * sizeof(float));
     return HAM_OK;
@@ -300,9 +289,9 @@ HAM_API int ham_model_set_bias(ham_model_t *model, int32_t layer, const float *b
 HAM_API int ham_model_state_dim(int32_t *dim, const ham_model_t *model, int32_t op)
 {
     if (!dim || !model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (!hamp_operator_valid(op))
-        return HAM_ERR_UNKNOWN_OPERATOR;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPERATOR);
     *dim = model->layout[op].dim;
     return HAM_OK;
 }
@@ -311,11 +300,11 @@ HAM_API int ham_model_state_offset(int32_t *offset, const ham_model_t *model, in
                                    int32_t layer)
 {
     if (!offset || !model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (!hamp_operator_valid(op))
-        return HAM_ERR_UNKNOWN_OPERATOR;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPERATOR);
     if (layer < 0 || layer >= model->n_layers || model->layout[op].offset[layer] < 0)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     *offset = model->layout[op].offset[layer];
     return HAM_OK;
 }
@@ -324,14 +313,14 @@ HAM_API int ham_model_set_defaults(ham_model_t *model, int32_t op, int32_t solve
                                    int32_t max_iter)
 {
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (!hamp_operator_valid(op))
-        return hamp_fail(model->msg, HAM_ERR_UNKNOWN_OPERATOR, "unknown operator %d", (int)op);
+        return hamp_fail(HAM_ERR_UNKNOWN_OPERATOR, "unknown operator %d", (int)op);
     if (!hamp_solver_kind_valid(solver))
-        return hamp_fail(model->msg, HAM_ERR_UNKNOWN_SOLVER, "unknown solver kind %d",
+        return hamp_fail(HAM_ERR_UNKNOWN_SOLVER, "unknown solver kind %d",
                          (int)solver);
     if (!(tol > 0.0 && tol < 1.0) || max_iter < 1)
-        return hamp_fail(model->msg, HAM_ERR_INVALID,
+        return hamp_fail(HAM_ERR_INVALID,
                          "defaults need 0 < tol < 1 and max_iter >= 1, got %g and %d", tol,
                          (int)max_iter);
     model->default_op = op;
@@ -345,7 +334,7 @@ HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, in
                                    const ham_model_t *model)
 {
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (op)
         *op = model->default_op;
     if (solver)

@@ -14,7 +14,7 @@ int hamp_dataset_wrap(ham_dataset_t **out, int64_t count, int32_t dim, uint8_t *
         free(u8);
         free(f32);
         free(labels);
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     d->count = count;
     d->dim = dim;
@@ -82,11 +82,11 @@ HAM_API int ham_dataset_get(float *x, int32_t *labels, const ham_dataset_t *data
                             int64_t first, int32_t count)
 {
     if (!x || !dataset)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (count <= 0 || first < 0 || first > dataset->count - count)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (labels && !dataset->labels)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     for (int32_t k = 0; k < count; k++)
         copy_sample(x + (size_t)k * (size_t)dataset->dim, labels ? labels + k : NULL, dataset,
                     first + k);
@@ -97,15 +97,15 @@ HAM_API int ham_dataset_gather(float *x, int32_t *labels, const ham_dataset_t *d
                                const int64_t *indices, int32_t count)
 {
     if (!x || !dataset || !indices)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (count <= 0)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (labels && !dataset->labels)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     /* Every index is checked before anything is written. */
     for (int32_t k = 0; k < count; k++)
         if (indices[k] < 0 || indices[k] >= dataset->count)
-            return HAM_ERR_INVALID;
+            return HAMP_FAIL(HAM_ERR_INVALID);
     for (int32_t k = 0; k < count; k++)
         copy_sample(x + (size_t)k * (size_t)dataset->dim, labels ? labels + k : NULL, dataset,
                     indices[k]);

@@ -46,23 +46,23 @@ static int read_header(idx_header_t *h, hamp_rfile_t *f, const char *role)
     if (rc != HAM_OK)
         return rc;
     if (magic[0] != 0 || magic[1] != 0)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: not an IDX file (magic bytes %02x %02x %02x %02x, expected 00 00 "
                            "08 0N)",
                            f->path, magic[0], magic[1], magic[2], magic[3]);
     if (magic[2] != IDX_UBYTE)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: IDX element type 0x%02x (%s) is not supported for %s, only "
                            "unsigned bytes (0x08)",
                            f->path, magic[2], type_name(magic[2]), role);
     h->ndims = magic[3];
     if (role[0] == 'i' && h->ndims < 2)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: IDX images need at least 2 dimensions (count x values), the "
                            "header has %d",
                            f->path, h->ndims);
     if (role[0] == 'l' && h->ndims != 1)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: IDX labels must have exactly 1 dimension, the header has %d",
                            f->path, h->ndims);
     unsigned char raw[4 * 255];
@@ -74,13 +74,13 @@ static int read_header(idx_header_t *h, hamp_rfile_t *f, const char *role)
         const unsigned char *p = raw + 4 * i;
         h->dims[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
         if (h->dims[i] == 0)
-            return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+            return hamp_fail(HAM_ERR_FORMAT,
                                "%s: IDX dimension %d is 0 (no %s)", f->path, i,
                                i == 0 ? "samples" : "values");
         if (i > 0) {
             h->values *= h->dims[i]; /* <= INT32_MAX before, < 2^32 factor: no overflow */
             if (h->values > INT32_MAX)
-                return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+                return hamp_fail(HAM_ERR_FORMAT,
                                    "%s: absurd IDX dimensions: more than 2^31 - 1 values per "
                                    "sample",
                                    f->path);
@@ -88,7 +88,7 @@ static int read_header(idx_header_t *h, hamp_rfile_t *f, const char *role)
     }
     h->count = h->dims[0];
     if (h->count * h->values > HAMP_DATA_MAX_VALUES) /* both < 2^32: no overflow */
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: absurd IDX dimensions: %llu x %llu values is more than the "
                            "2^32 a dataset may hold",
                            f->path, (unsigned long long)h->count,
@@ -97,33 +97,31 @@ static int read_header(idx_header_t *h, hamp_rfile_t *f, const char *role)
 }
 
 HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
-                                 const char *labels, char *err, size_t err_len)
+                                 const char *labels)
 {
-    if (err && err_len)
-        err[0] = '\0';
     if (!dataset)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "dataset output pointer is NULL");
+        return hamp_fail(HAM_ERR_NULL, "dataset output pointer is NULL");
     *dataset = NULL;
     if (!images)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "images path is NULL");
+        return hamp_fail(HAM_ERR_NULL, "images path is NULL");
 
     hamp_rfile_t fi, fl;
     memset(&fl, 0, sizeof fl);
     idx_header_t hi, hl;
     uint8_t *pix = NULL, *lab8 = NULL;
     int32_t *lab = NULL;
-    int rc = hamp_rfile_open(&fi, images, err, err_len);
+    int rc = hamp_rfile_open(&fi, images);
     if (rc != HAM_OK)
         return rc;
     if ((rc = read_header(&hi, &fi, "images")) != HAM_OK)
         goto done;
     if (labels) {
-        if ((rc = hamp_rfile_open(&fl, labels, err, err_len)) != HAM_OK)
+        if ((rc = hamp_rfile_open(&fl, labels)) != HAM_OK)
             goto done;
         if ((rc = read_header(&hl, &fl, "labels")) != HAM_OK)
             goto done;
         if (hl.count != hi.count) {
-            rc = hamp_errbuf(err, err_len, HAM_ERR_FORMAT,
+            rc = hamp_fail(HAM_ERR_FORMAT,
                              "%s: %llu labels, but %s has %llu images", labels,
                              (unsigned long long)hl.count, images,
                              (unsigned long long)hi.count);
@@ -140,7 +138,7 @@ HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
             goto done;
         if (hl.count > SIZE_MAX / sizeof *lab ||
             !(lab = malloc((size_t)hl.count * sizeof *lab))) {
-            rc = hamp_errbuf(err, err_len, HAM_ERR_NOMEM, "%s: out of memory", labels);
+            rc = hamp_fail(HAM_ERR_NOMEM, "%s: out of memory", labels);
             goto done;
         }
         for (uint64_t i = 0; i < hl.count; i++)
@@ -150,7 +148,7 @@ HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
     pix = NULL;
     lab = NULL;
     if (rc != HAM_OK)
-        hamp_errbuf(err, err_len, rc, "%s: out of memory", images);
+        hamp_fail(rc, "%s: out of memory", images);
 done:
     hamp_rfile_close(&fi);
     hamp_rfile_close(&fl);

@@ -32,11 +32,9 @@ typedef struct hamp_rfile {
     int direct;    /* 1: a raw file, whose size bounds what a header may claim */
     uint64_t size; /* bytes on disk */
     uint64_t pos;  /* (decompressed) bytes read so far */
-    char *err;     /* the caller's message buffer */
-    size_t err_len;
 } hamp_rfile_t;
 
-int hamp_rfile_open(hamp_rfile_t *f, const char *path, char *err, size_t err_len);
+int hamp_rfile_open(hamp_rfile_t *f, const char *path);
 /* Reads exactly len bytes (HAM_ERR_FORMAT "truncated" if the data ends first). */
 int hamp_rfile_read(hamp_rfile_t *f, void *buf, size_t len, const char *what);
 /* Reads a declared body of len bytes into a new malloc'd buffer: checked against a raw

@@ -11,13 +11,12 @@
 
 /* DIR/NAME if it exists, else DIR/NAME.gz if that does; a malloc'd path, or NULL with
  * *rc and the message set. */
-static char *find_file(const char *dir, const char *split, const char *stem, int *rc, char *err,
-                       size_t err_len)
+static char *find_file(const char *dir, const char *split, const char *stem, int *rc)
 {
     size_t n = strlen(dir) + strlen(split) + strlen(stem) + 8;
     char *path = malloc(n);
     if (!path) {
-        *rc = hamp_errbuf(err, err_len, HAM_ERR_NOMEM, "out of memory");
+        *rc = hamp_fail(HAM_ERR_NOMEM, "out of memory");
         return NULL;
     }
     struct stat st;
@@ -30,32 +29,29 @@ static char *find_file(const char *dir, const char *split, const char *stem, int
         return path;
     if (e == ENOENT)
         e = errno;
-    *rc = hamp_errbuf(err, err_len, HAM_ERR_IO, "%s/%s-%s[.gz]: cannot open: %s", dir, split,
+    *rc = hamp_fail(HAM_ERR_IO, "%s/%s-%s[.gz]: cannot open: %s", dir, split,
                       stem, strerror(e));
     free(path);
     return NULL;
 }
 
-HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split,
-                                 char *err, size_t err_len)
+HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split)
 {
-    if (err && err_len)
-        err[0] = '\0';
     if (!dataset)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "dataset output pointer is NULL");
+        return hamp_fail(HAM_ERR_NULL, "dataset output pointer is NULL");
     *dataset = NULL;
     if (!dir || !split)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "directory or split name is NULL");
+        return hamp_fail(HAM_ERR_NULL, "directory or split name is NULL");
     int rc = HAM_OK;
-    char *images = find_file(dir, split, "images-idx3-ubyte", &rc, err, err_len);
+    char *images = find_file(dir, split, "images-idx3-ubyte", &rc);
     if (!images)
         return rc;
-    char *labels = find_file(dir, split, "labels-idx1-ubyte", &rc, err, err_len);
+    char *labels = find_file(dir, split, "labels-idx1-ubyte", &rc);
     if (!labels) {
         free(images);
         return rc;
     }
-    rc = ham_dataset_load_idx(dataset, images, labels, err, err_len);
+    rc = ham_dataset_load_idx(dataset, images, labels);
     free(images);
     free(labels);
     return rc;

@@ -185,32 +185,29 @@ static int sync_dir(const char *path)
     return 0;
 }
 
-HAM_API int ham_model_save(const ham_model_t *model, const char *path, char *err,
-                           size_t err_len)
+HAM_API int ham_model_save(const ham_model_t *model, const char *path)
 {
-    if (err && err_len)
-        err[0] = '\0';
     if (!model || !path)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "model or path is NULL");
+        return hamp_fail(HAM_ERR_NULL, "model or path is NULL");
     for (int32_t l = 0; l < model->n_layers; l++)
         if (model->lag[l].kind == HAM_LAGRANGIAN_CUSTOM)
-            return hamp_errbuf(err, err_len, HAM_ERR_UNSUPPORTED,
+            return hamp_fail(HAM_ERR_UNSUPPORTED,
                                "%s: layer %d has a custom Lagrangian, whose callbacks cannot be "
                                "saved",
                                path, (int)l);
     size_t base = strlen(path);
     if (base == 0)
-        return hamp_errbuf(err, err_len, HAM_ERR_IO, "empty model file path");
+        return hamp_fail(HAM_ERR_IO, "empty model file path");
     char *tmp = malloc(base + 8);
     if (!tmp)
-        return hamp_errbuf(err, err_len, HAM_ERR_NOMEM, "%s: out of memory", path);
+        return hamp_fail(HAM_ERR_NOMEM, "%s: out of memory", path);
     memcpy(tmp, path, base);
     memcpy(tmp + base, ".XXXXXX", 8);
     int fd = create_temp(tmp, base);
     if (fd < 0) {
         int e = errno;
         free(tmp);
-        return hamp_errbuf(err, err_len, HAM_ERR_IO, "%s: cannot create a temporary file: %s",
+        return hamp_fail(HAM_ERR_IO, "%s: cannot create a temporary file: %s",
                            path, strerror(e));
     }
     /* A replaced file keeps its permissions. */
@@ -258,14 +255,14 @@ HAM_API int ham_model_save(const ham_model_t *model, const char *path, char *err
     }
     free(tmp);
     if (sync_dir(path) != 0)
-        return hamp_errbuf(err, err_len, HAM_ERR_IO,
+        return hamp_fail(HAM_ERR_IO,
                            "%s: saved, but syncing its directory failed: %s", path,
                            strerror(errno));
     return HAM_OK;
 fail:
     unlink(tmp);
     free(tmp);
-    return hamp_errbuf(err, err_len, HAM_ERR_IO, "%s: %s failed: %s", path, step,
+    return hamp_fail(HAM_ERR_IO, "%s: %s failed: %s", path, step,
                        strerror(e ? e : EIO));
 }
 
@@ -277,8 +274,6 @@ typedef struct reader {
     uint64_t size; /* the file's length */
     uint64_t pos;
     uLong crc;
-    char *err;
-    size_t err_len;
 } reader_t;
 
 /* Reads n bytes into buf and adds them to the checksum; 0 on success. */
@@ -296,9 +291,9 @@ static int get(reader_t *r, void *buf, size_t n)
 static int io_error(reader_t *r)
 {
     if (ferror(r->fp))
-        return hamp_errbuf(r->err, r->err_len, HAM_ERR_IO, "%s: read error: %s", r->path,
+        return hamp_fail(HAM_ERR_IO, "%s: read error: %s", r->path,
                            strerror(errno));
-    return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT, "%s: truncated", r->path);
+    return hamp_fail(HAM_ERR_FORMAT, "%s: truncated", r->path);
 }
 
 /* 1 if the file's checksum holds: reads the rest up to the stored CRC. */
@@ -328,14 +323,14 @@ static int invalid(reader_t *r, const char *fmt, ...)
 static int invalid(reader_t *r, const char *fmt, ...)
 {
     if (!checksum_ok(r))
-        return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: checksum mismatch: the file is corrupted", r->path);
     char what[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT, "%s: invalid model file: %s",
+    return hamp_fail(HAM_ERR_FORMAT, "%s: invalid model file: %s",
                        r->path, what);
 }
 
@@ -409,32 +404,32 @@ static int read_model(ham_model_t **out, reader_t *r)
     if (r->size < 12) {
         size_t n = fread(b, 1, (size_t)r->size, r->fp);
         if (memcmp(b, MAGIC, n < 8 ? n : 8) != 0)
-            return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT,
+            return hamp_fail(HAM_ERR_FORMAT,
                                "%s: not a libhamdeq model file (bad magic)", r->path);
-        return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: truncated: %llu bytes, a model file has at least %u", r->path,
                            (unsigned long long)r->size, FIXED_HEADER + 2 * LAYER_ENTRY + 4);
     }
     if (get(r, b, 12) != 0)
         return io_error(r);
     if (memcmp(b, MAGIC, 8) != 0)
-        return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: not a libhamdeq model file (bad magic)", r->path);
     uint32_t version = hamp_le32(b + 8);
     if (version != FORMAT_VERSION)
-        return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: model file format version %u is not supported (this library "
                            "reads version %u)",
                            r->path, (unsigned)version, FORMAT_VERSION);
     if (r->size < FIXED_HEADER + 4)
-        return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: truncated: %llu bytes, a model file has at least %u", r->path,
                            (unsigned long long)r->size, FIXED_HEADER + 2 * LAYER_ENTRY + 4);
     if (get(r, b + 12, FIXED_HEADER - 12) != 0)
         return io_error(r);
     uint64_t declared = hamp_le64(b + 16);
     if (declared != r->size)
-        return hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: %s: the header declares %llu bytes, the file has %llu", r->path,
                            declared > r->size ? "truncated" : "corrupted or padded",
                            (unsigned long long)declared, (unsigned long long)r->size);
@@ -471,16 +466,16 @@ static int read_model(ham_model_t **out, reader_t *r)
     ham_model_t *m = NULL;
     float *buf = NULL;
     if (max_block > SIZE_MAX / sizeof *buf)
-        return hamp_errbuf(r->err, r->err_len, HAM_ERR_NOMEM,
+        return hamp_fail(HAM_ERR_NOMEM,
                            "%s: a weight block of %llu floats is too large for this platform",
                            r->path, (unsigned long long)max_block);
     rc = ham_model_new(&m, (int32_t)h.n_layers, h.size,
                        h.flags & FLAG_CLAMPED ? HAM_MODEL_CLAMPED_INPUT : HAM_MODEL_FREE_INPUT);
     if (rc == HAM_OK && !(buf = malloc((size_t)max_block * sizeof *buf)))
-        rc = HAM_ERR_NOMEM;
+        rc = HAMP_FAIL(HAM_ERR_NOMEM);
     if (rc != HAM_OK) {
         ham_model_free(m);
-        return hamp_errbuf(r->err, r->err_len, rc, "%s: cannot create the model: %s", r->path,
+        return hamp_fail(rc, "%s: cannot create the model: %s", r->path,
                            ham_strerror(rc));
     }
     for (uint32_t l = 0; l < h.n_layers && rc == HAM_OK; l++)
@@ -488,7 +483,7 @@ static int read_model(ham_model_t **out, reader_t *r)
     if (rc == HAM_OK)
         rc = ham_model_set_defaults(m, h.op, h.solver, h.tol, h.max_iter);
     if (rc != HAM_OK) { /* the checks above make this unreachable */
-        rc = invalid(r, "%s", ham_model_message(m));
+        rc = invalid(r, "%s", ham_last_error());
         goto fail;
     }
     for (int32_t l = 0; l + 1 < m->n_layers; l++) {
@@ -516,7 +511,7 @@ static int read_model(ham_model_t **out, reader_t *r)
     }
     if (!checksum_ok(r)) {
         rc = ferror(r->fp) ? io_error(r)
-                           : hamp_errbuf(r->err, r->err_len, HAM_ERR_FORMAT,
+                           : hamp_fail(HAM_ERR_FORMAT,
                                          "%s: checksum mismatch: the file is corrupted",
                                          r->path);
         goto fail;
@@ -530,30 +525,26 @@ fail:
     return rc;
 }
 
-HAM_API int ham_model_load(ham_model_t **model, const char *path, char *err, size_t err_len)
+HAM_API int ham_model_load(ham_model_t **model, const char *path)
 {
-    if (err && err_len)
-        err[0] = '\0';
     if (!model)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "model output pointer is NULL");
+        return hamp_fail(HAM_ERR_NULL, "model output pointer is NULL");
     *model = NULL;
     if (!path)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "path is NULL");
+        return hamp_fail(HAM_ERR_NULL, "path is NULL");
     reader_t r = {0};
     r.path = path;
-    r.err = err;
-    r.err_len = err_len;
     r.crc = crc32(0L, Z_NULL, 0);
     r.fp = fopen(path, "rb");
     if (!r.fp)
-        return hamp_errbuf(err, err_len, HAM_ERR_IO, "%s: cannot open: %s", path,
+        return hamp_fail(HAM_ERR_IO, "%s: cannot open: %s", path,
                            strerror(errno));
     struct stat st;
     int rc;
     if (fstat(fileno(r.fp), &st) != 0)
-        rc = hamp_errbuf(err, err_len, HAM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+        rc = hamp_fail(HAM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
     else if (!S_ISREG(st.st_mode))
-        rc = hamp_errbuf(err, err_len, HAM_ERR_IO, "%s: not a regular file", path);
+        rc = hamp_fail(HAM_ERR_IO, "%s: not a regular file", path);
     else {
         r.size = (uint64_t)st.st_size;
         rc = read_model(model, &r);

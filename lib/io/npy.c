@@ -116,7 +116,7 @@ static int scan_shape(scan_t *s, npy_header_t *h)
 
 static int bad(const hamp_rfile_t *f, const char *what)
 {
-    return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT, "%s: malformed .npy header: %s",
+    return hamp_fail(HAM_ERR_FORMAT, "%s: malformed .npy header: %s",
                        f->path, what);
 }
 
@@ -150,7 +150,7 @@ static int parse_dict(npy_header_t *h, hamp_rfile_t *f, const char *text, size_t
             if (!scan_shape(&s, h))
                 return bad(f, "'shape' is not a tuple of at most 64 non-negative integers");
         } else {
-            return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+            return hamp_fail(HAM_ERR_FORMAT,
                                "%s: malformed .npy header: unexpected or repeated key '%s'",
                                f->path, key);
         }
@@ -176,7 +176,7 @@ static int read_header(npy_header_t *h, hamp_rfile_t *f, int labels)
     if (rc != HAM_OK)
         return rc;
     if (memcmp(pre, "\x93NUMPY", 6) != 0)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: not a .npy file (it does not start with \\x93NUMPY)", f->path);
     int major = pre[6];
     uint32_t hlen;
@@ -189,12 +189,12 @@ static int read_header(npy_header_t *h, hamp_rfile_t *f, int labels)
             return rc;
         hlen = hamp_le32(pre + 8);
     } else {
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: .npy format version %d.%d is not supported (1.0 to 3.0 are)",
                            f->path, major, pre[7]);
     }
     if (hlen > MAX_HEADER)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: .npy header of %u bytes is too long (at most %u)", f->path,
                            (unsigned)hlen, (unsigned)MAX_HEADER);
     char *text = NULL;
@@ -221,41 +221,41 @@ static int read_header(npy_header_t *h, hamp_rfile_t *f, int labels)
         h->type = NPY_I8;
         h->item = 8;
     } else {
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: .npy dtype '%s' is not supported for %s (use %s)", f->path, d,
                            labels ? "labels" : "samples",
                            labels ? "'|u1', '<i4' or '<i8'" : "'<f4' or '|u1'");
     }
     if (h->fortran)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: Fortran-order .npy arrays are not supported (save a C-order "
                            "array, e.g. numpy.ascontiguousarray)",
                            f->path);
     if (labels && h->ndims != 1)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: labels must be a 1-D array, the shape has %d dimensions",
                            f->path, h->ndims);
     if (!labels && h->ndims < 2)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: samples need at least 2 dimensions (count x values), the shape "
                            "has %d",
                            f->path, h->ndims);
     h->values = 1;
     for (int i = 0; i < h->ndims; i++) {
         if (h->dims[i] == 0)
-            return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+            return hamp_fail(HAM_ERR_FORMAT,
                                "%s: dimension %d of the shape is 0 (no %s)", f->path, i,
                                i == 0 ? "samples" : "values");
         if (i > 0) {
             if (h->dims[i] > INT32_MAX || (h->values *= h->dims[i]) > INT32_MAX)
-                return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+                return hamp_fail(HAM_ERR_FORMAT,
                                    "%s: absurd shape: more than 2^31 - 1 values per sample",
                                    f->path);
         }
     }
     h->count = h->dims[0];
     if (h->count > HAMP_DATA_MAX_VALUES || h->count * h->values > HAMP_DATA_MAX_VALUES)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: absurd shape: %llu x %llu values is more than the 2^32 a "
                            "dataset may hold",
                            f->path, (unsigned long long)h->count,
@@ -278,7 +278,7 @@ static int read_labels(int32_t **out, hamp_rfile_t *f, const npy_header_t *h)
                                                      : malloc((size_t)h->count * sizeof *lab);
     if (!lab) {
         free(raw);
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_NOMEM, "%s: out of memory", f->path);
+        return hamp_fail(HAM_ERR_NOMEM, "%s: out of memory", f->path);
     }
     for (uint64_t i = 0; i < h->count; i++) {
         int64_t v;
@@ -291,7 +291,7 @@ static int read_labels(int32_t **out, hamp_rfile_t *f, const npy_header_t *h)
         if (v < 0 || v >= INT32_MAX) {
             free(raw);
             free(lab);
-            return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+            return hamp_fail(HAM_ERR_FORMAT,
                                "%s: label %lld of sample %llu is outside [0, 2^31 - 1)",
                                f->path, (long long)v, (unsigned long long)i);
         }
@@ -303,33 +303,31 @@ static int read_labels(int32_t **out, hamp_rfile_t *f, const npy_header_t *h)
 }
 
 HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
-                                 const char *labels, char *err, size_t err_len)
+                                 const char *labels)
 {
-    if (err && err_len)
-        err[0] = '\0';
     if (!dataset)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "dataset output pointer is NULL");
+        return hamp_fail(HAM_ERR_NULL, "dataset output pointer is NULL");
     *dataset = NULL;
     if (!samples)
-        return hamp_errbuf(err, err_len, HAM_ERR_NULL, "samples path is NULL");
+        return hamp_fail(HAM_ERR_NULL, "samples path is NULL");
 
     hamp_rfile_t fs, fl;
     memset(&fl, 0, sizeof fl);
     npy_header_t hs, hl;
     void *data = NULL;
     int32_t *lab = NULL;
-    int rc = hamp_rfile_open(&fs, samples, err, err_len);
+    int rc = hamp_rfile_open(&fs, samples);
     if (rc != HAM_OK)
         return rc;
     if ((rc = read_header(&hs, &fs, 0)) != HAM_OK)
         goto done;
     if (labels) {
-        if ((rc = hamp_rfile_open(&fl, labels, err, err_len)) != HAM_OK)
+        if ((rc = hamp_rfile_open(&fl, labels)) != HAM_OK)
             goto done;
         if ((rc = read_header(&hl, &fl, 1)) != HAM_OK)
             goto done;
         if (hl.count != hs.count) {
-            rc = hamp_errbuf(err, err_len, HAM_ERR_FORMAT,
+            rc = hamp_fail(HAM_ERR_FORMAT,
                              "%s: %llu labels, but %s has %llu samples", labels,
                              (unsigned long long)hl.count, samples,
                              (unsigned long long)hs.count);
@@ -345,7 +343,7 @@ HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
         hamp_le_floats(x, (size_t)n);
         for (uint64_t i = 0; i < n; i++)
             if (!isfinite(x[i])) {
-                rc = hamp_errbuf(err, err_len, HAM_ERR_FORMAT,
+                rc = hamp_fail(HAM_ERR_FORMAT,
                                  "%s: value %llu of sample %llu is NaN or infinite", samples,
                                  (unsigned long long)(i % hs.values),
                                  (unsigned long long)(i / hs.values));
@@ -361,7 +359,7 @@ HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
     data = NULL;
     lab = NULL;
     if (rc != HAM_OK)
-        hamp_errbuf(err, err_len, rc, "%s: out of memory", samples);
+        hamp_fail(rc, "%s: out of memory", samples);
 done:
     hamp_rfile_close(&fs);
     hamp_rfile_close(&fl);

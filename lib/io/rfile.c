@@ -21,31 +21,29 @@
 /* Largest single gzread (its length is an unsigned int, its result an int). */
 #define MAX_READ ((size_t)1 << 30)
 
-int hamp_rfile_open(hamp_rfile_t *f, const char *path, char *err, size_t err_len)
+int hamp_rfile_open(hamp_rfile_t *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    f->err = err;
-    f->err_len = err_len;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return hamp_errbuf(err, err_len, HAM_ERR_IO, "%s: cannot open: %s", path,
+        return hamp_fail(HAM_ERR_IO, "%s: cannot open: %s", path,
                            strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return hamp_errbuf(err, err_len, HAM_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+        return hamp_fail(HAM_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return hamp_errbuf(err, err_len, HAM_ERR_IO, "%s: not a regular file", path);
+        return hamp_fail(HAM_ERR_IO, "%s: not a regular file", path);
     }
     f->size = (uint64_t)st.st_size;
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         close(fd);
-        return hamp_errbuf(err, err_len, HAM_ERR_NOMEM, "%s: cannot set up decompression",
+        return hamp_fail(HAM_ERR_NOMEM, "%s: cannot set up decompression",
                            path);
     }
     gzbuffer(gz, 128 * 1024);
@@ -68,19 +66,19 @@ static int read_failure(hamp_rfile_t *f, const char *what)
     int zerr = Z_OK;
     const char *msg = gzerror(f->gz, &zerr);
     if (zerr == Z_ERRNO)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_IO, "%s: read error in %s: %s", f->path,
+        return hamp_fail(HAM_ERR_IO, "%s: read error in %s: %s", f->path,
                            what, strerror(errno));
     if (zerr == Z_MEM_ERROR)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_NOMEM, "%s: out of memory decompressing",
+        return hamp_fail(HAM_ERR_NOMEM, "%s: out of memory decompressing",
                            f->path);
     /* zlib prefixes its message with the path; ours already names the file. */
     size_t n = strlen(f->path);
     if (msg && strncmp(msg, f->path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
         msg += n + 2;
     if (zerr == Z_BUF_ERROR)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: truncated: the gzip stream ends inside %s", f->path, what);
-    return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT, "%s: corrupt gzip data in %s (%s)",
+    return hamp_fail(HAM_ERR_FORMAT, "%s: corrupt gzip data in %s (%s)",
                        f->path, what, msg && *msg ? msg : "unknown zlib error");
 }
 
@@ -118,7 +116,7 @@ int hamp_rfile_read(hamp_rfile_t *f, void *buf, size_t len, const char *what)
     if (got < 0)
         return rc;
     if ((uint64_t)got < len)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: truncated: %s needs %zu bytes, the file ends after %lld", f->path,
                            what, len, (long long)got);
     return HAM_OK;
@@ -128,11 +126,11 @@ int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *
 {
     *out = NULL;
     if (len > SIZE_MAX)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: %s of %llu bytes is too large for this platform", f->path, what,
                            (unsigned long long)len);
     if (f->direct && len > f->size - (f->pos < f->size ? f->pos : f->size))
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: truncated: the header declares %llu bytes of %s, the file has "
                            "%llu after the header",
                            f->path, (unsigned long long)len, what,
@@ -142,7 +140,7 @@ int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *
     size_t cap = f->direct || n < FIRST_CHUNK ? n : FIRST_CHUNK;
     unsigned char *buf = malloc(cap ? cap : 1);
     if (!buf)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_NOMEM,
+        return hamp_fail(HAM_ERR_NOMEM,
                            "%s: out of memory for %zu bytes of %s", f->path, cap, what);
     size_t have = 0;
     for (;;) {
@@ -155,7 +153,7 @@ int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *
         have += (size_t)got;
         if (have < cap) {
             free(buf);
-            return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+            return hamp_fail(HAM_ERR_FORMAT,
                                "%s: truncated: the header declares %zu bytes of %s, the data "
                                "ends after %zu",
                                f->path, n, what, have);
@@ -166,7 +164,7 @@ int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *
         unsigned char *grown = realloc(buf, next);
         if (!grown) {
             free(buf);
-            return hamp_errbuf(f->err, f->err_len, HAM_ERR_NOMEM,
+            return hamp_fail(HAM_ERR_NOMEM,
                                "%s: out of memory for %zu bytes of %s", f->path, next, what);
         }
         buf = grown;
@@ -185,7 +183,7 @@ int hamp_rfile_expect_end(hamp_rfile_t *f)
     if (got < 0)
         return rc;
     if (got > 0)
-        return hamp_errbuf(f->err, f->err_len, HAM_ERR_FORMAT,
+        return hamp_fail(HAM_ERR_FORMAT,
                            "%s: trailing data after the %llu bytes the header accounts for",
                            f->path, (unsigned long long)(f->pos - (uint64_t)got));
     return HAM_OK;

@@ -10,7 +10,7 @@ int hamp_mhn_check(const ham_model_t *m)
 {
     if (m->n_layers != 2 || m->clamped || m->lag[0].kind != HAM_LAGRANGIAN_SOFTMAX ||
         m->lag[1].kind != HAM_LAGRANGIAN_IDENTITY)
-        return HAM_ERR_UNSUPPORTED;
+        return HAMP_FAIL(HAM_ERR_UNSUPPORTED);
     return HAM_OK;
 }
 
@@ -18,17 +18,17 @@ HAM_API int ham_mhn_new(ham_model_t **model, const float *patterns, int32_t n_pa
                         int32_t dim, double beta)
 {
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     *model = NULL;
     if (!patterns)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (n_patterns < 1 || dim < 1 || (int64_t)n_patterns * dim > INT32_MAX)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (!(isfinite(beta) && beta > 0.0))
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     size_t count = (size_t)n_patterns * (size_t)dim;
     if (!hamp_check_finite(patterns, count))
-        return HAM_ERR_NONFINITE;
+        return HAMP_FAIL(HAM_ERR_NONFINITE);
 
     /* hidden softmax first, visible identity last: the even-odd state (the output layer's
      * parity class) is then the visible layer, and W_0 = X^T is the patterns as rows */
@@ -70,12 +70,12 @@ double hamp_mhn_softmax(double *p, const float *x, const float *bh, const float 
 static int check_states(const ham_model_t *m, int32_t batch, const float *v)
 {
     if (batch <= 0)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     int rc = hamp_mhn_check(m);
     if (rc != HAM_OK)
         return rc;
     if (!hamp_check_finite(v, (size_t)batch * (size_t)m->size[1]))
-        return HAM_ERR_NONFINITE;
+        return HAMP_FAIL(HAM_ERR_NONFINITE);
     return HAM_OK;
 }
 
@@ -83,7 +83,7 @@ HAM_API int ham_mhn_energy(double *energy, const ham_model_t *model, int32_t bat
                            const float *v)
 {
     if (!energy || !model || !v)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     int rc = check_states(model, batch, v);
     if (rc != HAM_OK)
         return rc;
@@ -91,7 +91,7 @@ HAM_API int ham_mhn_energy(double *energy, const ham_model_t *model, int32_t bat
     const double beta = model->lag[0].beta;
     double *p = malloc((size_t)n * sizeof(double));
     if (!p)
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     for (int32_t r = 0; r < batch; r++) {
         const float *vr = v + (size_t)r * d;
         double lse = hamp_mhn_softmax(p, model->W[0], model->b[0], vr, n, d, beta);
@@ -108,14 +108,14 @@ int hamp_mhn_cov_init(hamp_mhn_cov_t *c, int32_t n, int32_t d)
     c->d = d;
     c->k = n < d ? n : d;
     if (c->k > HAMP_MHN_MAX_EIG)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     c->mean = malloc((size_t)d * sizeof(double));
     c->y = malloc((size_t)n * (size_t)d * sizeof(double));
     c->a = malloc((size_t)c->k * (size_t)c->k * sizeof(double));
     c->w = malloc((size_t)c->k * sizeof(double));
     if (!c->mean || !c->y || !c->a || !c->w) {
         hamp_mhn_cov_free(c);
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     return HAM_OK;
 }
@@ -171,7 +171,7 @@ int hamp_mhn_cov_max(double *lmax, hamp_mhn_cov_t *c, const float *x, const doub
                 c->a[(size_t)i * k + j] = c->a[(size_t)j * k + i];
     }
     if (hamp_dsyev_values(k, c->a, c->w) != 0)
-        return HAM_ERR_NUMERIC;
+        return HAMP_FAIL(HAM_ERR_NUMERIC);
     *lmax = c->w[k - 1]; /* ascending */
     return HAM_OK;
 }
@@ -180,11 +180,11 @@ HAM_API int ham_mhn_beta_s(double *beta_s, const float *patterns, int32_t n_patt
                            int32_t dim)
 {
     if (!beta_s || !patterns)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (n_patterns < 1 || dim < 1)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (!hamp_check_finite(patterns, (size_t)n_patterns * (size_t)dim))
-        return HAM_ERR_NONFINITE;
+        return HAMP_FAIL(HAM_ERR_NONFINITE);
     /* identical patterns (one pattern included) have a zero covariance: beta_s = +inf
      * exactly, not the reciprocal of rounding noise */
     int all_equal = 1;
@@ -201,7 +201,7 @@ HAM_API int ham_mhn_beta_s(double *beta_s, const float *patterns, int32_t n_patt
     double *p = malloc((size_t)n_patterns * sizeof(double));
     if (!p) {
         hamp_mhn_cov_free(&c);
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     for (int32_t mu = 0; mu < n_patterns; mu++)
         p[mu] = 1.0 / n_patterns;
@@ -218,7 +218,7 @@ HAM_API int ham_mhn_hessian_min(double *lambda_min, const ham_model_t *model, in
                                 const float *v)
 {
     if (!lambda_min || !model || !v)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     int rc = check_states(model, batch, v);
     if (rc != HAM_OK)
         return rc;
@@ -230,7 +230,7 @@ HAM_API int ham_mhn_hessian_min(double *lambda_min, const ham_model_t *model, in
     double *p = malloc((size_t)n * sizeof(double));
     if (!p) {
         hamp_mhn_cov_free(&c);
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     for (int32_t r = 0; r < batch && rc == HAM_OK; r++) {
         double lmax = 0.0;

@@ -8,6 +8,9 @@
  * 8192^2 doubles are 512 MiB. */
 #define HAMP_MHN_MAX_EIG 8192
 
+/* The first published size of ham_mhn_minima_t. */
+#define HAMP_MHN_MINIMA_V1 (offsetof(ham_mhn_minima_t, iters_mean) + sizeof(double))
+
 /* HAM_OK when m has the MHN layout (2 layers, free input, softmax layer 0, identity
  * layer 1), HAM_ERR_UNSUPPORTED otherwise. */
 int hamp_mhn_check(const ham_model_t *m);

@@ -42,7 +42,7 @@ static int work_init(minima_work_t *w, size_t n, size_t dim_op, size_t d)
     if (!w->state || !w->v || !w->gv || !w->reps || !w->iters || !w->cluster || !w->lmin ||
         !w->index) {
         work_free(w);
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     return HAM_OK;
 }
@@ -93,21 +93,22 @@ HAM_API int ham_mhn_find_minima(ham_mhn_minima_t *result, float *minima, int32_t
                                 int32_t n_starts, double cluster_tol)
 {
     if (!result || !solver || !starts)
-        return HAM_ERR_NULL;
-    if (result->size < sizeof(ham_mhn_minima_t))
-        return HAM_ERR_STRUCT_SIZE;
+        return HAMP_FAIL(HAM_ERR_NULL);
+    if (result->size < HAMP_MHN_MINIMA_V1) /* checked before any work; filled at the end */
+        return hamp_fail(HAM_ERR_STRUCT_SIZE, "ham_mhn_minima_t.size is %u, at least %zu expected",
+                         (unsigned)result->size, (size_t)HAMP_MHN_MINIMA_V1);
     if (n_starts < 1 || capacity < 0 || (capacity > 0 && !minima) ||
         !(cluster_tol > 0.0 && cluster_tol <= 1.0))
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     const ham_model_t *m = solver->model;
     int rc = hamp_mhn_check(m);
     if (rc != HAM_OK)
         return rc;
     const int32_t op = solver->op->kind, n = m->size[0], d = m->size[1];
     if (op != HAM_OPERATOR_EVEN_ODD && op != HAM_OPERATOR_SYNC)
-        return HAM_ERR_UNSUPPORTED;
+        return HAMP_FAIL(HAM_ERR_UNSUPPORTED);
     if (!hamp_check_finite(starts, (size_t)n_starts * (size_t)d))
-        return HAM_ERR_NONFINITE;
+        return HAMP_FAIL(HAM_ERR_NONFINITE);
 
     minima_work_t w;
     if ((rc = work_init(&w, (size_t)n_starts, (size_t)m->layout[op].dim, (size_t)d)) != HAM_OK)
@@ -212,10 +213,7 @@ HAM_API int ham_mhn_find_minima(ham_mhn_minima_t *result, float *minima, int32_t
             out.iters_max = w.iters[r];
     }
     out.iters_mean = (double)iters_sum / n_starts;
-    uint32_t size = result->size;
-    memset(result, 0, size);
-    memcpy(result, &out, sizeof out);
-    result->size = size;
+    rc = hamp_struct_out(result, &out, HAMP_MHN_MINIMA_V1, sizeof out, "ham_mhn_minima_t");
 done:
     work_free(&w);
     return rc;

@@ -8,15 +8,15 @@ HAM_API int ham_model_energy(double *energy, const ham_model_t *model, int32_t b
                              const float *x, const float *full)
 {
     if (!energy || !model || !full)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (batch <= 0)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (model->clamped != (x != NULL))
-        return model->clamped ? HAM_ERR_NULL : HAM_ERR_INVALID;
+        return HAMP_FAIL(model->clamped ? HAM_ERR_NULL : HAM_ERR_INVALID);
     const hamp_layout_t *lay = &model->layout[HAM_OPERATOR_SYNC];
     if ((x && !hamp_check_finite(x, (size_t)batch * model->size[0])) ||
         !hamp_check_finite(full, (size_t)batch * lay->dim))
-        return HAM_ERR_NONFINITE;
+        return HAMP_FAIL(HAM_ERR_NONFINITE);
 
     hamp_eval_t e;
     int rc = hamp_eval_init(&e, model, batch, 1);

@@ -26,13 +26,13 @@ HAM_API const char *ham_operator_name(int32_t op)
 HAM_API int ham_operator_from_name(int32_t *op, const char *name)
 {
     if (!op || !name)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     for (int32_t k = HAM_OPERATOR_SYNC; k <= HAM_OPERATOR_EVEN_ODD; k++)
         if (strcmp(hamp_operator_get(k)->name, name) == 0) {
             *op = k;
             return HAM_OK;
         }
-    return HAM_ERR_UNKNOWN_OPERATOR;
+    return hamp_fail(HAM_ERR_UNKNOWN_OPERATOR, "unknown operator name '%.64s'", name);
 }
 
 /* Common argument checks of the model-level calls: input present iff clamped, finite. */
@@ -40,13 +40,13 @@ static int check_call(const ham_model_t *m, int32_t batch, const float *x, const
                       int32_t dim)
 {
     if (batch <= 0)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (m->clamped != (x != NULL))
-        return m->clamped ? HAM_ERR_NULL : HAM_ERR_INVALID;
+        return HAMP_FAIL(m->clamped ? HAM_ERR_NULL : HAM_ERR_INVALID);
     if (x && !hamp_check_finite(x, (size_t)batch * (size_t)m->size[0]))
-        return HAM_ERR_NONFINITE;
+        return HAMP_FAIL(HAM_ERR_NONFINITE);
     if (s && !hamp_check_finite(s, (size_t)batch * (size_t)dim))
-        return HAM_ERR_NONFINITE;
+        return HAMP_FAIL(HAM_ERR_NONFINITE);
     return HAM_OK;
 }
 
@@ -56,16 +56,16 @@ static int run_op(float *out, const ham_model_t *m, int32_t op, int32_t batch, c
                   const float *s, const float *v, enum product what)
 {
     if (!out || !m || !s || (what != APPLY && !v))
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     const hamp_operator_ops_t *ops = hamp_operator_get(op);
     if (!ops)
-        return HAM_ERR_UNKNOWN_OPERATOR;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPERATOR);
     int32_t dim = m->layout[op].dim;
     int rc = check_call(m, batch, x, s, dim);
     if (rc != HAM_OK)
         return rc;
     if (v && !hamp_check_finite(v, (size_t)batch * (size_t)dim))
-        return HAM_ERR_NONFINITE;
+        return HAMP_FAIL(HAM_ERR_NONFINITE);
     hamp_eval_t e;
     if ((rc = hamp_eval_init(&e, m, batch, 1)) != HAM_OK)
         return rc;
@@ -77,7 +77,7 @@ static int run_op(float *out, const ham_model_t *m, int32_t op, int32_t batch, c
         float *scratch = malloc((size_t)batch * (size_t)dim * sizeof(float) + 1);
         if (!scratch) {
             hamp_eval_free(&e);
-            return HAM_ERR_NOMEM;
+            return HAMP_FAIL(HAM_ERR_NOMEM);
         }
         ops->apply(m, &e, scratch, s, batch); /* sets the linearisation point */
         (what == JVP ? ops->jvp : ops->vjp)(m, &e, out, v, batch, 1);
@@ -109,7 +109,7 @@ HAM_API int ham_model_eo_to_full(float *full, const ham_model_t *model, int32_t 
                                  const float *x, const float *eo)
 {
     if (!full || !model || !eo)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     const hamp_layout_t *eol = &model->layout[HAM_OPERATOR_EVEN_ODD];
     const hamp_layout_t *fl = &model->layout[HAM_OPERATOR_SYNC];
     int rc = check_call(model, batch, x, eo, eol->dim);
@@ -136,9 +136,9 @@ HAM_API int ham_model_full_to_eo(float *eo, const ham_model_t *model, int32_t ba
                                  const float *full)
 {
     if (!eo || !model || !full)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (batch <= 0)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     const hamp_layout_t *eol = &model->layout[HAM_OPERATOR_EVEN_ODD];
     const hamp_layout_t *fl = &model->layout[HAM_OPERATOR_SYNC];
     for (int32_t i = 0; i < eol->n_state; i++) {

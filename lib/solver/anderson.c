@@ -67,7 +67,7 @@ static int anderson_init(ham_solver_t *sv, void **state, int32_t dim, int32_t ca
 {
     anderson_t *st = calloc(1, sizeof *st);
     if (!st)
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     st->m = (int32_t)sv->opt[HAM_OPT_ANDERSON_M];
     st->dim = dim;
     st->cap = cap;
@@ -87,7 +87,7 @@ static int anderson_init(ham_solver_t *sv, void **state, int32_t dim, int32_t ca
     if (!st->gx || !st->fx || !st->gram || !st->count || !st->prev || !st->last_aa ||
         !st->prev_norm || !st->best || !st->home || !st->a || !st->y || !st->ipiv) {
         anderson_fini(sv, st);
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     *state = st;
     return HAM_OK;

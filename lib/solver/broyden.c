@@ -48,7 +48,7 @@ static int broyden_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap
 {
     broyden_t *st = calloc(1, sizeof *st);
     if (!st)
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     st->m = (int32_t)sv->opt[HAM_OPT_BROYDEN_M];
     st->dim = dim;
     st->cap = cap;
@@ -66,7 +66,7 @@ static int broyden_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap
     if (!st->u || !st->v || !st->x_prev || !st->g_prev || !st->count || !st->have_prev ||
         !st->best || !st->t || !st->w || !st->c) {
         broyden_fini(sv, st);
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     *state = st;
     return HAM_OK;

@@ -33,28 +33,28 @@ HAM_API const char *ham_solver_kind_name(int32_t kind)
 HAM_API int ham_solver_kind_from_name(int32_t *kind, const char *name)
 {
     if (!kind || !name)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     for (int32_t k = HAM_SOLVER_PICARD; k <= HAM_SOLVER_NEWTON; k++)
         if (strcmp(builtin_backend(k)->name, name) == 0) {
             *kind = k;
             return HAM_OK;
         }
-    return HAM_ERR_UNKNOWN_SOLVER;
+    return hamp_fail(HAM_ERR_UNKNOWN_SOLVER, "unknown solver name '%.64s'", name);
 }
 
 static int solver_alloc(ham_solver_t **out, const ham_model_t *model, int32_t op)
 {
     if (!out)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     *out = NULL;
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     const hamp_operator_ops_t *ops = hamp_operator_get(op);
     if (!ops)
-        return HAM_ERR_UNKNOWN_OPERATOR;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPERATOR);
     ham_solver_t *sv = calloc(1, sizeof *sv);
     if (!sv)
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     sv->model = model;
     sv->op = ops;
     sv->layout = &model->layout[op];
@@ -71,7 +71,7 @@ HAM_API int ham_solver_new(ham_solver_t **solver, const ham_model_t *model, int3
     const hamp_solver_ops_t *backend = builtin_backend(kind);
     if (solver && model && hamp_operator_get(op) && !backend) {
         *solver = NULL;
-        return HAM_ERR_UNKNOWN_SOLVER;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_SOLVER);
     }
     int rc = solver_alloc(solver, model, op);
     if (rc != HAM_OK)
@@ -86,7 +86,7 @@ int hamp_solver_new_adjoint(ham_solver_t **solver, const ham_model_t *model, int
 {
     const hamp_solver_ops_t *backend = builtin_backend(kind);
     if (!backend)
-        return HAM_ERR_UNKNOWN_SOLVER;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_SOLVER);
     int rc = solver_alloc(solver, model, op);
     if (rc != HAM_OK)
         return rc;
@@ -103,25 +103,22 @@ HAM_API int ham_solver_new_custom(ham_solver_t **solver, const ham_model_t *mode
     if (solver)
         *solver = NULL;
     if (!def)
-        return HAM_ERR_NULL;
-    if (def->size < sizeof(ham_solver_def_t))
-        return HAM_ERR_STRUCT_SIZE;
-    const unsigned char *tail = (const unsigned char *)def + sizeof(ham_solver_def_t);
-    for (size_t i = 0; i < def->size - sizeof(ham_solver_def_t); i++)
-        if (tail[i])
-            return HAM_ERR_STRUCT_SIZE;
-    if (def->flags != 0)
-        return HAM_ERR_INVALID;
-    if (!def->init || !def->fini || !def->step)
-        return HAM_ERR_NULL;
-    int rc = solver_alloc(solver, model, op);
+        return HAMP_FAIL(HAM_ERR_NULL);
+    ham_solver_def_t d;
+    int rc = hamp_struct_in(&d, def, HAMP_SOLVER_DEF_V1, sizeof d, "ham_solver_def_t");
+    if (rc != HAM_OK)
+        return rc;
+    if (d.flags != 0)
+        return hamp_fail(HAM_ERR_INVALID, "ham_solver_def_t.flags must be 0");
+    if (!d.init || !d.fini || !d.step)
+        return hamp_fail(HAM_ERR_NULL, "a custom solver needs init, fini and step callbacks");
+    rc = solver_alloc(solver, model, op);
     if (rc != HAM_OK)
         return rc;
     ham_solver_t *sv = *solver;
     sv->kind = HAM_SOLVER_CUSTOM;
     sv->backend = &hamp_solver_custom;
-    memcpy(&sv->custom, def, sizeof sv->custom);
-    sv->custom.size = sizeof sv->custom;
+    sv->custom = d;
     return HAM_OK;
 }
 
@@ -156,16 +153,11 @@ HAM_API void ham_solver_free(ham_solver_t *solver)
     free(solver);
 }
 
-HAM_API const char *ham_solver_message(const ham_solver_t *solver)
-{
-    return solver ? solver->msg : "";
-}
-
 HAM_API int ham_solver_set_callback(ham_solver_t *solver, ham_iter_callback_t callback,
                                     void *user)
 {
     if (!solver)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     solver->callback = callback;
     solver->callback_user = callback ? user : NULL;
     return HAM_OK;
@@ -223,7 +215,7 @@ static int ensure_workspace(ham_solver_t *sv, int32_t batch)
     return HAM_OK;
 nomem:
     free_workspace(sv);
-    return hamp_fail(sv->msg, HAM_ERR_NOMEM, "cannot allocate the workspace for %d rows",
+    return hamp_fail(HAM_ERR_NOMEM, "cannot allocate the workspace for %d rows",
                      (int)batch);
 }
 
@@ -301,23 +293,22 @@ static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
                  const hamp_eval_t *input)
 {
     if (!sv)
-        return HAM_ERR_NULL;
-    sv->msg[0] = '\0';
+        return HAMP_FAIL(HAM_ERR_NULL);
     const ham_model_t *m = sv->model;
     if (!state)
-        return hamp_fail(sv->msg, HAM_ERR_NULL, "state is NULL");
+        return hamp_fail(HAM_ERR_NULL, "state is NULL");
     if (batch <= 0)
-        return hamp_fail(sv->msg, HAM_ERR_INVALID, "batch must be > 0, got %d", (int)batch);
+        return hamp_fail(HAM_ERR_INVALID, "batch must be > 0, got %d", (int)batch);
     if (m->clamped && !x)
-        return hamp_fail(sv->msg, HAM_ERR_NULL, "the model has a clamped input: x is required");
+        return hamp_fail(HAM_ERR_NULL, "the model has a clamped input: x is required");
     if (!m->clamped && x)
-        return hamp_fail(sv->msg, HAM_ERR_INVALID, "the model has no clamped input: pass x = NULL");
+        return hamp_fail(HAM_ERR_INVALID, "the model has no clamped input: pass x = NULL");
     if (x && !hamp_check_finite(x, (size_t)batch * (size_t)m->size[0]))
-        return hamp_fail(sv->msg, HAM_ERR_NONFINITE, "the input x contains NaN or Inf");
+        return hamp_fail(HAM_ERR_NONFINITE, "the input x contains NaN or Inf");
     int warm = sv->opt[HAM_OPT_WARM_START] != 0.0;
     size_t d = (size_t)sv->dim;
     if (warm && !hamp_check_finite(state, (size_t)batch * d))
-        return hamp_fail(sv->msg, HAM_ERR_NONFINITE, "the warm-start state contains NaN or Inf");
+        return hamp_fail(HAM_ERR_NONFINITE, "the warm-start state contains NaN or Inf");
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
         return rc;
@@ -332,7 +323,6 @@ static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
 int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
                               const hamp_eval_t *lin, const float *rhs, int warm_from_rhs)
 {
-    sv->msg[0] = '\0';
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
         return rc;
@@ -391,7 +381,7 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
                 for (int32_t r = 0; r < rows; r++)
                     retire(sv, state, r, HAM_SAMPLE_MAX_ITER);
                 finish_stats(sv);
-                return hamp_fail(sv->msg, HAM_ERR_CANCELLED,
+                return hamp_fail(HAM_ERR_CANCELLED,
                                  "the iteration callback stopped the solve at iteration %d",
                                  (int)it);
             }
@@ -419,10 +409,8 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
             for (int32_t r = 0; r < rows; r++)
                 retire(sv, state, r, HAM_SAMPLE_MAX_ITER);
             finish_stats(sv);
-            if (!sv->msg[0])
-                hamp_fail(sv->msg, rc, "the %s backend failed: %s", sv->backend->name,
-                          ham_strerror(rc));
-            return rc;
+            return hamp_fail(rc, "the %s backend failed: %s", sv->backend->name,
+                             ham_last_error());
         }
         if (rc == HAMP_STEP_SWAP) {
             float *t = sv->s;
@@ -438,24 +426,18 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
 HAM_API int ham_solver_get_stats(ham_solve_stats_t *stats, const ham_solver_t *solver)
 {
     if (!stats || !solver)
-        return HAM_ERR_NULL;
-    if (stats->size < sizeof(ham_solve_stats_t))
-        return HAM_ERR_STRUCT_SIZE;
-    /* a newer caller's struct is larger: fill what this library knows, zero the rest */
-    uint32_t size = stats->size;
-    memset(stats, 0, size);
-    memcpy(stats, &solver->stats, sizeof(ham_solve_stats_t));
-    stats->size = size;
-    return HAM_OK;
+        return HAMP_FAIL(HAM_ERR_NULL);
+    return hamp_struct_out(stats, &solver->stats, HAMP_SOLVE_STATS_V1, sizeof *stats,
+                           "ham_solve_stats_t");
 }
 
 HAM_API int ham_solver_get_samples(int32_t *iterations, double *residual, int32_t *status,
                                    const ham_solver_t *solver, int32_t batch)
 {
     if (!solver)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (batch != solver->batch || batch <= 0)
-        return HAM_ERR_DIMENSION;
+        return HAMP_FAIL(HAM_ERR_DIMENSION);
     if (iterations)
         memcpy(iterations, solver->iters, (size_t)batch * sizeof(int32_t));
     if (residual)
@@ -468,7 +450,7 @@ HAM_API int ham_solver_get_samples(int32_t *iterations, double *residual, int32_
 HAM_API int ham_step_apply(ham_step_t *step, float *out, const float *s)
 {
     if (!step || !out || !s)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     hamp_solver_apply(step->solver, out, s, step->rows);
     return HAM_OK;
 }

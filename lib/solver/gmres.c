@@ -45,7 +45,7 @@ int hamp_gmres_init(hamp_gmres_t *g, int32_t dim, int32_t cap, int32_t kmax)
     g->beta = malloc(rows * sizeof(double));
     if (!g->V || !g->H || !g->cs || !g->sn || !g->rhs || !g->w || !g->jw || !g->wd || !g->k || !g->beta) {
         hamp_gmres_free(g);
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     return HAM_OK;
 }

@@ -70,7 +70,7 @@ static int newton_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
 {
     newton_t *st = calloc(1, sizeof *st);
     if (!st)
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     st->dim = dim;
     st->cap = cap;
     st->krylov = dim > (int32_t)sv->opt[HAM_OPT_NEWTON_MAX_DIM];
@@ -92,7 +92,7 @@ static int newton_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
     st->ipiv = malloc(d * sizeof(int32_t));
     int rc = !st->tangent || !st->jcols || !st->rhs || !st->dir || !st->trial || !st->gtrial ||
                      !st->res0 || !st->alpha || !st->fails || !st->best || !st->cooldown || !st->a || !st->b || !st->ipiv
-                 ? HAM_ERR_NOMEM
+                 ? HAMP_FAIL(HAM_ERR_NOMEM)
                  : HAM_OK;
     if (rc == HAM_OK && st->krylov)
         rc = hamp_gmres_init(&st->gmres, dim, cap, (int32_t)sv->opt[HAM_OPT_NEWTON_KRYLOV_DIM]);

@@ -37,7 +37,7 @@ void hamp_solver_default_options(double *opt)
 HAM_API int ham_solver_option_info(double *def, double *min, double *max, int32_t option)
 {
     if (option < 0 || option >= HAMP_N_OPTIONS)
-        return HAM_ERR_UNKNOWN_OPTION;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPTION);
     if (def)
         *def = options[option].def;
     if (min)
@@ -50,18 +50,18 @@ HAM_API int ham_solver_option_info(double *def, double *min, double *max, int32_
 HAM_API int ham_solver_set_option(ham_solver_t *solver, int32_t option, double value)
 {
     if (!solver)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (option < 0 || option >= HAMP_N_OPTIONS)
-        return hamp_fail(solver->msg, HAM_ERR_UNKNOWN_OPTION, "unknown option %d", (int)option);
+        return hamp_fail(HAM_ERR_UNKNOWN_OPTION, "unknown option %d", (int)option);
     const option_info_t *o = &options[option];
     int below = o->open_min ? !(value > o->min) : !(value >= o->min);
     int above = o->open_max ? !(value < o->max) : !(value <= o->max);
     if (isnan(value) || below || above)
-        return hamp_fail(solver->msg, HAM_ERR_INVALID, "option %d: %g is outside %s%g, %g%s",
+        return hamp_fail(HAM_ERR_INVALID, "option %d: %g is outside %s%g, %g%s",
                          (int)option, value, o->open_min ? "(" : "[", o->min, o->max,
                          o->open_max ? ")" : "]");
     if (o->integral && value != floor(value))
-        return hamp_fail(solver->msg, HAM_ERR_INVALID, "option %d takes an integer, got %g",
+        return hamp_fail(HAM_ERR_INVALID, "option %d takes an integer, got %g",
                          (int)option, value);
     solver->opt[option] = value;
     return HAM_OK;
@@ -70,9 +70,9 @@ HAM_API int ham_solver_set_option(ham_solver_t *solver, int32_t option, double v
 HAM_API int ham_solver_get_option(double *value, const ham_solver_t *solver, int32_t option)
 {
     if (!value || !solver)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (option < 0 || option >= HAMP_N_OPTIONS)
-        return HAM_ERR_UNKNOWN_OPTION;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPTION);
     *value = solver->opt[option];
     return HAM_OK;
 }

@@ -8,6 +8,10 @@
 
 typedef struct hamp_solver_ops hamp_solver_ops_t;
 
+/* The first published sizes of the solver's size-prefixed structs. */
+#define HAMP_SOLVE_STATS_V1 (offsetof(ham_solve_stats_t, jacobian_products) + sizeof(int64_t))
+#define HAMP_SOLVER_DEF_V1 (offsetof(ham_solver_def_t, user) + sizeof(void *))
+
 struct ham_step {
     ham_solver_t *solver;
     int32_t rows;
@@ -51,7 +55,6 @@ struct ham_solver {
     ham_solve_stats_t stats;
 
     ham_step_t step;
-    char msg[HAMP_MSG_LEN];
 };
 
 /* A backend. Backends keep per-row history and never allocate in step. */

@@ -41,7 +41,7 @@ int hamp_input_sparse_alloc(hamp_sparse_input_t *e, const ham_model_t *m, int32_
     e->nz_rval = malloc(((size_t)cap * n0 + 1) * sizeof(float));
     if (!e->nz_ptr || !e->nz_row || !e->nz_val || !e->nz_cur || !e->nz_rptr || !e->nz_col ||
         !e->nz_rval)
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     return HAM_OK;
 }
 

@@ -25,7 +25,7 @@ int hamp_optimizer_init(hamp_optimizer_t *o, float *const *params, const size_t 
         o->m2[i] = calloc(lens[i] + 1, sizeof(float));
         if (!o->m1[i] || !o->m2[i]) {
             hamp_optimizer_free(o);
-            return HAM_ERR_NOMEM;
+            return HAMP_FAIL(HAM_ERR_NOMEM);
         }
         (void)params;
     }

@@ -34,7 +34,7 @@ void hamp_trainer_default_options(double *opt)
 HAM_API int ham_trainer_option_info(double *def, double *min, double *max, int32_t option)
 {
     if (option < 0 || option >= HAMP_N_TRAIN_OPTIONS)
-        return HAM_ERR_UNKNOWN_OPTION;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPTION);
     if (def)
         *def = options[option].def;
     if (min)
@@ -47,19 +47,19 @@ HAM_API int ham_trainer_option_info(double *def, double *min, double *max, int32
 HAM_API int ham_trainer_set_option(ham_trainer_t *t, int32_t option, double value)
 {
     if (!t)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (option < 0 || option >= HAMP_N_TRAIN_OPTIONS)
-        return hamp_fail(t->msg, HAM_ERR_UNKNOWN_OPTION, "unknown trainer option %d",
+        return hamp_fail(HAM_ERR_UNKNOWN_OPTION, "unknown trainer option %d",
                          (int)option);
     const train_option_t *o = &options[option];
     int below = o->open_min ? !(value > o->min) : !(value >= o->min);
     int above = o->open_max ? !(value < o->max) : !(value <= o->max);
     if (isnan(value) || below || above)
-        return hamp_fail(t->msg, HAM_ERR_INVALID, "trainer option %d: %g is outside %s%g, %g%s",
+        return hamp_fail(HAM_ERR_INVALID, "trainer option %d: %g is outside %s%g, %g%s",
                          (int)option, value, o->open_min ? "(" : "[", o->min, o->max,
                          o->open_max ? ")" : "]");
     if (o->integral && value != floor(value))
-        return hamp_fail(t->msg, HAM_ERR_INVALID, "trainer option %d takes an integer, got %g",
+        return hamp_fail(HAM_ERR_INVALID, "trainer option %d takes an integer, got %g",
                          (int)option, value);
     if (option == HAM_TRAIN_OPTIMIZER && value != t->opt[option])
         hamp_optimizer_reset(&t->optim); /* another rule: its moments mean nothing */
@@ -70,9 +70,9 @@ HAM_API int ham_trainer_set_option(ham_trainer_t *t, int32_t option, double valu
 HAM_API int ham_trainer_get_option(double *value, const ham_trainer_t *t, int32_t option)
 {
     if (!value || !t)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (option < 0 || option >= HAMP_N_TRAIN_OPTIONS)
-        return HAM_ERR_UNKNOWN_OPTION;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPTION);
     *value = t->opt[option];
     return HAM_OK;
 }

@@ -78,7 +78,6 @@ struct ham_trainer {
     float *gW[HAM_MAX_LAYERS], *gb[HAM_MAX_LAYERS];
     int have_grad;
     hamp_optimizer_t optim;
-    char msg[HAMP_MSG_LEN];
 };
 
 #endif /* HAMDEQ_TRAIN_PRIVATE_H */

@@ -65,20 +65,20 @@ HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t
                             int32_t kind)
 {
     if (!trainer)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     *trainer = NULL;
     if (!model)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     const hamp_operator_ops_t *ops = hamp_operator_get(op);
     if (!ops)
-        return HAM_ERR_UNKNOWN_OPERATOR;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_OPERATOR);
     if (!ham_solver_kind_name(kind))
-        return HAM_ERR_UNKNOWN_SOLVER;
+        return HAMP_FAIL(HAM_ERR_UNKNOWN_SOLVER);
     if (!model->clamped)
-        return HAM_ERR_UNSUPPORTED;
+        return HAMP_FAIL(HAM_ERR_UNSUPPORTED);
     ham_trainer_t *t = calloc(1, sizeof *t);
     if (!t)
-        return HAM_ERR_NOMEM;
+        return HAMP_FAIL(HAM_ERR_NOMEM);
     t->model = model;
     t->op = op;
     t->ops = ops;
@@ -89,9 +89,9 @@ HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t
     int rc = ham_solver_new(&t->fwd, model, op, kind);
     for (int32_t l = 0; rc == HAM_OK && l < model->n_layers; l++) {
         if (l + 1 < model->n_layers && !(t->gW[l] = calloc(hamp_block_len(model, l), sizeof(float))))
-            rc = HAM_ERR_NOMEM;
+            rc = HAMP_FAIL(HAM_ERR_NOMEM);
         if (model->b[l] && !(t->gb[l] = calloc((size_t)model->size[l], sizeof(float))))
-            rc = HAM_ERR_NOMEM;
+            rc = HAMP_FAIL(HAM_ERR_NOMEM);
     }
     if (rc == HAM_OK) {
         float *p[HAMP_MAX_PARAMS], *g[HAMP_MAX_PARAMS];
@@ -106,11 +106,6 @@ HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t
     }
     *trainer = t;
     return HAM_OK;
-}
-
-HAM_API const char *ham_trainer_message(const ham_trainer_t *trainer)
-{
-    return trainer ? trainer->msg : "";
 }
 
 HAM_API ham_solver_t *ham_trainer_solver(ham_trainer_t *trainer)
@@ -132,7 +127,7 @@ static int ensure_buffers(ham_trainer_t *t, int32_t batch)
         hamp_eval_init(&t->eval, t->model, batch, 1) != HAM_OK ||
         hamp_input_sparse_alloc(&t->sparse, t->model, batch) != HAM_OK) {
         free_buffers(t);
-        return hamp_fail(t->msg, HAM_ERR_NOMEM, "cannot allocate buffers for %d samples",
+        return hamp_fail(HAM_ERR_NOMEM, "cannot allocate buffers for %d samples",
                          (int)batch);
     }
     t->cap = batch;
@@ -153,7 +148,7 @@ static int prepare_backward(ham_trainer_t *t)
         t->bwd = NULL;
         int rc = hamp_solver_new_adjoint(&t->bwd, t->model, t->op, kind);
         if (rc != HAM_OK)
-            return hamp_fail(t->msg, rc, "cannot create the %s adjoint solver",
+            return hamp_fail(rc, "cannot create the %s adjoint solver",
                              ham_solver_kind_name(kind));
         t->bwd_kind = kind;
     }
@@ -169,18 +164,17 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correc
                                  const float *x, const int32_t *labels)
 {
     if (!t)
-        return HAM_ERR_NULL;
-    t->msg[0] = '\0';
+        return HAMP_FAIL(HAM_ERR_NULL);
     t->have_grad = 0;
     const ham_model_t *m = t->model;
     if (!x || !labels)
-        return hamp_fail(t->msg, HAM_ERR_NULL, "x and labels are required");
+        return hamp_fail(HAM_ERR_NULL, "x and labels are required");
     if (batch <= 0)
-        return hamp_fail(t->msg, HAM_ERR_INVALID, "batch must be > 0, got %d", (int)batch);
+        return hamp_fail(HAM_ERR_INVALID, "batch must be > 0, got %d", (int)batch);
     int32_t out_layer = m->n_layers - 1, n_out = m->size[out_layer];
     for (int32_t r = 0; r < batch; r++)
         if (labels[r] < 0 || labels[r] >= n_out)
-            return hamp_fail(t->msg, HAM_ERR_INVALID,
+            return hamp_fail(HAM_ERR_INVALID,
                              "label %d of sample %d is outside 0..%d (the output layer's size)",
                              (int)labels[r], (int)r, (int)n_out - 1);
     int rc = ensure_buffers(t, batch);
@@ -192,11 +186,11 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correc
     hamp_eval_set_input(&t->eval, m, x, batch);
     hamp_eval_pack(&t->eval, m);
     if ((rc = hamp_solver_solve_with_input(t->fwd, t->s_star, batch, x, &t->eval)) != HAM_OK)
-        return hamp_fail(t->msg, rc, "forward solve: %s", ham_solver_message(t->fwd));
+        return hamp_fail(rc, "forward solve: %s", ham_last_error());
     double L = hamp_loss(t->rhs, correct, (int32_t)t->opt[HAM_TRAIN_LOSS], t->s_star, dim,
                          t->layout->offset[out_layer], n_out, labels, batch);
     if (!isfinite(L))
-        return hamp_fail(t->msg, HAM_ERR_NUMERIC,
+        return hamp_fail(HAM_ERR_NUMERIC,
                          "the loss is not finite: %d of %d samples diverged in the forward solve",
                          (int)t->fwd->stats.diverged, (int)batch);
 
@@ -208,9 +202,9 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correc
     int recurrent = t->opt[HAM_TRAIN_GRADIENT] == HAM_GRADIENT_RECURRENT;
     rc = hamp_solver_solve_adjoint(t->bwd, t->lambda, batch, &t->eval, t->rhs, recurrent);
     if (rc != HAM_OK)
-        return hamp_fail(t->msg, rc, "adjoint solve: %s", ham_solver_message(t->bwd));
+        return hamp_fail(rc, "adjoint solve: %s", ham_last_error());
     if (!hamp_check_finite(t->lambda, (size_t)batch * dim))
-        return hamp_fail(t->msg, HAM_ERR_NUMERIC,
+        return hamp_fail(HAM_ERR_NUMERIC,
                          "the adjoint diverged (is the fixed point unstable, rho(J) >= 1?)");
 
     /* (dOp/dtheta)^T lambda at s*, from the linearisation in t->eval */
@@ -271,11 +265,11 @@ HAM_API int ham_trainer_get_weight_grad(float *out, const ham_trainer_t *t, int3
                                         size_t count)
 {
     if (!out || !t)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (block < 0 || block + 1 >= t->model->n_layers || !t->have_grad)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (count != hamp_block_len(t->model, block))
-        return HAM_ERR_DIMENSION;
+        return HAMP_FAIL(HAM_ERR_DIMENSION);
     memcpy(out, t->gW[block], count * sizeof(float));
     return HAM_OK;
 }
@@ -284,11 +278,11 @@ HAM_API int ham_trainer_get_bias_grad(float *out, const ham_trainer_t *t, int32_
                                       size_t count)
 {
     if (!out || !t)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (layer < 0 || layer >= t->model->n_layers || !t->gb[layer] || !t->have_grad)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     if (count != (size_t)t->model->size[layer])
-        return HAM_ERR_DIMENSION;
+        return HAMP_FAIL(HAM_ERR_DIMENSION);
     memcpy(out, t->gb[layer], count * sizeof(float));
     return HAM_OK;
 }
@@ -296,8 +290,8 @@ HAM_API int ham_trainer_get_bias_grad(float *out, const ham_trainer_t *t, int32_
 HAM_API int ham_trainer_backward_stats(ham_solve_stats_t *stats, const ham_trainer_t *t)
 {
     if (!stats || !t)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     if (!t->bwd)
-        return HAM_ERR_INVALID;
+        return HAMP_FAIL(HAM_ERR_INVALID);
     return ham_solver_get_stats(stats, t->bwd);
 }

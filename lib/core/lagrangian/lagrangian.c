@@ -26,11 +26,11 @@ HAM_API const char *ham_lagrangian_name(int32_t kind)
 HAM_API int ham_lagrangian_from_name(int32_t *kind, const char *name)
 {
     if (!kind || !name)
-        return HAM_ERR_NULL;
+        return HAMP_FAIL(HAM_ERR_NULL);
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (kinds[i].kind != HAM_LAGRANGIAN_CUSTOM && strcmp(kinds[i].name, name) == 0) {
             *kind = kinds[i].kind;
             return HAM_OK;
         }
-    return HAM_ERR_UNKNOWN_LAGRANGIAN;
+    return hamp_fail(HAM_ERR_UNKNOWN_LAGRANGIAN, "unknown Lagrangian name '%.64s'", name);
 }

@@ -209,7 +209,10 @@ HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, in
  * The file is written atomically: to a temporary file in the same directory, flushed
  * with fsync, then renamed over `path`, so a crash mid-save leaves the previous file
  * intact and readers never see a half-written one. A replaced file keeps its permissions;
- * a new one gets 0666 less the umask.
+ * a new one gets 0666 less the umask. The file holds exactly the bytes of
+ * ham_model_save_buffer().
+ * @param model the model to save
+ * @param path the file to create or replace
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO, ::HAM_ERR_UNSUPPORTED (a layer has a
  *   custom Lagrangian, whose callbacks cannot be saved).
  */
@@ -217,12 +220,61 @@ HAM_API int ham_model_save(const ham_model_t *model, const char *path);
 
 /**
  * @brief Loads a model saved by ham_model_save().
+ *
+ * Opens `path` without blocking and refuses anything but a regular file (::HAM_ERR_IO),
+ * checks the magic, version and declared length against the file's size before reading
+ * the rest, then decodes the whole file as ham_model_load_buffer() does.
  * @param[out] model the new model; NULL on failure
+ * @param path the model file
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO, ::HAM_ERR_FORMAT (bad magic, unsupported
  *   format version, truncated, checksum mismatch, impossible sizes or values),
  *   ::HAM_ERR_NOMEM. Never crashes on a damaged file.
  */
 HAM_API int ham_model_load(ham_model_t **model, const char *path);
+
+/**
+ * @brief Encodes a model into memory: the exact bytes ham_model_save() writes to a file
+ * (docs/model-format.md), for embedding, bindings and transport without a file system.
+ *
+ * Call it once with `buf` NULL to learn the size, allocate, and call it again:
+ * @code
+ * size_t n = 0;
+ * ham_model_save_buffer(NULL, &n, model);
+ * void *buf = malloc(n);
+ * ham_model_save_buffer(buf, &n, model);
+ * @endcode
+ * @param[out] buf where the encoding is written, or NULL to query the size only
+ * @param[in,out] size with `buf` NULL: set to the bytes the model needs (its value on
+ *   entry is ignored). With `buf`: on entry the capacity of `buf`; on success the bytes
+ *   written; when the capacity is too small, set to the bytes needed (nothing is written).
+ *   Left unchanged by the other errors.
+ * @param model the model to encode
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`size` or `model`), ::HAM_ERR_DIMENSION (`*size` is
+ *   smaller than the encoding; `*size` now holds its length), ::HAM_ERR_UNSUPPORTED (a
+ *   layer has a custom Lagrangian, whose callbacks cannot be saved), ::HAM_ERR_NOMEM (the
+ *   encoding is longer than `SIZE_MAX`: only where `size_t` is narrower than 64 bits).
+ */
+HAM_API int ham_model_save_buffer(void *buf, size_t *size, const ham_model_t *model);
+
+/**
+ * @brief Decodes a model from memory: the bytes of ham_model_save_buffer() or of a
+ * model file.
+ *
+ * Applies every check of ham_model_load() (magic, format version, declared length, which
+ * must equal `size`, so trailing bytes are refused; CRC-32; field ranges; layer sizes
+ * that add up to `size`; finite weights and biases). It never reads outside
+ * `[buf, buf + size)`, never crashes on any input, needs no alignment of `buf`, and
+ * allocates only what the layer sizes need once they are checked against `size`, so a
+ * forged header cannot make it allocate more than the buffer could fill. `buf` is
+ * borrowed for the call only. Messages (ham_last_error()) start with "model buffer: ".
+ * @param[out] model the new model; NULL on failure
+ * @param buf the encoding; may be NULL only when `size` is 0
+ * @param size length of the encoding in bytes
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`model`, or `buf` with `size` > 0), ::HAM_ERR_FORMAT
+ *   (bad magic, unsupported format version, truncated or padded, checksum mismatch,
+ *   impossible sizes or values), ::HAM_ERR_NOMEM.
+ */
+HAM_API int ham_model_load_buffer(ham_model_t **model, const void *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -44,4 +44,31 @@ int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *
 int hamp_rfile_expect_end(hamp_rfile_t *f);
 void hamp_rfile_close(hamp_rfile_t *f); /* no-op on a closed or failed-to-open file */
 
+/* ------------------------------------------------- model encoding (model_format.c) */
+
+/* Receives the encoding in order, in chunks; returns 0, or non-zero to stop (returned by
+ * hamp_model_encode). */
+typedef int (*hamp_model_sink_fn)(void *ctx, const void *bytes, size_t n);
+
+/* HAM_ERR_UNSUPPORTED (message prefixed with name) when a layer's Lagrangian is custom. */
+int hamp_model_check_saveable(const ham_model_t *m, const char *name);
+/* Exact length of the model's encoding. */
+uint64_t hamp_model_encoded_size(const ham_model_t *m);
+/* Hands the encoding to sink, in bounded chunks: exactly hamp_model_encoded_size bytes
+ * unless the sink stops it. The model must be saveable. */
+int hamp_model_encode(const ham_model_t *m, hamp_model_sink_fn sink, void *ctx);
+
+/* Bytes at the start of an encoding that hold the magic, version and declared length. */
+#define HAMP_MODEL_PREAMBLE 24u
+/* Checks the first min(total, HAMP_MODEL_PREAMBLE) bytes p of an encoding of total bytes:
+ * magic, version, minimal and declared length. Lets a file be refused before it is read.
+ * Messages start with name and call the source a `noun` ("file", "buffer"). */
+int hamp_model_check_preamble(const unsigned char *p, uint64_t total, const char *name,
+                              const char *noun);
+/* Decodes a whole encoding of size bytes (p may be NULL when size is 0): every check of
+ * docs/model-format.md; reads nothing outside [p, p + size) and allocates only what the
+ * layer sizes, already checked against size, need. *out is NULL on failure. */
+int hamp_model_decode(ham_model_t **out, const unsigned char *p, size_t size, const char *name,
+                      const char *noun);
+
 #endif /* HAMDEQ_IO_PRIVATE_H */

@@ -1,6 +1,7 @@
-/* Model files (docs/model-format.md): exact round trips, damaged files (every truncation,
- * every flipped byte, other versions, invalid fields behind a valid checksum) and atomic
- * saves (a failed save leaves the previous file and no temporary file behind). */
+/* Model files and buffers (docs/model-format.md): exact round trips, damaged files and
+ * buffers (every truncation, every flipped byte, other versions, invalid fields behind a
+ * valid checksum), buffers that are the files' bytes, and atomic saves (a failed save
+ * leaves the previous file and no temporary file behind). */
 #include <dirent.h>
 #include <errno.h>
 #include <float.h>
@@ -277,6 +278,31 @@ static void expect_format(const char *path, const char *what, const char *needle
                       ham_last_error());
 }
 
+/* Loads a private, exactly sized copy of buf[0..len) (so that AddressSanitizer sees any
+ * read past it) and expects HAM_ERR_FORMAT, no model and a fresh one-line message that
+ * names the buffer. */
+static void expect_format_buffer(const void *buf, size_t len, const char *what,
+                                 const char *needle)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    ck_assert(copy != NULL);
+    if (len)
+        memcpy(copy, buf, len);
+    ham_model_t *m = (ham_model_t *)&not_a_model;
+    tu_plant_stale_error();
+    int rc = ham_model_load_buffer(&m, copy, len);
+    ck_assert_msg(rc == HAM_ERR_FORMAT, "buffer, %s: got %s (%s)", what, ham_status_name(rc),
+                  ham_last_error());
+    tu_check_fresh_error(what);
+    ck_assert_msg(m == NULL, "buffer, %s: model not NULL on failure", what);
+    ck_assert_msg(strncmp(ham_last_error(), "model buffer: ", 14) == 0,
+                  "buffer, %s: message does not name the buffer: %s", what, ham_last_error());
+    if (needle)
+        ck_assert_msg(strstr(ham_last_error(), needle) != NULL,
+                      "buffer, %s: message lacks '%s': %s", what, needle, ham_last_error());
+    free(copy);
+}
+
 START_TEST(test_truncated_at_every_length)
 {
     td_dir_t d;
@@ -290,6 +316,7 @@ START_TEST(test_truncated_at_every_length)
         write_all(p, buf, n);
         snprintf(what, sizeof what, "truncated to %zu of %zu bytes", n, len);
         expect_format(p, what, n >= 12 ? "truncated" : NULL);
+        expect_format_buffer(buf, n, what, n >= 12 ? "truncated" : NULL);
     }
     /* one byte more */
     unsigned char *longer = malloc(len + 1);
@@ -298,6 +325,7 @@ START_TEST(test_truncated_at_every_length)
     longer[len] = 0;
     write_all(p, longer, len + 1);
     expect_format(p, "one byte appended", NULL);
+    expect_format_buffer(longer, len + 1, "one byte appended", "padded");
     free(longer);
     free(buf);
     ham_model_free(m);
@@ -321,16 +349,19 @@ START_TEST(test_every_flipped_byte)
             write_all(p, buf, len);
             snprintf(what, sizeof what, "byte %zu ^ 0x%02x", i, masks[k]);
             expect_format(p, what, NULL);
+            expect_format_buffer(buf, len, what, NULL);
             buf[i] ^= masks[k];
         }
     /* the weights and the trailer are covered by the checksum, and the message says so */
     buf[200] ^= 0x10;
     write_all(p, buf, len);
     expect_format(p, "weight byte", "checksum");
+    expect_format_buffer(buf, len, "weight byte", "checksum");
     buf[200] ^= 0x10;
     buf[30] ^= 0x10; /* the default operator: invalid, but reported as damage */
     write_all(p, buf, len);
     expect_format(p, "operator byte", "checksum");
+    expect_format_buffer(buf, len, "operator byte", "checksum");
     free(buf);
     ham_model_free(m);
     td_rmdir(&d);
@@ -378,6 +409,7 @@ START_TEST(test_invalid_fields)
         {"beta -1", "parameter", layer + 32 + 8, 8, 0xBFF0000000000000ull},
         {"beta inf", "parameter", layer + 32 + 8, 8, 0x7FF0000000000000ull},
         {"tanh param", "parameter", layer + 16 + 8, 8, 0x3FF0000000000000ull},
+        {"tanh param -0", "parameter", layer + 16 + 8, 8, 0x8000000000000000ull},
         {"NaN weight", "NaN", weights + 40, 4, 0x7FC00000u},
         {"inf bias", "NaN", len - 8, 4, 0x7F800000u},
         {"file size", "declares", 16, 8, 12345},
@@ -391,15 +423,48 @@ START_TEST(test_invalid_fields)
         fix_crc(bad, len);
         write_all(p, bad, len);
         expect_format(p, cases[k].what, cases[k].needle);
+        expect_format_buffer(bad, len, cases[k].what, cases[k].needle);
     }
     /* a different magic is "not a model file", whatever follows */
     memcpy(bad, buf, len);
     bad[1] = 'h';
     write_all(p, bad, len);
     expect_format(p, "magic", "not a libhamdeq model file");
+    expect_format_buffer(bad, len, "magic", "not a libhamdeq model file");
     write_all(p, "HAMDEQ", 6);
     expect_format(p, "short text", "not a libhamdeq model file");
+    expect_format_buffer("HAMDEQ", 6, "short text", "not a libhamdeq model file");
     free(bad);
+    free(buf);
+    ham_model_free(m);
+    td_rmdir(&d);
+}
+END_TEST
+
+/* A huge file whose first bytes already disqualify it is refused from them, before the
+ * rest is read or memory allocated for it (a sparse file of 64 GiB: reading it whole
+ * would fail with HAM_ERR_NOMEM or take minutes). */
+START_TEST(test_huge_file_refused_early)
+{
+    td_dir_t d;
+    td_mkdir(&d);
+    ham_model_t *m = model3();
+    size_t len;
+    unsigned char *buf = round_trip(m, &d, "m.ham", &len);
+    char p[512];
+    td_path(p, &d, "huge.ham");
+    const off_t huge = (off_t)1 << 36;
+    for (int bad_magic = 0; bad_magic < 2; bad_magic++) {
+        buf[0] ^= (unsigned char)bad_magic;
+        write_all(p, buf, 24);
+        buf[0] ^= (unsigned char)bad_magic;
+        if (truncate(p, huge) != 0) {
+            fprintf(stderr, "skipped: no sparse file of 64 GiB here: %s\n", strerror(errno));
+            break;
+        }
+        expect_format(p, bad_magic ? "huge, bad magic" : "huge, declares less",
+                      bad_magic ? "bad magic" : "corrupted or padded");
+    }
     free(buf);
     ham_model_free(m);
     td_rmdir(&d);
@@ -418,6 +483,17 @@ START_TEST(test_load_errors)
     TU_RC(HAM_ERR_IO, ham_model_load(&m, d.path)); /* a directory */
     ck_assert(ham_last_error()[0] != '\0');
     TU_RC(HAM_ERR_IO, ham_model_load(&m, d.path));
+    /* a FIFO without a writer: opening it must not block, and it is refused */
+    char fifo[512];
+    ck_assert(mkfifo(td_path(fifo, &d, "fifo"), 0600) == 0);
+    m = (ham_model_t *)&not_a_model;
+    TU_RC(HAM_ERR_IO, ham_model_load(&m, fifo));
+    ck_assert(m == NULL);
+    ck_assert_msg(strstr(ham_last_error(), "not a regular file") != NULL, "message: %s",
+                  ham_last_error());
+    ck_assert(unlink(fifo) == 0);
+    TU_RC(HAM_ERR_IO, ham_model_load(&m, "/dev/zero"));
+    ck_assert(strstr(ham_last_error(), "not a regular file") != NULL);
     TU_RC(HAM_ERR_NULL, ham_model_load(NULL, p));
     TU_RC(HAM_ERR_NULL, ham_model_load(&m, NULL));
     ham_model_t *good = model3();
@@ -431,6 +507,7 @@ START_TEST(test_load_errors)
 END_TEST
 
 /* ------------------------------------------------------------------ atomic saves */
+
 
 static double custom_value(const float *s, int32_t n, void *user)
 {
@@ -455,6 +532,306 @@ static void custom_hvp(float *out, const float *s, const float *g, const float *
     (void)user;
     memcpy(out, v, (size_t)n * sizeof *out);
 }
+
+/* ------------------------------------------------------------------ buffers */
+
+/* The documented length: 48 + 16 L + 4 (weights + free biases) + 4. */
+static size_t format_len(const ham_model_t *m)
+{
+    int32_t L = ham_model_n_layers(m);
+    size_t floats = 0;
+    for (int32_t l = 0; l < L; l++) {
+        if (l + 1 < L)
+            floats += (size_t)ham_model_layer_size(m, l) * (size_t)ham_model_layer_size(m, l + 1);
+        if (l > 0 || !ham_model_has_clamped_input(m))
+            floats += (size_t)ham_model_layer_size(m, l);
+    }
+    return 48 + 16 * (size_t)L + 4 * floats + 4;
+}
+
+/* Encodes m with the size query and a buffer with guard bytes after it; returns the
+ * malloc'd encoding (exactly *len bytes). */
+static unsigned char *encode(const ham_model_t *m, size_t *len)
+{
+    size_t n = 12345; /* ignored by the query */
+    TU_OK(ham_model_save_buffer(NULL, &n, m));
+    ck_assert_uint_eq(n, format_len(m));
+    const size_t guard = 64;
+    unsigned char *buf = malloc(n + guard);
+    ck_assert(buf != NULL);
+    memset(buf, 0xA5, n + guard);
+    size_t cap = n + guard;
+    TU_OK(ham_model_save_buffer(buf, &cap, m));
+    ck_assert_uint_eq(cap, n); /* the bytes written */
+    for (size_t i = n; i < n + guard; i++)
+        ck_assert_msg(buf[i] == 0xA5, "byte %zu past the encoding was written", i);
+    *len = n;
+    return buf;
+}
+
+/* Buffer and file agree: the same bytes, and the same model loaded from either. */
+static void check_buffer_round_trip(const ham_model_t *m, const td_dir_t *d, const char *name)
+{
+    size_t len, flen;
+    unsigned char *buf = encode(m, &len);
+    unsigned char *file = round_trip(m, d, name, &flen);
+    ck_assert_uint_eq(flen, len);
+    ck_assert_msg(memcmp(file, buf, len) == 0, "%s: buffer and file bytes differ", name);
+
+    ham_model_t *from_buf = (ham_model_t *)&not_a_model, *from_file = NULL;
+    int rc = ham_model_load_buffer(&from_buf, buf, len);
+    ck_assert_msg(rc == HAM_OK, "%s: load_buffer: %s", name, ham_last_error());
+    assert_same_model(m, from_buf);
+    char p[512];
+    TU_OK(ham_model_load(&from_file, td_path(p, d, name)));
+    assert_same_model(from_file, from_buf);
+
+    /* no alignment needed: the same bytes one past an aligned address */
+    unsigned char *odd = malloc(len + 1);
+    ck_assert(odd != NULL);
+    memcpy(odd + 1, buf, len);
+    ham_model_t *from_odd = NULL;
+    TU_OK(ham_model_load_buffer(&from_odd, odd + 1, len));
+    assert_same_model(m, from_odd);
+
+    /* and a loaded model encodes to the same bytes again */
+    size_t len2;
+    unsigned char *again = encode(from_buf, &len2);
+    ck_assert(len2 == len && memcmp(again, buf, len) == 0);
+
+    free(again);
+    free(odd);
+    ham_model_free(from_odd);
+    ham_model_free(from_file);
+    ham_model_free(from_buf);
+    free(file);
+    free(buf);
+}
+
+START_TEST(test_buffer_round_trips)
+{
+    td_dir_t d;
+    td_mkdir(&d);
+    /* clamped, tanh and softmax, awkward floats, odd defaults */
+    ham_model_t *m = model3();
+    check_buffer_round_trip(m, &d, "m3.ham");
+    ham_model_free(m);
+
+    /* clamped, 5 layers, every kind */
+    const int32_t s5[5] = {7, 6, 5, 4, 3};
+    m = tu_model_new(5, s5, HAM_MODEL_CLAMPED_INPUT, 21, 0.7);
+    tu_model_random_biases(m, 22, 1.0);
+    TU_OK(ham_model_set_lagrangian(m, 0, HAM_LAGRANGIAN_IDENTITY, 0));
+    TU_OK(ham_model_set_lagrangian(m, 1, HAM_LAGRANGIAN_SIGMOID, 0));
+    TU_OK(ham_model_set_lagrangian(m, 3, HAM_LAGRANGIAN_TANH, 0));
+    TU_OK(ham_model_set_lagrangian(m, 4, HAM_LAGRANGIAN_SOFTMAX, 0.37));
+    TU_OK(ham_model_set_defaults(m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_BROYDEN, 0.5, 1000000));
+    check_buffer_round_trip(m, &d, "m5.ham");
+    ham_model_free(m);
+
+    /* free input, 4 layers, softmax with a tiny and a large beta */
+    const int32_t s4[4] = {5, 8, 3, 2};
+    m = tu_model_new(4, s4, HAM_MODEL_FREE_INPUT, 31, 1.3);
+    tu_model_random_biases(m, 32, 2.0);
+    TU_OK(ham_model_set_lagrangian(m, 0, HAM_LAGRANGIAN_SOFTMAX, 1e-300));
+    TU_OK(ham_model_set_lagrangian(m, 2, HAM_LAGRANGIAN_SOFTMAX, 1e300));
+    TU_OK(ham_model_set_defaults(m, HAM_OPERATOR_SYNC, HAM_SOLVER_PICARD, 1e-12, 1));
+    check_buffer_round_trip(m, &d, "free4.ham");
+    ham_model_free(m);
+
+    /* a Modern Hopfield network (free input, softmax hidden layer) */
+    const float patterns[6] = {1, -1, 0.5f, -0.25f, 2, 0};
+    TU_OK(ham_mhn_new(&m, patterns, 2, 3, 4.0));
+    check_buffer_round_trip(m, &d, "mhn.ham");
+    ham_model_free(m);
+
+    /* the smallest model */
+    const int32_t s2[2] = {1, 1};
+    TU_OK(ham_model_new(&m, 2, s2, HAM_MODEL_CLAMPED_INPUT));
+    check_buffer_round_trip(m, &d, "tiny.ham");
+    size_t n = 0;
+    TU_OK(ham_model_save_buffer(NULL, &n, m));
+    ck_assert_uint_eq(n, 48 + 32 + 4 * 2 + 4);
+    ham_model_free(m);
+    td_rmdir(&d);
+}
+END_TEST
+
+START_TEST(test_buffer_too_small)
+{
+    ham_model_t *m = model3();
+    size_t need = 0;
+    TU_OK(ham_model_save_buffer(NULL, &need, m));
+    unsigned char *buf = malloc(need);
+    ck_assert(buf != NULL);
+    const size_t caps[4] = {0, 1, 48, need - 1};
+    for (int k = 0; k < 4; k++) {
+        memset(buf, 0x5A, need);
+        size_t cap = caps[k];
+        TU_RC(HAM_ERR_DIMENSION, ham_model_save_buffer(buf, &cap, m));
+        ck_assert_uint_eq(cap, need);
+        ck_assert_msg(strncmp(ham_last_error(), "model buffer: ", 14) == 0, "message: %s",
+                      ham_last_error());
+        for (size_t i = 0; i < need; i++)
+            ck_assert_msg(buf[i] == 0x5A, "capacity %zu: byte %zu written", caps[k], i);
+    }
+    /* exactly the size needed is enough */
+    size_t cap = need;
+    TU_OK(ham_model_save_buffer(buf, &cap, m));
+    ck_assert_uint_eq(cap, need);
+    ham_model_t *back = NULL;
+    TU_OK(ham_model_load_buffer(&back, buf, cap));
+    assert_same_model(m, back);
+    ham_model_free(back);
+    free(buf);
+    ham_model_free(m);
+}
+END_TEST
+
+START_TEST(test_buffer_arguments)
+{
+    ham_model_t *m = model3();
+    size_t n = 0;
+    TU_OK(ham_model_save_buffer(NULL, &n, m));
+    unsigned char *buf = malloc(n);
+    ck_assert(buf != NULL);
+    size_t cap = n;
+    TU_OK(ham_model_save_buffer(buf, &cap, m));
+
+    TU_RC(HAM_ERR_NULL, ham_model_save_buffer(NULL, NULL, m));
+    TU_RC(HAM_ERR_NULL, ham_model_save_buffer(buf, NULL, m));
+    cap = n;
+    TU_RC(HAM_ERR_NULL, ham_model_save_buffer(buf, &cap, NULL));
+    ck_assert_uint_eq(cap, n);
+    TU_RC(HAM_ERR_NULL, ham_model_save_buffer(NULL, &cap, NULL));
+
+    TU_RC(HAM_ERR_NULL, ham_model_load_buffer(NULL, buf, n));
+    ham_model_t *out = (ham_model_t *)&not_a_model;
+    TU_RC(HAM_ERR_NULL, ham_model_load_buffer(&out, NULL, n));
+    ck_assert(out == NULL);
+    out = (ham_model_t *)&not_a_model;
+    TU_RC(HAM_ERR_NULL, ham_model_load_buffer(&out, NULL, 1));
+    ck_assert(out == NULL);
+    /* nothing at all is an empty, hence truncated, model */
+    out = (ham_model_t *)&not_a_model;
+    TU_RC(HAM_ERR_FORMAT, ham_model_load_buffer(&out, NULL, 0));
+    ck_assert(out == NULL);
+    ck_assert_msg(strstr(ham_last_error(), "truncated") != NULL, "message: %s", ham_last_error());
+    TU_RC(HAM_ERR_FORMAT, ham_model_load_buffer(&out, buf, 0));
+
+    /* a custom Lagrangian cannot be encoded: not even sized, and nothing is written */
+    ham_lagrangian_def_t def = {0};
+    def.size = sizeof def;
+    def.value = custom_value;
+    def.activation = custom_activation;
+    def.hvp = custom_hvp;
+    TU_OK(ham_model_set_custom_lagrangian(m, 1, &def));
+    size_t q = 7;
+    TU_RC(HAM_ERR_UNSUPPORTED, ham_model_save_buffer(NULL, &q, m));
+    ck_assert_uint_eq(q, 7);
+    ck_assert_msg(strstr(ham_last_error(), "custom") != NULL, "message: %s", ham_last_error());
+    unsigned char *copy = malloc(n);
+    ck_assert(copy != NULL);
+    memcpy(copy, buf, n);
+    cap = n;
+    TU_RC(HAM_ERR_UNSUPPORTED, ham_model_save_buffer(buf, &cap, m));
+    ck_assert_uint_eq(cap, n);
+    ck_assert(memcmp(copy, buf, n) == 0);
+    free(copy);
+    free(buf);
+    ham_model_free(m);
+}
+END_TEST
+
+/* A forged header that claims huge layers, with a valid length field and checksum, is
+ * refused by the size check, before anything is allocated: the layer sizes, not the
+ * allocator, produce the message. */
+START_TEST(test_buffer_forged_sizes)
+{
+    ham_model_t *m = model3();
+    size_t len;
+    unsigned char *buf = encode(m, &len);
+    /* 46340^2 < 2^31: a legal block of 8.6 GB that these len bytes cannot hold */
+    put_le32(buf + 48, 46340);
+    put_le32(buf + 64, 46340);
+    fix_crc(buf, len);
+    expect_format_buffer(buf, len, "forged layer sizes", "the layer sizes make");
+    /* a declared length far beyond the buffer is truncation, whatever the sizes say */
+    put_le64(buf + 16, (uint64_t)1 << 40);
+    fix_crc(buf, len);
+    expect_format_buffer(buf, len, "forged length", "truncated");
+    /* the same 64 layers of 2^31 - 1 units each, too few bytes */
+    unsigned char big[48 + 16 * 64 + 4];
+    memset(big, 0, sizeof big);
+    memcpy(big, buf, 48);
+    put_le64(big + 16, sizeof big);
+    put_le32(big + 24, 64);
+    for (int l = 0; l < 64; l++)
+        put_le32(big + 48 + 16 * l, 0x7FFFFFFF);
+    fix_crc(big, sizeof big);
+    expect_format_buffer(big, sizeof big, "64 huge layers", "2^31");
+    free(buf);
+    ham_model_free(m);
+}
+END_TEST
+
+/* Random damage behind a valid checksum (what a fuzzer tries first): every load either
+ * fails with HAM_ERR_FORMAT and a message, or succeeds with a model that encodes to
+ * exactly the bytes it came from (the encoding is canonical). */
+START_TEST(test_buffer_random_damage)
+{
+    ham_model_t *m = model3();
+    size_t len;
+    unsigned char *good = encode(m, &len);
+    tu_rng_t rng;
+    tu_rng_seed(&rng, 2024);
+    int loaded = 0;
+    for (int it = 0; it < 3000; it++) {
+        unsigned char *buf = malloc(len);
+        ck_assert(buf != NULL);
+        memcpy(buf, good, len);
+        /* mostly the header and layer table, where the fields are */
+        int edits = 1 + (int)(tu_uniform(&rng) * 3);
+        for (int k = 0; k < edits; k++) {
+            size_t span = tu_uniform(&rng) < 0.8 ? 48 + 3 * 16 : len - 4;
+            size_t at = (size_t)(tu_uniform(&rng) * (double)span);
+            buf[at] = (unsigned char)(tu_uniform(&rng) * 256);
+        }
+        size_t n = len;
+        if (tu_uniform(&rng) < 0.2) { /* cut or keep, with the length field to match */
+            n = 52 + (size_t)(tu_uniform(&rng) * (double)(len - 52));
+            put_le64(buf + 16, n);
+        }
+        fix_crc(buf, n);
+        unsigned char *exact = malloc(n);
+        ck_assert(exact != NULL);
+        memcpy(exact, buf, n);
+        ham_model_t *back = (ham_model_t *)&not_a_model;
+        tu_plant_stale_error();
+        int rc = ham_model_load_buffer(&back, exact, n);
+        if (rc == HAM_OK) {
+            loaded++;
+            size_t n2;
+            unsigned char *again = encode(back, &n2);
+            ck_assert_msg(n2 == n && memcmp(again, exact, n) == 0,
+                          "iteration %d: a loaded model encodes differently", it);
+            free(again);
+            ham_model_free(back);
+        } else {
+            ck_assert_msg(rc == HAM_ERR_FORMAT, "iteration %d: %s (%s)", it,
+                          ham_status_name(rc), ham_last_error());
+            ck_assert(back == NULL);
+            tu_check_fresh_error("ham_model_load_buffer");
+        }
+        free(exact);
+        free(buf);
+    }
+    /* edits that leave a valid model (a weight, a beta) were among them */
+    ck_assert_msg(loaded > 0 && loaded < 3000, "%d of 3000 loaded", loaded);
+    free(good);
+    ham_model_free(m);
+}
+END_TEST
 
 /* The file at path loads as `want`, and it is the only file in d. */
 static void assert_only(const td_dir_t *d, const char *path, const ham_model_t *want)
@@ -569,7 +946,13 @@ int main(void)
     tcase_add_test(tc, test_truncated_at_every_length);
     tcase_add_test(tc, test_every_flipped_byte);
     tcase_add_test(tc, test_invalid_fields);
+    tcase_add_test(tc, test_huge_file_refused_early);
     tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_buffer_round_trips);
+    tcase_add_test(tc, test_buffer_too_small);
+    tcase_add_test(tc, test_buffer_arguments);
+    tcase_add_test(tc, test_buffer_forged_sizes);
+    tcase_add_test(tc, test_buffer_random_damage);
     tcase_add_test(tc, test_atomic_save);
     tcase_add_test(tc, test_failed_write_keeps_previous);
     suite_add_tcase(s, tc);

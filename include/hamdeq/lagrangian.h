@@ -36,9 +36,31 @@ typedef enum ham_lagrangian_kind {
  * Set `size = sizeof(ham_lagrangian_def_t)` and zero-initialise the struct before filling
  * it (`ham_lagrangian_def_t d = {0}; d.size = sizeof d;`): a later library version may
  * append fields, and it rejects a struct whose unknown tail is not zero.
- * The struct is copied on registration; `name` must stay valid while the model lives,
- * and so must whatever `user` points to. Every callback works on one row (one sample)
- * of `n` units and must be thread-safe if the model is shared between threads.
+ * The struct is copied on registration; `name` must stay valid while the model lives.
+ * Every callback works on one row (one sample) of `n` units and must be thread-safe if
+ * the model is shared between threads.
+ *
+ * **User data.** Without `destroy`, `user` is borrowed: what it points to must outlive
+ * every model that uses the layer (clones included). With `destroy`, a successful
+ * registration hands `user` to the library: the registering model and its clones share
+ * it, and `destroy(user)` is called exactly once, when the last of them lets go of it
+ * (the layer's Lagrangian is replaced, or the last of those models is freed; that may
+ * happen inside ham_solver_free() or ham_trainer_free() of a handle that held the last
+ * reference, on whatever thread makes that call). A registration that fails takes
+ * nothing: `destroy` is not called and `user` is still the caller's. Each successful
+ * registration is one handover, so registering the same `user` twice (on two layers or
+ * two models) calls `destroy(user)` twice: give each registration its own user data, or
+ * count references inside it.
+ *
+ * **Callbacks must not unwind** through the library: no C++ exception, `longjmp` or
+ * thread cancellation may leave a callback (catch everything at its boundary); the
+ * library's own state would be left inconsistent and memory leaked. The callbacks here
+ * return no status. To report a failure, write NaN into the output (`value` returning
+ * NaN, a NaN activation or product): the samples it reaches end as
+ * ::HAM_SAMPLE_DIVERGED rather than converged. To stop a solve as a whole, record the
+ * failure in the user data and have the solver's iteration callback
+ * (ham_solver_set_callback()) return non-zero, which ends the solve with
+ * ::HAM_ERR_CANCELLED.
  */
 typedef struct ham_lagrangian_def {
     uint32_t size;  /**< sizeof(ham_lagrangian_def_t) as compiled by the caller */
@@ -51,6 +73,9 @@ typedef struct ham_lagrangian_def {
     /** `out = H(s) v` for one row, given `s` and its activation `g`. Required. */
     void (*hvp)(float *out, const float *s, const float *g, const float *v, int32_t n, void *user);
     void *user; /**< passed unchanged to every callback */
+    /** Destructor of `user`, called once by the last holder; NULL: `user` is borrowed.
+     *  Must not call into the library with a handle that is being freed. Optional. */
+    void (*destroy)(void *user);
 } ham_lagrangian_def_t;
 
 /**

@@ -12,8 +12,18 @@
  * - the *even-odd* state concatenates the free layers of the parity class that holds the
  *   output layer `L-1`; the other class is recomputed from it (ham_model_eo_to_full()).
  *
+ * Lifetime: a model is reference-counted. ham_model_new(), ham_model_clone(),
+ * ham_model_load() and ham_mhn_new() return a model holding one reference, the caller's;
+ * ham_model_ref() takes another and ham_model_free() drops one; the model is destroyed
+ * when the last is dropped. Every solver and trainer made for a model holds its own
+ * reference, so handles may be freed in any order (as a garbage collector's finalizers
+ * run): `ham_model_free(model)` right after ham_solver_new() leaves the solver usable,
+ * and the model goes with the solver. A reference shares the model, it does not copy it:
+ * a change made through any holder is seen by all.
+ *
  * Threading: a model may be read by several threads at once (solvers may share it) as
- * long as no thread modifies it.
+ * long as no thread modifies it. The reference count is atomic: threads may take and
+ * drop references to one model concurrently, each dropping only references it holds.
  */
 #ifndef HAMDEQ_MODEL_H
 #define HAMDEQ_MODEL_H
@@ -58,10 +68,37 @@ typedef enum ham_operator {
 HAM_API int ham_model_new(ham_model_t **model, int32_t n_layers, const int32_t *sizes,
                           uint32_t flags);
 
-/** @brief Frees a model; NULL is a no-op. Solvers using it must be freed first. */
+/**
+ * @brief Takes one more reference to a model (atomically; any thread).
+ *
+ * Each reference is dropped with its own ham_model_free(). The caller must already hold
+ * a reference (its own, or through a handle it knows is alive).
+ * @param model the model, or NULL
+ * @return `model` itself; NULL for NULL (which is not an error: ham_last_error() is left
+ *   as it was).
+ */
+HAM_API ham_model_t *ham_model_ref(ham_model_t *model);
+
+/**
+ * @brief Drops one reference to a model; the last one frees it. NULL is a no-op.
+ *
+ * Solvers and trainers hold their own references, so they may be freed before or after
+ * the model. Freeing the model releases its custom Lagrangians' user data (see
+ * ::ham_lagrangian_def_t) unless a clone still shares it.
+ * @param model the model, or NULL
+ */
 HAM_API void ham_model_free(ham_model_t *model);
 
-/** @brief Deep copy of a model (weights, biases, Lagrangians). */
+/**
+ * @brief Deep copy of a model (weights, biases, Lagrangians, solver defaults).
+ *
+ * The copy is a new model with its own reference count of 1, independent of `model`
+ * except that a custom Lagrangian's user data is shared, not copied: its destructor
+ * runs once, when the last model using it lets go (see ::ham_lagrangian_def_t).
+ * @param[out] out the copy; NULL on failure
+ * @param model the model to copy
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_NOMEM.
+ */
 HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model);
 
 /** @brief Number of layers, or 0 for NULL. */
@@ -75,6 +112,12 @@ HAM_API int32_t ham_model_has_clamped_input(const ham_model_t *model);
 
 /**
  * @brief Sets the Lagrangian of one layer.
+ *
+ * A custom Lagrangian the layer had is released (its user data destroyed unless a clone
+ * still uses it); on failure the layer keeps its Lagrangian.
+ * @param model the model
+ * @param layer the layer, `0 .. n_layers-1`
+ * @param kind a built-in ::ham_lagrangian_kind_t (not ::HAM_LAGRANGIAN_CUSTOM)
  * @param param inverse temperature beta for ::HAM_LAGRANGIAN_SOFTMAX (finite, > 0);
  *   ignored by the other kinds
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (layer, beta),
@@ -85,8 +128,15 @@ HAM_API int ham_model_set_lagrangian(ham_model_t *model, int32_t layer, int32_t 
 
 /**
  * @brief Gives one layer a user-defined Lagrangian (copied; see ::ham_lagrangian_def_t).
+ *
+ * On success the model takes `def->user` when `def->destroy` is set, and a custom
+ * Lagrangian the layer had before is released. On failure nothing changes: the layer
+ * keeps its Lagrangian, `def->destroy` is not called and `def->user` stays the caller's.
+ * @param model the model
+ * @param layer the layer, `0 .. n_layers-1`
+ * @param def the definition (size-prefixed)
  * @return ::HAM_OK, ::HAM_ERR_NULL (model, def, or a required callback),
- *   ::HAM_ERR_STRUCT_SIZE, ::HAM_ERR_INVALID (layer, flags).
+ *   ::HAM_ERR_STRUCT_SIZE, ::HAM_ERR_INVALID (layer, flags), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_model_set_custom_lagrangian(ham_model_t *model, int32_t layer,
                                             const ham_lagrangian_def_t *def);

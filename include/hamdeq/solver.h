@@ -13,6 +13,17 @@
  * iteration limit as ::HAM_SAMPLE_MAX_ITER. The state returned for every sample is the
  * last operator output `G(s_k)`.
  *
+ * Lifetime: a solver holds a reference to its model (ham_model_ref()), so the model may
+ * be freed before the solver; the solver's free drops that reference.
+ *
+ * Callbacks (the iteration callback, a custom backend's) must not unwind through the
+ * library: no C++ exception, `longjmp` or thread cancellation may leave them (catch
+ * everything at the callback's boundary). Report failure with the callback's return
+ * value instead: a non-zero return from ::ham_iter_callback_t, a non-zero (preferably
+ * negative ::ham_status_t) one from a backend's `init`, `reset` or `step`. A `void`
+ * callback (`fini`, `compact`) records the failure in its state or user data so that
+ * the next `step` returns it.
+ *
  * Threading: one thread at a time per solver; several solvers may share a model that
  * nobody modifies meanwhile. BLAS threading is the caller's to set, except that with
  * OpenBLAS products too small to gain from a second thread run on one (docs/api.md).
@@ -104,7 +115,12 @@ typedef struct ham_iter_info {
 } ham_iter_info_t;
 
 /**
- * Called once per driver iteration after the residuals are computed.
+ * Called once per driver iteration after the residuals are computed. It must not unwind
+ * (C++ throw, `longjmp`) through the library; return non-zero instead. It is also the
+ * way to stop a solve when a callback that returns no status (a custom Lagrangian's)
+ * recorded a failure in its user data.
+ * @param info this iteration's samples, valid during the call only
+ * @param user the pointer given to ham_solver_set_callback()
  * @return 0 to go on; non-zero stops the solve with ::HAM_ERR_CANCELLED.
  */
 typedef int (*ham_iter_callback_t)(const ham_iter_info_t *info, void *user);
@@ -118,7 +134,17 @@ typedef struct ham_step ham_step_t;
  * tests convergence and removes finished samples; the backend only proposes the next
  * iterate. All per-sample data the backend keeps must be indexed by row, and `compact`
  * must move it when rows are removed. No callback may call back into the same solver
- * except through the ham_step_* functions.
+ * except through the ham_step_* functions, and none may unwind through the library
+ * (see the file's notes): `init`, `reset` and `step` report failure by returning a
+ * negative ::ham_status_t (kept as the solve's status) or another non-zero value
+ * (reported as ::HAM_ERR_CALLBACK); `compact` records a failure in the state for the
+ * next `step` to return.
+ *
+ * **User data.** Without `destroy`, `user` is borrowed and must outlive the solver. With
+ * `destroy`, a successful ham_solver_new_custom() hands `user` to the solver, and
+ * ham_solver_free() calls `destroy(user)` exactly once, after the last `fini`. A
+ * ham_solver_new_custom() that fails takes nothing: `destroy` is not called and `user`
+ * stays the caller's.
  */
 typedef struct ham_solver_def {
     uint32_t size;    /**< sizeof(ham_solver_def_t) */
@@ -139,6 +165,9 @@ typedef struct ham_solver_def {
     /** Keep rows `keep[0..n_keep)` (increasing) and move them to rows `0..n_keep). Optional. */
     void (*compact)(void *state, const int32_t *keep, int32_t n_keep, void *user);
     void *user; /**< passed unchanged to every callback */
+    /** Destructor of `user`, called once by ham_solver_free(); NULL: `user` is borrowed.
+     *  Optional. */
+    void (*destroy)(void *user);
 } ham_solver_def_t;
 
 /** @brief Evaluates `out = G(s)` on the step's current rows (counts as one evaluation each). */
@@ -149,7 +178,13 @@ HAM_API int32_t ham_step_rows(const ham_step_t *step);
 HAM_API int32_t ham_step_dim(const ham_step_t *step);
 
 /**
- * @brief Creates a solver for `model` (borrowed: it must outlive the solver).
+ * @brief Creates a solver for `model`.
+ *
+ * The solver takes a reference to the model (ham_model_ref()), dropped by
+ * ham_solver_free(): the caller may free its own reference at any time. The model is
+ * shared, not copied: changes made to it later are seen by the solver.
+ * @param[out] solver the new solver; NULL on failure
+ * @param model the model (not modified by solves)
  * @param op ::HAM_OPERATOR_SYNC or ::HAM_OPERATOR_EVEN_ODD
  * @param kind a built-in ::ham_solver_kind_t
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_UNKNOWN_SOLVER,
@@ -158,11 +193,31 @@ HAM_API int32_t ham_step_dim(const ham_step_t *step);
 HAM_API int ham_solver_new(ham_solver_t **solver, const ham_model_t *model, int32_t op,
                            int32_t kind);
 
-/** @brief Creates a solver with a user backend (see ::ham_solver_def_t). */
+/**
+ * @brief Creates a solver with a user backend (see ::ham_solver_def_t).
+ *
+ * Holds a reference to the model as ham_solver_new() does. On success the solver takes
+ * `def->user` when `def->destroy` is set; on failure it takes nothing (`destroy` is not
+ * called).
+ * @param[out] solver the new solver; NULL on failure
+ * @param model the model
+ * @param op ::HAM_OPERATOR_SYNC or ::HAM_OPERATOR_EVEN_ODD
+ * @param def the backend (size-prefixed; copied)
+ * @return ::HAM_OK, ::HAM_ERR_NULL (solver, model, def, or a required callback),
+ *   ::HAM_ERR_STRUCT_SIZE, ::HAM_ERR_INVALID (flags), ::HAM_ERR_UNKNOWN_OPERATOR,
+ *   ::HAM_ERR_NOMEM.
+ */
 HAM_API int ham_solver_new_custom(ham_solver_t **solver, const ham_model_t *model, int32_t op,
                                   const ham_solver_def_t *def);
 
-/** @brief Frees a solver; NULL is a no-op. */
+/**
+ * @brief Frees a solver; NULL is a no-op.
+ *
+ * A custom backend's `fini` runs on its state, then `destroy(user)` if the definition has
+ * one; then the solver's reference to the model is dropped (freeing the model if it was
+ * the last). Never call it on the solver of a trainer (ham_trainer_solver()).
+ * @param solver the solver, or NULL
+ */
 HAM_API void ham_solver_free(ham_solver_t *solver);
 
 /** @brief Short static name of a built-in solver ("picard", "anderson", "broyden",
@@ -191,7 +246,15 @@ HAM_API int ham_solver_set_option(ham_solver_t *solver, int32_t option, double v
 /** @brief Reads an option. */
 HAM_API int ham_solver_get_option(double *value, const ham_solver_t *solver, int32_t option);
 
-/** @brief Installs (or with NULL removes) the per-iteration callback. */
+/**
+ * @brief Installs (or with NULL removes) the per-iteration callback.
+ * @param solver the solver
+ * @param callback called once per driver iteration; must not unwind through the library
+ *   (return non-zero to stop instead); NULL removes it
+ * @param user passed to the callback; borrowed: it must stay valid while the callback is
+ *   installed (the solver never frees it)
+ * @return ::HAM_OK, ::HAM_ERR_NULL.
+ */
 HAM_API int ham_solver_set_callback(ham_solver_t *solver, ham_iter_callback_t callback,
                                     void *user);
 

@@ -7,8 +7,9 @@
  * `lambda = J(s*)^T lambda + dLoss/ds*`, forms `dLoss/dtheta = (dG/dtheta)^T lambda`
  * with BLAS, and updates the model's weights and biases with the chosen optimiser.
  *
- * The trainer borrows the model and modifies it; nothing else may use the model while
- * a step runs. With one BLAS thread a training run is bit-for-bit reproducible.
+ * The trainer holds a reference to the model (ham_model_ref()) and modifies it; nothing
+ * else may use the model while a step runs. The model and the trainer may be freed in
+ * either order. With one BLAS thread a training run is bit-for-bit reproducible.
  */
 #ifndef HAMDEQ_TRAINER_H
 #define HAMDEQ_TRAINER_H
@@ -75,8 +76,15 @@ typedef enum ham_train_option {
 } ham_train_option_t;
 
 /**
- * @brief Creates a trainer for `model` (borrowed, modified by steps) whose forward solves
- * use operator `op` and solver `kind` (see ham_solver_new()).
+ * @brief Creates a trainer for `model` whose forward solves use operator `op` and solver
+ * `kind` (see ham_solver_new()).
+ *
+ * The trainer takes a reference to the model, dropped by ham_trainer_free(); steps modify
+ * the model in place, and every other holder sees the change.
+ * @param[out] trainer the new trainer; NULL on failure
+ * @param model the model to train (clamped input)
+ * @param op ::HAM_OPERATOR_SYNC or ::HAM_OPERATOR_EVEN_ODD
+ * @param kind a built-in ::ham_solver_kind_t for the forward solves
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_UNKNOWN_SOLVER,
  *   ::HAM_ERR_UNSUPPORTED (a model without a clamped input: there is nothing to train on),
  *   ::HAM_ERR_NOMEM.
@@ -84,10 +92,25 @@ typedef enum ham_train_option {
 HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t op,
                             int32_t kind);
 
-/** @brief Frees a trainer (not the model); NULL is a no-op. */
+/**
+ * @brief Frees a trainer and its solvers, and drops its reference to the model (which is
+ * freed if that was the last); NULL is a no-op.
+ * @param trainer the trainer, or NULL
+ */
 HAM_API void ham_trainer_free(ham_trainer_t *trainer);
 
-/** @brief The forward solver (owned by the trainer): set its options, read its stats. */
+/**
+ * @brief The forward solver, to set its options and read its stats.
+ *
+ * The pointer is **borrowed**: it stays valid exactly until ham_trainer_free(trainer),
+ * and the same pointer is returned on every call. The caller must not pass it to
+ * ham_solver_free() and must not use it after the trainer is freed; a binding that wraps
+ * it keeps the trainer's wrapper alive as long as the solver's. It holds its own
+ * reference to the model, so freeing the model does not invalidate it.
+ * @param trainer the trainer
+ * @return the trainer's solver; NULL for NULL (not an error: ham_last_error() is left as
+ *   it was).
+ */
 HAM_API ham_solver_t *ham_trainer_solver(ham_trainer_t *trainer);
 
 /** @brief Default and bounds of a trainer option (any pointer may be NULL). */

@@ -3,6 +3,8 @@
 #ifndef HAMDEQ_CORE_PRIVATE_H
 #define HAMDEQ_CORE_PRIVATE_H
 
+#include <stdatomic.h>
+
 #include "common/common_private.h"
 
 /* ------------------------------------------------- Lagrangians (lagrangian_*.c) */
@@ -23,12 +25,31 @@ typedef struct hamp_lagrangian_ops {
                 const float *v, int32_t rows, int32_t mult, int32_t n);
 } hamp_lagrangian_ops_t;
 
+/* A custom Lagrangian's user data and its destructor, shared by every layer copy made of
+ * one registration (model clones copy layers): destroy(user) runs once, when the last copy
+ * lets go. The count is atomic because clones may be freed on different threads. */
+typedef struct hamp_user_ref {
+    atomic_size_t refs;
+    void *user;
+    void (*destroy)(void *user);
+} hamp_user_ref_t;
+
 struct hamp_lagrangian {
     const hamp_lagrangian_ops_t *ops;
     int32_t kind;
     double beta;                 /* softmax inverse temperature */
     ham_lagrangian_def_t custom; /* copy of the user's definition (kind CUSTOM) */
+    hamp_user_ref_t *owner;      /* holder of custom.user, NULL when custom.destroy is */
 };
+
+/* Makes a custom Lagrangian from a checked definition; *lag is untouched on failure
+ * (HAM_ERR_NOMEM: the holder of the user data could not be allocated). */
+int hamp_lagrangian_custom_init(hamp_lagrangian_t *lag, const ham_lagrangian_def_t *def);
+/* One more layer copy shares lag's user data (a clone's copy of the layer). */
+void hamp_lagrangian_retain(const hamp_lagrangian_t *lag);
+/* The layer lets go of its Lagrangian (destroying the user data with the last copy);
+ * *lag is left zeroed. */
+void hamp_lagrangian_release(hamp_lagrangian_t *lag);
 
 extern const hamp_lagrangian_ops_t hamp_lagrangian_shifted_sigmoid;
 extern const hamp_lagrangian_ops_t hamp_lagrangian_sigmoid;
@@ -52,6 +73,7 @@ typedef struct hamp_layout {
 /* ---------------------------------------------------------------- model (model.c) */
 
 struct ham_model {
+    atomic_size_t refs;                  /* holders: the caller's, solvers', trainers' */
     int32_t n_layers;
     int32_t clamped;                     /* layer 0 clamped to the input */
     int32_t size[HAM_MAX_LAYERS];
@@ -65,10 +87,15 @@ struct ham_model {
 };
 
 void hamp_layout_build(ham_model_t *m);
+/* Take and drop one reference to a model, for the handles that hold it (solvers,
+ * trainers): the same as ham_model_ref() and ham_model_free(), on a const pointer. */
+const ham_model_t *hamp_model_retain(const ham_model_t *m);
+void hamp_model_release(const ham_model_t *m);
 int hamp_layer_free(const ham_model_t *m, int32_t l);
 
 /* The first published size of ham_lagrangian_def_t: smaller sizes are refused. */
-#define HAMP_LAGRANGIAN_DEF_V1 (offsetof(ham_lagrangian_def_t, user) + sizeof(void *))
+#define HAMP_LAGRANGIAN_DEF_V1                                                              \
+    (offsetof(ham_lagrangian_def_t, destroy) + sizeof(void (*)(void *)))
 
 /* 1 for an operator the model keeps a layout for (::ham_operator_t). */
 static inline int hamp_operator_valid(int32_t op)

@@ -48,6 +48,7 @@ HAM_API int ham_model_new(ham_model_t **model, int32_t n_layers, const int32_t *
     ham_model_t *m = calloc(1, sizeof *m);
     if (!m)
         return HAMP_FAIL(HAM_ERR_NOMEM);
+    atomic_init(&m->refs, 1);
     m->n_layers = n_layers;
     m->clamped = (flags & HAM_MODEL_CLAMPED_INPUT) != 0;
     for (int32_t l = 0; l < n_layers; l++) {
@@ -73,15 +74,39 @@ nomem:
     return HAMP_FAIL(HAM_ERR_NOMEM);
 }
 
+HAM_API ham_model_t *ham_model_ref(ham_model_t *model)
+{
+    /* the caller holds a reference, so the count cannot be racing to 0: relaxed suffices */
+    if (model)
+        atomic_fetch_add_explicit(&model->refs, 1, memory_order_relaxed);
+    return model;
+}
+
 HAM_API void ham_model_free(ham_model_t *model)
 {
     if (!model)
         return;
+    /* acq_rel: whatever other holders did with the model happens before it is freed */
+    if (atomic_fetch_sub_explicit(&model->refs, 1, memory_order_acq_rel) != 1)
+        return;
     for (int32_t l = 0; l < model->n_layers; l++) {
+        hamp_lagrangian_release(&model->lag[l]);
         free(model->W[l]);
         free(model->b[l]);
     }
     free(model);
+}
+
+/* The count is the one part of a model its holders change; a model is never defined
+ * const (it is always allocated here), so the casts are sound. */
+const ham_model_t *hamp_model_retain(const ham_model_t *m)
+{
+    return ham_model_ref((ham_model_t *)m);
+}
+
+void hamp_model_release(const ham_model_t *m)
+{
+    ham_model_free((ham_model_t *)m);
 }
 
 HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model)
@@ -101,7 +126,8 @@ HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model)
     c->default_tol = model->default_tol;
     c->default_max_iter = model->default_max_iter;
     for (int32_t l = 0; l < model->n_layers; l++) {
-        c->lag[l] = model->lag[l];
+        c->lag[l] = model->lag[l]; /* a custom one's user data is shared, not copied */
+        hamp_lagrangian_retain(&c->lag[l]);
         if (model->W[l])
             memcpy(c->W[l], model->W[l], hamp_block_len(model, l) * sizeof(float));
         if (model->b[l])
@@ -155,7 +181,7 @@ HAM_API int ham_model_set_lagrangian(ham_model_t *model, int32_t layer, int32_t 
                          "softmax inverse temperature beta must be finite and > 0, got %g",
                          param);
     hamp_lagrangian_t *lag = &model->lag[layer];
-    memset(lag, 0, sizeof *lag);
+    hamp_lagrangian_release(lag); /* a replaced custom one lets go of its user data */
     lag->ops = ops;
     lag->kind = kind;
     lag->beta = kind == HAM_LAGRANGIAN_SOFTMAX ? param : 0.0;
@@ -180,12 +206,12 @@ HAM_API int ham_model_set_custom_lagrangian(ham_model_t *model, int32_t layer,
     if (!def->value || !def->activation || !def->hvp)
         return hamp_fail(HAM_ERR_NULL,
                          "a custom Lagrangian needs value, activation and hvp callbacks");
-    hamp_lagrangian_t *lag = &model->lag[layer];
-    memset(lag, 0, sizeof *lag);
-    lag->ops = &hamp_lagrangian_custom;
-    lag->kind = HAM_LAGRANGIAN_CUSTOM;
-    memcpy(&lag->custom, def, sizeof lag->custom);
-    lag->custom.size = sizeof lag->custom;
+    /* Ownership of def->user passes only once nothing can fail any more. */
+    hamp_lagrangian_t fresh;
+    if ((rc = hamp_lagrangian_custom_init(&fresh, def)) != HAM_OK)
+        return rc;
+    hamp_lagrangian_release(&model->lag[layer]);
+    model->lag[layer] = fresh;
     return HAM_OK;
 }
 

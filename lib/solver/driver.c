@@ -55,7 +55,7 @@ static int solver_alloc(ham_solver_t **out, const ham_model_t *model, int32_t op
     ham_solver_t *sv = calloc(1, sizeof *sv);
     if (!sv)
         return HAMP_FAIL(HAM_ERR_NOMEM);
-    sv->model = model;
+    sv->model = hamp_model_retain(model); /* the model lives as long as its solvers */
     sv->op = ops;
     sv->layout = &model->layout[op];
     sv->dim = sv->layout->dim;
@@ -149,7 +149,10 @@ HAM_API void ham_solver_free(ham_solver_t *solver)
 {
     if (!solver)
         return;
-    free_workspace(solver);
+    free_workspace(solver); /* a custom backend's fini still sees its user data */
+    if (solver->kind == HAM_SOLVER_CUSTOM && solver->custom.destroy)
+        solver->custom.destroy(solver->custom.user);
+    hamp_model_release(solver->model);
     free(solver);
 }
 

@@ -10,7 +10,7 @@ typedef struct hamp_solver_ops hamp_solver_ops_t;
 
 /* The first published sizes of the solver's size-prefixed structs. */
 #define HAMP_SOLVE_STATS_V1 (offsetof(ham_solve_stats_t, jacobian_products) + sizeof(int64_t))
-#define HAMP_SOLVER_DEF_V1 (offsetof(ham_solver_def_t, user) + sizeof(void *))
+#define HAMP_SOLVER_DEF_V1 (offsetof(ham_solver_def_t, destroy) + sizeof(void (*)(void *)))
 
 struct ham_step {
     ham_solver_t *solver;

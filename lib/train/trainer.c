@@ -36,6 +36,7 @@ HAM_API void ham_trainer_free(ham_trainer_t *trainer)
     hamp_optimizer_free(&trainer->optim);
     ham_solver_free(trainer->fwd);
     ham_solver_free(trainer->bwd);
+    ham_model_free(trainer->model); /* the trainer's reference (NULL-safe) */
     free(trainer);
 }
 
@@ -79,7 +80,7 @@ HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t
     ham_trainer_t *t = calloc(1, sizeof *t);
     if (!t)
         return HAMP_FAIL(HAM_ERR_NOMEM);
-    t->model = model;
+    t->model = ham_model_ref(model); /* dropped by ham_trainer_free, on failure too */
     t->op = op;
     t->ops = ops;
     t->kind = kind;

@@ -142,9 +142,8 @@ int cmd_bench(int argc, char **argv)
         cli_error("--json and --markdown contradict each other: give one");
         return CLI_EXIT_USAGE;
     }
-    const cli_variant_t *list[CLI_N_VARIANTS];
-    int n_var = cli_variant_list(list, CLI_N_VARIANTS, "variants", variants);
-    if (n_var < 0)
+    cli_variant_list_t vars = {0};
+    if (cli_variant_list_parse(&vars, "variants", variants) != 0)
         return CLI_EXIT_USAGE;
     cli_train_cfg_t cfg;
     if ((rc = cli_train_cfg_resolve(&cfg, &a)) != 0)
@@ -190,34 +189,35 @@ int cmd_bench(int argc, char **argv)
         print_header();
     }
 
-    row_t rows[CLI_N_VARIANTS];
+    row_t rows[CLI_MAX_PAIRS];
     memset(rows, 0, sizeof rows);
-    const char *labels[CLI_N_VARIANTS];
+    const char *labels[CLI_MAX_PAIRS];
     int n_done = 0;
     int64_t missed = 0;
-    for (int i = 0; i < n_var && !rc; i++) {
+    for (int i = 0; i < vars.n && !rc; i++) {
+        /* a pair of a parsed --variants list is always a named variant */
+        const cli_variant_t *v = cli_variant_of(vars.pair[i].op, vars.pair[i].kind);
         ham_model_t *model = NULL;
         if ((rc = cli_model_build(&model, &cfg.spec)) != 0)
             break;
         char tag[64];
-        snprintf(tag, sizeof tag, "[%s]", list[i]->name);
+        snprintf(tag, sizeof tag, "[%s]", v->name);
         cli_train_stats_t st;
-        rc = cli_train_run(&st, model, data.train, &cfg, list[i]->op, list[i]->kind, tag);
+        rc = cli_train_run(&st, model, data.train, &cfg, v->op, v->kind, tag);
         if (!rc) {
-            cli_eval_opts_t eo =
-                cli_train_eval_opts(&cfg, list[i]->op, list[i]->kind, !json, plot != NULL);
+            cli_eval_opts_t eo = cli_train_eval_opts(&cfg, v->op, v->kind, !json, plot != NULL);
             rc = cli_evaluate(&rows[i].res, model, data.test, &eo);
         }
         ham_model_free(model);
         if (rc)
             break;
-        rows[i].v = list[i];
+        rows[i].v = v;
         rows[i].sec_per_epoch = st.sec_per_epoch;
-        labels[i] = list[i]->label;
+        labels[i] = v->label;
         missed += rows[i].res.authors_missed;
         n_done++;
         if (json)
-            cli_print_train_json(list[i]->name, cfg.epochs, &rows[i].res, st.sec_per_epoch);
+            cli_print_train_json(v->name, cfg.epochs, &rows[i].res, st.sec_per_epoch);
         else if (!markdown)
             print_row(&rows[i]);
     }
@@ -231,7 +231,7 @@ int cmd_bench(int argc, char **argv)
         char title[160];
         snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples%s",
                  (long long)n_test, cfg.epochs > 0 ? "" : " (untrained models)");
-        cli_eval_result_t res[CLI_N_VARIANTS];
+        cli_eval_result_t res[CLI_MAX_PAIRS];
         for (int i = 0; i < n_done; i++)
             res[i] = rows[i].res;
         rc = cli_plot_results(plot, title, labels, res, n_done, CLI_EVAL_TOL);

@@ -586,9 +586,8 @@ int cmd_bench_perf(int argc, char **argv)
     if ((rc = parse_mask(&cases, "perf-cases", a.cases, case_names, N_CASES)) ||
         (rc = parse_mask(&modes, "modes", a.modes, mode_names, 2)))
         return rc;
-    const cli_variant_t *vars[CLI_N_VARIANTS];
-    int n_var = cli_variant_list(vars, CLI_N_VARIANTS, "variants", a.variants);
-    if (n_var < 0)
+    cli_variant_list_t vars = {0};
+    if (cli_variant_list_parse(&vars, "variants", a.variants) != 0)
         return CLI_EXIT_USAGE;
     cli_model_spec_t specs[PERF_MAX_MODELS];
     static char layers[PERF_MAX_MODELS][256];
@@ -700,12 +699,12 @@ int cmd_bench_perf(int argc, char **argv)
         for (int c = 0; c < N_CASES && !rc; c++) {
             if (!((cases >> c) & 1))
                 continue;
-            for (int vi = 0; vi < n_var && !rc; vi++) {
+            for (int vi = 0; vi < vars.n && !rc; vi++) {
                 for (int mode = 0; mode < 2 && !rc; mode++) {
                     if (!((modes >> mode) & 1))
                         continue;
                     int fixed = mode == 0;
-                    const cli_variant_t *v = vars[vi];
+                    const cli_variant_t *v = cli_variant_of(vars.pair[vi].op, vars.pair[vi].kind);
                     line_t l = {layers[m], v->name, c, fixed, 0, 0, 0, 0, 0};
                     counts_t cnt;
                     if (c == CASE_TRAIN) {

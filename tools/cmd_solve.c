@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "inputs.h"
 #include "model_spec.h"
+#include "variants.h"
 
 #define MAX_OPS 2
 #define MAX_KINDS 4
@@ -254,6 +255,10 @@ int cmd_solve(int argc, char **argv)
                               "picard, anderson, broyden, newton");
     if (n_kinds < 0)
         return CLI_EXIT_USAGE;
+    cli_variant_list_t pairs = {0}; /* operator-major, as the table reads */
+    for (int i = 0; i < n_ops; i++)
+        for (int j = 0; j < n_kinds; j++)
+            cli_variant_list_add(&pairs, ops[i], kinds[j]);
     cli_model_spec_t spec;
     rc = cli_model_spec_parse(&spec, a.layers, a.lagrangian, a.beta, a.seed);
     if (rc)
@@ -314,19 +319,17 @@ int cmd_solve(int argc, char **argv)
         print_header();
     }
     int exit_code = CLI_EXIT_OK, failed = 0;
-    for (int i = 0; i < n_ops && exit_code == CLI_EXIT_OK; i++) {
-        for (int j = 0; j < n_kinds && exit_code == CLI_EXIT_OK; j++) {
-            solve_row_t row;
-            memset(&row, 0, sizeof row);
-            row.op = ops[i];
-            row.kind = kinds[j];
-            ham_model_state_dim(&row.dim, model, row.op);
-            exit_code = run_one(&row, model, &a, state, x);
-            if (exit_code)
-                break;
-            print_row(&row, a.json);
-            failed += row.status != HAM_OK && row.status != HAM_ERR_UNSUPPORTED;
-        }
+    for (int i = 0; i < pairs.n; i++) {
+        solve_row_t row;
+        memset(&row, 0, sizeof row);
+        row.op = pairs.pair[i].op;
+        row.kind = pairs.pair[i].kind;
+        ham_model_state_dim(&row.dim, model, row.op);
+        exit_code = run_one(&row, model, &a, state, x);
+        if (exit_code)
+            break;
+        print_row(&row, a.json);
+        failed += row.status != HAM_OK && row.status != HAM_ERR_UNSUPPORTED;
     }
     if (exit_code == CLI_EXIT_OK && failed) {
         cli_error("%d combination%s failed (see above)", failed, failed == 1 ? "" : "s");

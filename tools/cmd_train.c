@@ -109,7 +109,7 @@ int cmd_train(int argc, char **argv)
     }
     const cli_variant_t *v = cli_variant_find(variant);
     if (!v) {
-        cli_error("--variant: unknown variant '%s' (known: %s)", variant, cli_variant_names());
+        cli_error("--variant: unknown variant '%s' (known: %s)", variant, CLI_VARIANT_NAMES);
         return CLI_EXIT_USAGE;
     }
     int32_t op = v->op, kind = v->kind;
@@ -195,24 +195,22 @@ int cmd_train(int argc, char **argv)
     }
 
     /* The trained variant first, then (--compare) every other one. */
-    int32_t ops[CLI_N_VARIANTS + 1], kinds[CLI_N_VARIANTS + 1];
-    char names[CLI_N_VARIANTS + 1][64];
-    const char *labels[CLI_N_VARIANTS + 1];
-    int n_eval = 1;
-    ops[0] = op;
-    kinds[0] = kind;
-    snprintf(names[0], sizeof names[0], "%s", vname);
-    for (int i = 0; compare && i < CLI_N_VARIANTS; i++) {
-        if (cli_variants[i].op == op && cli_variants[i].kind == kind)
-            continue;
-        ops[n_eval] = cli_variants[i].op;
-        kinds[n_eval] = cli_variants[i].kind;
-        snprintf(names[n_eval], sizeof names[n_eval], "%s", cli_variants[i].name);
-        n_eval++;
+    cli_variant_list_t runs = {0};
+    cli_variant_list_add(&runs, op, kind);
+    if (compare)
+        cli_variant_list_add_all(&runs);
+    int32_t ops[CLI_MAX_PAIRS], kinds[CLI_MAX_PAIRS];
+    char names[CLI_MAX_PAIRS][64];
+    const char *labels[CLI_MAX_PAIRS];
+    int n_eval = runs.n;
+    for (int i = 0; i < n_eval; i++) {
+        ops[i] = runs.pair[i].op;
+        kinds[i] = runs.pair[i].kind;
+        cli_variant_name(names[i], sizeof names[i], ops[i], kinds[i]);
     }
     if (json && !plot)
         n_eval = 1; /* the other rows would only be printed in the table */
-    cli_eval_result_t res[CLI_N_VARIANTS + 1];
+    cli_eval_result_t res[CLI_MAX_PAIRS];
     memset(res, 0, sizeof res);
     int n_done = 0;
     int64_t missed = 0;

@@ -11,33 +11,26 @@
 #include "perf.h"
 #include "train.h"
 
-static void usage(const cli_opt_t *opts, size_t n_opts)
-{
-    printf("Usage: hamdeq bench --data DIR [options]\n"
-           "\n"
-           "Table 1 of the paper: for each variant, trains a fresh HAM (same seed) on DIR's train\n"
-           "split with the paper's settings (784-512-10, shifted sigmoid, Xavier weights, zero\n"
-           "biases, MSE, Madam lr 0.01, batch 64, fixed order, exactly 40 forward and 8 backward\n"
-           "iterations, 10 epochs), evaluates it on the t10k split at tolerance 1e-4, and prints\n"
-           "the mean iterations (the library's count and the authors' count), the test accuracy\n"
-           "and the seconds per epoch next to the paper's numbers (MNIST). --epochs 0 evaluates\n"
-           "untrained models: iteration counts only, in seconds.\n"
-           "\n"
-           "With --perf: the performance suite instead, see 'hamdeq bench --perf --help'.\n"
-           "\n");
-    cli_print_options(opts, n_opts);
-    printf("\n"
-           "With --json, stdout holds one line per variant, as 'hamdeq train --json':\n"
-           "  {\"variant\": str, \"epochs\": int, \"test_acc\": float, \"iters_mean\": float,\n"
-           "   \"not_converged\": int, \"sec_per_epoch\": float}\n"
-           "\n"
-           "Exit status: 0 success, 1 runtime error (data, file, library), 2 usage error.\n"
-           "\n"
-           "Examples:\n"
-           "  hamdeq bench --data ../shared/data/mnist10k --plot fig3.svg\n"
-           "  hamdeq bench --data /usr/share/datasets/fashion-mnist --epochs 3 --markdown\n"
-           "  hamdeq bench --data DIR --epochs 0 --variants ham,ham-eo,ham-eo-newton\n");
-}
+static const cli_command_spec_t help = {
+    .usage = "hamdeq bench --data DIR [options]",
+    .description =
+        "Table 1 of the paper: for each variant, trains a fresh HAM (same seed) on DIR's train\n"
+        "split with the paper's settings (784-512-10, shifted sigmoid, Xavier weights, zero\n"
+        "biases, MSE, Madam lr 0.01, batch 64, fixed order, exactly 40 forward and 8 backward\n"
+        "iterations, 10 epochs), evaluates it on the t10k split at tolerance 1e-4, and prints\n"
+        "the mean iterations (the library's count and the authors' count), the test accuracy\n"
+        "and the seconds per epoch next to the paper's numbers (MNIST). --epochs 0 evaluates\n"
+        "untrained models: iteration counts only, in seconds.\n"
+        "\n"
+        "With --perf: the performance suite instead, see 'hamdeq bench --perf --help'.\n",
+    .notes = "With --json, stdout holds one line per variant, as 'hamdeq train --json':\n"
+             "  {\"variant\": str, \"epochs\": int, \"test_acc\": float, \"iters_mean\": float,\n"
+             "   \"not_converged\": int, \"sec_per_epoch\": float}\n",
+    .runtime_errors = "data, file, library",
+    .examples = "hamdeq bench --data ../shared/data/mnist10k --plot fig3.svg\n"
+                "hamdeq bench --data /usr/share/datasets/fashion-mnist --epochs 3 --markdown\n"
+                "hamdeq bench --data DIR --epochs 0 --variants ham,ham-eo,ham-eo-newton\n",
+};
 
 typedef struct row {
     const cli_variant_t *v;
@@ -108,43 +101,30 @@ int cmd_bench(int argc, char **argv)
             return cmd_bench_perf(argc, argv); /* the performance suite: cmd_perf.c */
     cli_train_args_t a;
     cli_train_args_init(&a, 1);
-    const char *variants = "all", *plot = NULL;
+    cli_variant_list_t vars = {0};
+    const char *plot = NULL;
     int json = 0, markdown = 0;
-    cli_opt_t opts[CLI_MAX_OPTS];
-    size_t n_opts = 0;
     const cli_opt_t own[] = {
-        {"variants", CLI_OPT_STRING, &variants, "LIST",
-         "variants, comma-separated, or all: ham, ham-deq, ham-eo, ham-eo-deq, ham-eo-newton "
-         "(default: all)",
-         1, 0},
+        cli_opt_variants(&vars, "variants, comma-separated, or all: ham, ham-deq, ham-eo, "
+                                "ham-eo-deq, ham-eo-newton (default: all)"),
     };
-    opts[n_opts++] = own[0];
-    n_opts = cli_train_args_options(opts, n_opts, &a, 1);
     const cli_opt_t tail[] = {
-        {"plot", CLI_OPT_STRING, &plot, "FILE.svg",
-         "write every variant's test residual against iteration as SVG (the paper's Fig. 3)", 1,
-         0},
-        {"markdown", CLI_OPT_FLAG, &markdown, NULL, "print the table as Markdown", 1, 0},
-        {"json", CLI_OPT_FLAG, &json, NULL, "print one JSON object per variant instead", 1, 0},
+        cli_opt_plot(&plot, "write every variant's test residual against iteration as SVG (the "
+                            "paper's Fig. 3)"),
+        {.name = "markdown", .type = CLI_OPT_FLAG, .dest = &markdown,
+         .help = "print the table as Markdown"},
+        cli_opt_json(&json, "print one JSON object per variant instead"),
     };
-    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
-        opts[n_opts++] = tail[i];
-
-    int help;
-    int rc = cli_parse(argc, argv, opts, n_opts, &help);
-    if (rc)
+    cli_opt_t opts[CLI_MAX_OPTS];
+    size_t n_opts =
+        cli_train_options(opts, &a, 1, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail));
+    int rc = cli_parse_command(&help, opts, n_opts, argc, argv);
+    if (rc != CLI_PARSED)
         return rc;
-    if (help) {
-        usage(opts, n_opts);
-        return CLI_EXIT_OK;
-    }
     if (json && markdown) {
         cli_error("--json and --markdown contradict each other: give one");
         return CLI_EXIT_USAGE;
     }
-    cli_variant_list_t vars = {0};
-    if (cli_variant_list_parse(&vars, "variants", variants) != 0)
-        return CLI_EXIT_USAGE;
     cli_train_cfg_t cfg;
     if ((rc = cli_train_cfg_resolve(&cfg, &a)) != 0)
         return rc;

@@ -31,59 +31,72 @@ void cli_train_args_init(cli_train_args_t *a, int bench)
     a->seed = 1;
 }
 
-size_t cli_train_args_options(cli_opt_t *opts, size_t n, cli_train_args_t *a, int bench)
+size_t cli_train_options(cli_opt_t *opts, cli_train_args_t *a, int bench, const cli_opt_t *head,
+                         size_t n_head, const cli_opt_t *tail, size_t n_tail)
 {
+    /* --lr and --iters-bwd: the library's bounds */
+    double lr_lo = 0.0, lr_hi = 10.0, bwd_lo = 1, bwd_hi = 1e6;
+    ham_trainer_option_info(NULL, &lr_lo, &lr_hi, HAM_TRAIN_LR);
+    ham_trainer_option_info(NULL, &bwd_lo, &bwd_hi, HAM_TRAIN_BACKWARD_ITERS);
     const cli_opt_t common[] = {
-        {"data", CLI_OPT_STRING, &a->data, "DIR",
-         "MNIST-style directory: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (required)",
-         1, 0},
-        {"layers", CLI_OPT_STRING, &a->layers, "N0,N1,..",
-         "layer sizes, input first (default: 784,512,10)", 1, 0},
-        {"lagrangian", CLI_OPT_STRING, &a->lagrangian, "NAME[,..]",
-         "Lagrangian, for all layers or one per layer (default: shifted-sigmoid)", 1, 0},
-        {"beta", CLI_OPT_DOUBLE, &a->beta, "B", "softmax inverse temperature (default: 1)", 1, 0},
-        {"loss", CLI_OPT_STRING, &a->loss, "mse|ce",
-         "loss on the output layer: the paper's MSE, or cross-entropy (default: mse)", 1, 0},
-        {"optimizer", CLI_OPT_STRING, &a->optimizer, "madam|adam|sgd",
-         "optimiser (default: madam, as the paper)", 1, 0},
-        {"lr", CLI_OPT_DOUBLE, &a->lr, "LR", "learning rate (default: the library's, 0.01)", 1, 0},
-        {"batch", CLI_OPT_INT, &a->batch, "N", "samples per training step (default: 64)", 1,
-         1 << 20},
-        {"epochs", CLI_OPT_INT, &a->epochs, "N",
-         bench ? "training epochs per variant; 0 evaluates untrained models (default: 10)"
-               : "training epochs; 0 evaluates the untrained model (default: 10)",
-         0, 1e6},
-        {"iters-fwd", CLI_OPT_INT, &a->iters_fwd, "N",
-         "forward iterations at most; also the test evaluation's cap (default: 40)", 1, 1e6},
-        {"iters-bwd", CLI_OPT_INT, &a->iters_bwd, "N", "adjoint (backward) iterations (default: 8)",
-         1, 1e6},
-        {"tol", CLI_OPT_DOUBLE, &a->tol, "T",
-         bench ? "forward tolerance while training (default: none, the paper's fixed iterations)"
-               : "forward tolerance while training (default: 1e-4)",
-         1, 0},
-        {"fixed-iters", CLI_OPT_FLAG, &a->fixed_iters, NULL,
-         bench ? "run exactly --iters-fwd forward iterations, as the paper (the default)"
-               : "run exactly --iters-fwd forward iterations, as the paper (no early stop)",
-         1, 0},
-        {"backward", CLI_OPT_STRING, &a->backward, "picard|anderson|broyden",
-         "adjoint solver (default: the forward solver's, Anderson for Newton)", 1, 0},
-        {"gradient", CLI_OPT_STRING, &a->gradient, "implicit|recurrent",
-         "implicit differentiation or recurrent backprop (default: implicit)", 1, 0},
-        {"madam-biases", CLI_OPT_FLAG, &a->madam_biases, NULL,
-         "train biases under Madam with an additive step (default: frozen at 0, as the paper)",
-         1, 0},
-        {"seed", CLI_OPT_UINT64, &a->seed, "S", "seed of the weights and the shuffle (default: 1)",
-         1, 0},
-        {"shuffle", CLI_OPT_FLAG, &a->shuffle, NULL,
-         "reshuffle the training set every epoch (default: the paper's fixed order)", 1, 0},
-        {"threads", CLI_OPT_INT, &a->threads, "N", "BLAS threads (default: the BLAS's own)", 1,
-         4096},
-        {"eval-batch", CLI_OPT_INT, &a->eval_batch, "N",
-         "test samples solved together (default: 500)", 1, 1 << 20},
-        {"quiet", CLI_OPT_FLAG, &a->quiet, NULL, "no progress display on stderr", 1, 0},
+        cli_opt_data(&a->data,
+                     "MNIST-style directory: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] "
+                     "(required)",
+                     "an MNIST-style directory, e.g. /usr/share/datasets/fashion-mnist"),
+        cli_opt_layers(&a->layers),
+        cli_opt_lagrangian(&a->lagrangian),
+        cli_opt_beta(&a->beta),
+        {.name = "loss", .type = CLI_OPT_STRING, .dest = &a->loss, .metavar = "mse|ce",
+         .help = "loss on the output layer: the paper's MSE, or cross-entropy (default: mse)"},
+        {.name = "optimizer", .type = CLI_OPT_STRING, .dest = &a->optimizer,
+         .metavar = "madam|adam|sgd", .help = "optimiser (default: madam, as the paper)"},
+        {.name = "lr", .type = CLI_OPT_DOUBLE, .dest = &a->lr, .metavar = "LR",
+         .help = "learning rate (default: the library's, 0.01)", .min = lr_lo, .max = lr_hi,
+         .flags = CLI_OPEN_MIN},
+        cli_opt_batch(&a->batch, "samples per training step (default: 64)"),
+        {.name = "epochs", .type = CLI_OPT_INT, .dest = &a->epochs, .metavar = "N",
+         .help = bench ? "training epochs per variant; 0 evaluates untrained models (default: 10)"
+                       : "training epochs; 0 evaluates the untrained model (default: 10)",
+         .min = 0, .max = 1e6},
+        {.name = "iters-fwd", .type = CLI_OPT_INT, .dest = &a->iters_fwd, .metavar = "N",
+         .help = "forward iterations at most; also the test evaluation's cap (default: 40)",
+         .min = 1, .max = 1e6},
+        {.name = "iters-bwd", .type = CLI_OPT_INT, .dest = &a->iters_bwd, .metavar = "N",
+         .help = "adjoint (backward) iterations (default: 8)", .min = bwd_lo, .max = bwd_hi},
+        cli_opt_tol(&a->tol,
+                    bench ? "forward tolerance while training (default: none, the paper's fixed "
+                            "iterations)"
+                          : "forward tolerance while training (default: 1e-4)"),
+        {.name = "fixed-iters", .type = CLI_OPT_FLAG, .dest = &a->fixed_iters,
+         .help = bench ? "run exactly --iters-fwd forward iterations, as the paper (the default)"
+                       : "run exactly --iters-fwd forward iterations, as the paper (no early "
+                         "stop)"},
+        {.name = "backward", .type = CLI_OPT_STRING, .dest = &a->backward,
+         .metavar = "picard|anderson|broyden",
+         .help = "adjoint solver (default: the forward solver's, Anderson for Newton)"},
+        {.name = "gradient", .type = CLI_OPT_STRING, .dest = &a->gradient,
+         .metavar = "implicit|recurrent",
+         .help = "implicit differentiation or recurrent backprop (default: implicit)"},
+        {.name = "madam-biases", .type = CLI_OPT_FLAG, .dest = &a->madam_biases,
+         .help = "train biases under Madam with an additive step (default: frozen at 0, as the "
+                 "paper)"},
+        cli_opt_seed(&a->seed, "seed of the weights and the shuffle (default: 1)"),
+        {.name = "shuffle", .type = CLI_OPT_FLAG, .dest = &a->shuffle,
+         .help = "reshuffle the training set every epoch (default: the paper's fixed order)"},
+        cli_opt_threads(&a->threads),
+        {.name = "eval-batch", .type = CLI_OPT_INT, .dest = &a->eval_batch, .metavar = "N",
+         .help = "test samples solved together (default: 500)", .min = 1, .max = 1 << 20},
+        {.name = "quiet", .type = CLI_OPT_FLAG, .dest = &a->quiet,
+         .help = "no progress display on stderr"},
     };
-    for (size_t i = 0; i < sizeof common / sizeof common[0] && n < CLI_MAX_OPTS; i++)
-        opts[n++] = common[i];
+    const struct {
+        const cli_opt_t *part;
+        size_t count;
+    } parts[] = {{head, n_head}, {common, CLI_N_OPTS(common)}, {tail, n_tail}};
+    size_t n = 0;
+    for (size_t p = 0; p < CLI_N_OPTS(parts); p++)
+        for (size_t i = 0; i < parts[p].count && n < CLI_MAX_OPTS; i++)
+            opts[n++] = parts[p].part[i];
     return n;
 }
 
@@ -111,11 +124,6 @@ int cli_train_cfg_resolve(cli_train_cfg_t *cfg, const cli_train_args_t *a)
     static const int32_t grad_v[] = {HAM_GRADIENT_IMPLICIT, HAM_GRADIENT_RECURRENT};
     static const char *const bwd[] = {"picard", "anderson", "broyden"};
     static const int32_t bwd_v[] = {HAM_SOLVER_PICARD, HAM_SOLVER_ANDERSON, HAM_SOLVER_BROYDEN};
-    if (!a->data) {
-        cli_error("--data DIR is required (an MNIST-style directory, e.g. "
-                  "/usr/share/datasets/fashion-mnist)");
-        return CLI_EXIT_USAGE;
-    }
     if (parse_choice(&cfg->loss, "loss", a->loss, losses, loss_v, 3, "mse, ce") ||
         parse_choice(&cfg->optimizer, "optimizer", a->optimizer, opts, opt_v, 3,
                      "madam, adam, sgd") ||
@@ -129,23 +137,6 @@ int cli_train_cfg_resolve(cli_train_cfg_t *cfg, const cli_train_args_t *a)
         return CLI_EXIT_USAGE;
     if (a->fixed_iters && !isnan(a->tol)) {
         cli_error("--tol and --fixed-iters contradict each other: give one");
-        return CLI_EXIT_USAGE;
-    }
-    if (!isnan(a->tol) && !(a->tol > 0.0 && a->tol < 1.0)) {
-        cli_error("--tol must be in (0, 1), got %g", a->tol);
-        return CLI_EXIT_USAGE;
-    }
-    double lo = 0.0, hi = 10.0;
-    ham_trainer_option_info(NULL, &lo, &hi, HAM_TRAIN_LR);
-    if (!isnan(a->lr) && !(a->lr > lo && a->lr <= hi)) {
-        cli_error("--lr must be in (%g, %g], got %g", lo, hi, a->lr);
-        return CLI_EXIT_USAGE;
-    }
-    lo = 1;
-    hi = 1e6;
-    ham_trainer_option_info(NULL, &lo, &hi, HAM_TRAIN_BACKWARD_ITERS);
-    if ((double)a->iters_bwd < lo || (double)a->iters_bwd > hi) {
-        cli_error("--iters-bwd must be in [%g, %g], got %lld", lo, hi, (long long)a->iters_bwd);
         return CLI_EXIT_USAGE;
     }
     cfg->lr = a->lr;

@@ -30,9 +30,10 @@ typedef struct cli_train_args {
 /* Sets the defaults (bench: the paper's fixed iterations unless --tol is given). */
 void cli_train_args_init(cli_train_args_t *a, int bench);
 
-/* Appends the training options to opts (room for CLI_MAX_OPTS in all); returns the new
- * count. */
-size_t cli_train_args_options(cli_opt_t *opts, size_t n, cli_train_args_t *a, int bench);
+/* The options of train and bench: the command's own `head`, the training options, then
+ * its own `tail`, into opts (room for CLI_MAX_OPTS). Returns the count. */
+size_t cli_train_options(cli_opt_t *opts, cli_train_args_t *a, int bench, const cli_opt_t *head,
+                         size_t n_head, const cli_opt_t *tail, size_t n_tail);
 
 /* The resolved training configuration. */
 typedef struct cli_train_cfg {
@@ -48,7 +49,8 @@ typedef struct cli_train_cfg {
     uint64_t seed;
 } cli_train_cfg_t;
 
-/* Checks and converts the flags. Returns 0, or CLI_EXIT_USAGE after one error line. */
+/* Checks and converts the flags the parser left as text. Returns 0, or CLI_EXIT_USAGE
+ * after one error line. */
 int cli_train_cfg_resolve(cli_train_cfg_t *cfg, const cli_train_args_t *a);
 
 /* Checks a data split against the model the configuration builds. */

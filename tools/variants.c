@@ -5,7 +5,6 @@
 
 #include <hamdeq/hamdeq.h>
 
-#include "cli.h"
 #include "variants.h"
 
 const cli_variant_t cli_variants[CLI_N_VARIANTS] = {
@@ -56,30 +55,4 @@ void cli_variant_list_add_all(cli_variant_list_t *list)
 {
     for (int i = 0; i < CLI_N_VARIANTS; i++)
         cli_variant_list_add(list, cli_variants[i].op, cli_variants[i].kind);
-}
-
-int cli_variant_list_parse(cli_variant_list_t *list, const char *flag, const char *names)
-{
-    if (strcmp(names, "all") == 0) {
-        cli_variant_list_add_all(list);
-        return 0;
-    }
-    char buf[256];
-    char *items[16];
-    int n = cli_split_list(items, 16, buf, sizeof buf, names);
-    if (n < 0) {
-        cli_error("--%s: '%s' is not a comma-separated list of variants (known: %s)", flag, names,
-                  CLI_VARIANT_NAMES);
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        const cli_variant_t *v = cli_variant_find(items[i]);
-        if (!v) {
-            cli_error("--%s: unknown variant '%s' (known: %s)", flag, items[i],
-                      CLI_VARIANT_NAMES);
-            return -1;
-        }
-        cli_variant_list_add(list, v->op, v->kind);
-    }
-    return 0;
 }

@@ -39,7 +39,7 @@ typedef struct cli_pair {
 
 /* The operator x solver pairs a command runs, each once, in the order added: --variants
  * (bench), --operators x --solvers (solve), a model's pair and then every variant
- * (train and eval --compare). Start from {0}. */
+ * (train and eval --compare). Start from {0}; --variants fills one (CLI_OPT_VARIANTS). */
 typedef struct cli_variant_list {
     int n;
     cli_pair_t pair[CLI_MAX_PAIRS];
@@ -50,9 +50,5 @@ void cli_variant_list_add(cli_variant_list_t *list, int32_t op, int32_t kind);
 
 /* Appends every variant of cli_variants, in the table's order. */
 void cli_variant_list_add_all(cli_variant_list_t *list);
-
-/* Appends the variants of a comma list of names ("all" for every one).
- * Returns 0, or -1 after printing one error line. */
-int cli_variant_list_parse(cli_variant_list_t *list, const char *flag, const char *names);
 
 #endif /* HAMDEQ_TOOLS_VARIANTS_H */

@@ -118,8 +118,6 @@ int cmd_eval(int argc, char **argv)
         return rc;
     }
     cli_set_threads(threads);
-    char vname[64];
-    cli_variant_name(vname, sizeof vname, op, kind);
     const int64_t n_test = ham_dataset_count(d.test);
     if (!json) {
         char sizes[512], lags[512];
@@ -132,53 +130,20 @@ int cmd_eval(int argc, char **argv)
         fflush(stdout);
     }
 
-    cli_variant_list_t runs = {0};
-    cli_variant_list_add(&runs, op, kind);
-    if (compare)
-        cli_variant_list_add_all(&runs);
-    int32_t ops[CLI_MAX_PAIRS], kinds[CLI_MAX_PAIRS];
-    char names[CLI_MAX_PAIRS][64];
-    const char *labels[CLI_MAX_PAIRS];
-    int n_eval = runs.n;
-    for (int i = 0; i < n_eval; i++) {
-        ops[i] = runs.pair[i].op;
-        kinds[i] = runs.pair[i].kind;
-        cli_variant_name(names[i], sizeof names[i], ops[i], kinds[i]);
+    const cli_eval_report_t report = {
+        .opts = {.op = op, .kind = kind, .tol = dtol, .max_iter = cap, .batch = (int32_t)batch},
+        .compare = compare,
+        .json = json,
+        .plot = plot,
+    };
+    cli_eval_result_t res;
+    if ((rc = cli_eval_report(&res, model, d.test, &report)) == 0) {
+        if (json)
+            printf("{\"test_acc\": %.6f, \"iters_mean\": %.4f, \"not_converged\": %lld}\n",
+                   (double)res.correct / (double)res.samples, res.iters_mean,
+                   (long long)res.not_converged);
+        cli_eval_result_free(&res);
     }
-    if (json && !plot)
-        n_eval = 1;
-    cli_eval_result_t res[CLI_MAX_PAIRS];
-    memset(res, 0, sizeof res);
-    int n_done = 0;
-    int64_t missed = 0;
-    for (int i = 0; i < n_eval; i++) {
-        cli_eval_opts_t eo = {ops[i], kinds[i], dtol, cap, (int32_t)batch, !json, plot != NULL};
-        rc = cli_evaluate(&res[i], model, d.test, &eo);
-        if (rc)
-            break;
-        n_done++;
-        labels[i] = names[i];
-        missed += res[i].authors_missed;
-        if (!json)
-            cli_print_eval_row(names[i], ops[i], kinds[i], &res[i], 0);
-    }
-    if (!rc && !json)
-        cli_print_eval_notes(dtol, cap, missed, 0);
-    if (!rc && plot) {
-        char title[160];
-        snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples",
-                 (long long)n_test);
-        rc = cli_plot_results(plot, title, labels, res, n_done, dtol);
-        if (!rc && !json)
-            printf("wrote %s\n", plot);
-    }
-    if (!rc && json) {
-        printf("{\"test_acc\": %.6f, \"iters_mean\": %.4f, \"not_converged\": %lld}\n",
-               (double)res[0].correct / (double)res[0].samples, res[0].iters_mean,
-               (long long)res[0].not_converged);
-    }
-    for (int i = 0; i < n_done; i++)
-        cli_eval_result_free(&res[i]);
     cli_data_free(&d);
     ham_model_free(model);
     return rc;

@@ -166,56 +166,25 @@ int cmd_train(int argc, char **argv)
         }
     }
 
-    /* The trained variant first, then (--compare) every other one. */
-    cli_variant_list_t runs = {0};
-    cli_variant_list_add(&runs, op, kind);
-    if (compare)
-        cli_variant_list_add_all(&runs);
-    int32_t ops[CLI_MAX_PAIRS], kinds[CLI_MAX_PAIRS];
-    char names[CLI_MAX_PAIRS][64];
-    const char *labels[CLI_MAX_PAIRS];
-    int n_eval = runs.n;
-    for (int i = 0; i < n_eval; i++) {
-        ops[i] = runs.pair[i].op;
-        kinds[i] = runs.pair[i].kind;
-        cli_variant_name(names[i], sizeof names[i], ops[i], kinds[i]);
-    }
-    if (json && !plot)
-        n_eval = 1; /* the other rows would only be printed in the table */
-    cli_eval_result_t res[CLI_MAX_PAIRS];
-    memset(res, 0, sizeof res);
-    int n_done = 0;
-    int64_t missed = 0;
     if (!rc && !json) {
         printf("test split: %lld samples, tolerance %g, at most %d iterations\n",
                (long long)n_test, CLI_EVAL_TOL, (int)cfg.iters_fwd);
         cli_print_eval_header();
     }
-    for (int i = 0; i < n_eval && !rc; i++) {
-        cli_eval_opts_t eo = cli_train_eval_opts(&cfg, ops[i], kinds[i], !json, plot != NULL);
-        rc = cli_evaluate(&res[i], model, data.test, &eo);
-        if (rc)
-            break;
-        n_done++;
-        labels[i] = names[i];
-        missed += res[i].authors_missed;
-        if (!json)
-            cli_print_eval_row(names[i], ops[i], kinds[i], &res[i], compare && i == 0);
+    const cli_eval_report_t report = {
+        .opts = cli_train_eval_opts(&cfg, op, kind, 0, 0),
+        .compare = compare,
+        .mark_own = compare,
+        .json = json,
+        .plot = plot,
+        .title_note = cfg.epochs > 0 ? "" : " (untrained model)",
+    };
+    cli_eval_result_t res;
+    if (!rc && (rc = cli_eval_report(&res, model, data.test, &report)) == 0) {
+        if (json)
+            cli_print_train_json(vname, cfg.epochs, &res, st.sec_per_epoch);
+        cli_eval_result_free(&res);
     }
-    if (!rc && !json)
-        cli_print_eval_notes(CLI_EVAL_TOL, cfg.iters_fwd, missed, compare);
-    if (!rc && plot) {
-        char title[160];
-        snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples%s",
-                 (long long)n_test, cfg.epochs > 0 ? "" : " (untrained model)");
-        rc = cli_plot_results(plot, title, labels, res, n_done, CLI_EVAL_TOL);
-        if (!rc && !json)
-            printf("wrote %s\n", plot);
-    }
-    if (!rc && json)
-        cli_print_train_json(vname, cfg.epochs, &res[0], st.sec_per_epoch);
-    for (int i = 0; i < n_done; i++)
-        cli_eval_result_free(&res[i]);
     ham_model_free(model);
     cli_data_free(&data);
     return rc;

@@ -1,5 +1,5 @@
-/* What `hamdeq train` and `hamdeq bench` share: the training flags, the training loop
- * with its progress display, and the result table and JSON lines. */
+/* What `hamdeq train` and `hamdeq bench` share: the training flags, and the training loop
+ * with its progress display. */
 #ifndef HAMDEQ_TOOLS_TRAIN_H
 #define HAMDEQ_TOOLS_TRAIN_H
 
@@ -9,6 +9,7 @@
 #include <hamdeq/hamdeq.h>
 
 #include "cli.h"
+#include "eval_report.h"
 #include "evaluate.h"
 #include "model_spec.h"
 #include "variants.h"
@@ -74,20 +75,5 @@ int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t
 /* The test-set evaluation options of a trained model. */
 cli_eval_opts_t cli_train_eval_opts(const cli_train_cfg_t *cfg, int32_t op, int32_t kind,
                                     int authors, int trace);
-
-/* `{"variant": .., "epochs": .., "test_acc": .., "iters_mean": .., "not_converged": ..,
- * "sec_per_epoch": ..}` on stdout. */
-void cli_print_train_json(const char *variant, int64_t epochs, const cli_eval_result_t *r,
-                          double sec_per_epoch);
-
-/* The evaluation table: header, one row per evaluated pair, and the footnotes. */
-void cli_print_eval_header(void);
-void cli_print_eval_row(const char *variant, int32_t op, int32_t kind, const cli_eval_result_t *r,
-                        int mark);
-void cli_print_eval_notes(double tol, int32_t cap, int64_t authors_missed, int marked);
-
-/* Writes the residual plot of n evaluated pairs (results with traces). */
-int cli_plot_results(const char *path, const char *title, const char *const *labels,
-                     const cli_eval_result_t *results, int n, double tol);
 
 #endif /* HAMDEQ_TOOLS_TRAIN_H */

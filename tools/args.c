@@ -252,11 +252,10 @@ static int scan(int argc, char **argv, const cli_opt_t *opts, size_t n_opts, int
 int cli_parse_command(const cli_command_spec_t *spec, const cli_opt_t *opts, size_t n_opts,
                       int argc, char **argv)
 {
-    enum { MAX_OPTS = 64 };
-    unsigned char given[MAX_OPTS] = {0};
-    const char *text[MAX_OPTS] = {0};
-    if (n_opts > MAX_OPTS) { /* a table this long is a bug of the command, not of its user */
-        cli_error("internal error: %zu options, at most %d", n_opts, (int)MAX_OPTS);
+    unsigned char given[CLI_MAX_OPTS] = {0};
+    const char *text[CLI_MAX_OPTS] = {0};
+    if (n_opts > CLI_MAX_OPTS) { /* a table this long is a bug of the command, not of its user */
+        cli_error("internal error: %zu options, at most %d", n_opts, CLI_MAX_OPTS);
         return CLI_EXIT_RUNTIME;
     }
     int help;

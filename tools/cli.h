@@ -112,6 +112,13 @@ typedef struct cli_command_spec {
 
 #define CLI_N_OPTS(table) (sizeof(table) / sizeof((table)[0]))
 
+/* Most options a command's table may hold. */
+#define CLI_MAX_OPTS 64
+
+/* A numeric macro as a string literal, for help texts that quote a constant. */
+#define CLI_STR(x) CLI_STR_(x)
+#define CLI_STR_(x) #x
+
 /* Parses argv[1..argc) against opts ("--name value" or "--name=value"; "--" ends the
  * options; positional arguments are refused; values are range-checked as they are read),
  * then checks, in table order, that the required options were given and converts the

@@ -38,16 +38,22 @@ typedef struct row {
     double sec_per_epoch;
 } row_t;
 
-static void paper_cells(char *iters, char *acc, size_t len, const cli_variant_t *v)
+/* The cells of a row that may be empty ("-"): the authors' count and the paper's numbers. */
+typedef struct cells {
+    char authors[32], paper_iters[32], paper_acc[32];
+} cells_t;
+
+static void row_cells(cells_t *c, const row_t *r)
 {
-    if (v->paper_iters >= 0)
-        snprintf(iters, len, "%.1f", v->paper_iters);
+    cli_format_authors(c->authors, sizeof c->authors, &r->res);
+    if (r->v->paper_iters >= 0)
+        snprintf(c->paper_iters, sizeof c->paper_iters, "%.1f", r->v->paper_iters);
     else
-        snprintf(iters, len, "-");
-    if (v->paper_acc >= 0)
-        snprintf(acc, len, "%.1f%%", v->paper_acc);
+        snprintf(c->paper_iters, sizeof c->paper_iters, "-");
+    if (r->v->paper_acc >= 0)
+        snprintf(c->paper_acc, sizeof c->paper_acc, "%.1f%%", r->v->paper_acc);
     else
-        snprintf(acc, len, "-");
+        snprintf(c->paper_acc, sizeof c->paper_acc, "-");
 }
 
 static void print_header(void)
@@ -60,15 +66,12 @@ static void print_header(void)
 
 static void print_row(const row_t *r)
 {
-    char pi[32], pa[32], auth[32];
-    paper_cells(pi, pa, sizeof pi, r->v);
-    if (isnan(r->res.authors_mean))
-        snprintf(auth, sizeof auth, "-");
-    else
-        snprintf(auth, sizeof auth, "%.2f", r->res.authors_mean);
+    cells_t c;
+    row_cells(&c, r);
     printf("%-14s  %10.2f  %14s  %9lld  %7.2f%%  %9.2f  |  %11s  %9s\n", r->v->label,
-           r->res.iters_mean, auth, (long long)r->res.not_converged,
-           100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch, pi, pa);
+           r->res.iters_mean, c.authors, (long long)r->res.not_converged,
+           100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch,
+           c.paper_iters, c.paper_acc);
     fflush(stdout);
 }
 
@@ -80,16 +83,13 @@ static void print_markdown(const row_t *rows, int n, double tol)
     printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < n; i++) {
         const row_t *r = &rows[i];
-        char pi[32], pa[32], auth[32];
-        paper_cells(pi, pa, sizeof pi, r->v);
-        if (isnan(r->res.authors_mean))
-            snprintf(auth, sizeof auth, "-");
-        else
-            snprintf(auth, sizeof auth, "%.2f", r->res.authors_mean);
+        cells_t c;
+        row_cells(&c, r);
         printf("| %s | %s + %s | %.2f | %s | %lld | %.2f%% | %.2f | %s | %s |\n", r->v->label,
                ham_operator_name(r->v->op), ham_solver_kind_name(r->v->kind), r->res.iters_mean,
-               auth, (long long)r->res.not_converged,
-               100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch, pi, pa);
+               c.authors, (long long)r->res.not_converged,
+               100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch,
+               c.paper_iters, c.paper_acc);
     }
     fflush(stdout);
 }
@@ -115,10 +115,8 @@ int cmd_bench(int argc, char **argv)
          .help = "print the table as Markdown"},
         cli_opt_json(&json, "print one JSON object per variant instead"),
     };
-    cli_opt_t opts[CLI_MAX_OPTS];
-    size_t n_opts =
-        cli_train_options(opts, &a, 1, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail));
-    int rc = cli_parse_command(&help, opts, n_opts, argc, argv);
+    int rc = cli_train_parse(&help, &a, 1, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
+                             argv);
     if (rc != CLI_PARSED)
         return rc;
     if (json && markdown) {

@@ -354,9 +354,6 @@ done:
 
 /* ---------------------------------------------------------------- the suite */
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 static const cli_command_spec_t help = {
     .usage = "hamdeq bench --perf [options]",
     .description =
@@ -367,7 +364,7 @@ static const cli_command_spec_t help = {
         "stop at tolerance 1e-4, at most 40 iterations ('early'). A case's time is the median\n"
         "of repeated runs after a warm-up. GFLOP/s count the flops of the model's matrix\n"
         "products the library did; they are compared with the sgemm rate measured first (a\n"
-        STR(PERF_SGEMM_N) "^3 product through the same BLAS), and each time with its floor: "
+        CLI_STR(PERF_SGEMM_N) "^3 product through the same BLAS), and each time with its floor: "
         "the flops at\n"
         "that rate or the weight bytes at the measured read bandwidth, whichever is longer,\n"
         "plus the activations at the measured cost of a vectorised sigmoid.\n",

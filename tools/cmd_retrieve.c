@@ -24,9 +24,6 @@ typedef struct retrieve_args {
     int json;
 } retrieve_args_t;
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 static const cli_command_spec_t help = {
     .usage = "hamdeq retrieve --data DIR [options]",
     .description =
@@ -49,7 +46,7 @@ static const cli_command_spec_t help = {
              "\"broyden\"|\"newton\",\n"
              "   \"accuracy\": float, \"iters_mean\": float, \"not_converged\": int}\n"
              "--plot draws, for the largest K, the largest beta and the first solver, "
-             STR(PLOT_COLUMNS) " queries:\n"
+             CLI_STR(PLOT_COLUMNS) " queries:\n"
              "query, retrieved state and stored image in three rows (square images only; the\n"
              "retrieved state is mapped back to pixels as mean + state x the images' mean "
              "norm).\n",

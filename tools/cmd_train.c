@@ -84,10 +84,8 @@ int cmd_train(int argc, char **argv)
         cli_opt_plot(&plot, "write the test set's residual against iteration as SVG"),
         cli_opt_json(&json, "print one JSON object instead of the table"),
     };
-    cli_opt_t opts[CLI_MAX_OPTS];
-    size_t n_opts =
-        cli_train_options(opts, &a, 0, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail));
-    int rc = cli_parse_command(&help, opts, n_opts, argc, argv);
+    int rc = cli_train_parse(&help, &a, 0, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
+                             argv);
     if (rc != CLI_PARSED)
         return rc;
     if (op < 0)

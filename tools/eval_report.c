@@ -20,6 +20,14 @@ void cli_print_train_json(const char *variant, int64_t epochs, const cli_eval_re
     fflush(stdout);
 }
 
+void cli_format_authors(char *buf, size_t len, const cli_eval_result_t *r)
+{
+    if (isnan(r->authors_mean))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.2f", r->authors_mean);
+}
+
 void cli_print_eval_header(void)
 {
     printf("%-15s  %-8s  %-8s  %10s  %14s  %9s  %8s\n", "variant", "operator", "solver",
@@ -33,10 +41,7 @@ void cli_print_eval_row(const char *variant, int32_t op, int32_t kind, const cli
 {
     char name[64], auth[32];
     snprintf(name, sizeof name, "%s%s", variant, mark ? " *" : "");
-    if (isnan(r->authors_mean))
-        snprintf(auth, sizeof auth, "-");
-    else
-        snprintf(auth, sizeof auth, "%.2f", r->authors_mean);
+    cli_format_authors(auth, sizeof auth, r);
     printf("%-15s  %-8s  %-8s  %10.2f  %14s  %9lld  %7.2f%%\n", name, ham_operator_name(op),
            ham_solver_kind_name(kind), r->iters_mean, auth, (long long)r->not_converged,
            100.0 * (double)r->correct / (double)r->samples);

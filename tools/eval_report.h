@@ -2,6 +2,7 @@
 #ifndef HAMDEQ_TOOLS_EVAL_REPORT_H
 #define HAMDEQ_TOOLS_EVAL_REPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <hamdeq/hamdeq.h>
@@ -13,6 +14,9 @@
  * "sec_per_epoch": ..}` on stdout. */
 void cli_print_train_json(const char *variant, int64_t epochs, const cli_eval_result_t *r,
                           double sec_per_epoch);
+
+/* The authors' count of a result as a table cell: "4.55", or "-" when not computed. */
+void cli_format_authors(char *buf, size_t len, const cli_eval_result_t *r);
 
 /* The evaluation table: header, one row per evaluated pair, and the footnotes. */
 void cli_print_eval_header(void);

@@ -30,8 +30,9 @@ void cli_train_args_init(cli_train_args_t *a, int bench)
     a->seed = 1;
 }
 
-size_t cli_train_options(cli_opt_t *opts, cli_train_args_t *a, int bench, const cli_opt_t *head,
-                         size_t n_head, const cli_opt_t *tail, size_t n_tail)
+int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int bench,
+                    const cli_opt_t *head, size_t n_head, const cli_opt_t *tail, size_t n_tail,
+                    int argc, char **argv)
 {
     /* --lr and --iters-bwd: the library's bounds */
     double lr_lo = 0.0, lr_hi = 10.0, bwd_lo = 1, bwd_hi = 1e6;
@@ -92,11 +93,12 @@ size_t cli_train_options(cli_opt_t *opts, cli_train_args_t *a, int bench, const 
         const cli_opt_t *part;
         size_t count;
     } parts[] = {{head, n_head}, {common, CLI_N_OPTS(common)}, {tail, n_tail}};
+    cli_opt_t opts[CLI_MAX_OPTS + 1]; /* one more: a too long table reaches the parser's check */
     size_t n = 0;
     for (size_t p = 0; p < CLI_N_OPTS(parts); p++)
-        for (size_t i = 0; i < parts[p].count && n < CLI_MAX_OPTS; i++)
+        for (size_t i = 0; i < parts[p].count && n < CLI_N_OPTS(opts); i++)
             opts[n++] = parts[p].part[i];
-    return n;
+    return cli_parse_command(help, opts, n, argc, argv);
 }
 
 static int parse_choice(int32_t *out, const char *flag, const char *value, const char *const *names,

@@ -16,8 +16,6 @@
 
 /* Tolerance of every test-set evaluation (the paper's). */
 #define CLI_EVAL_TOL 1e-4
-/* Most options a subcommand's table holds. */
-#define CLI_MAX_OPTS 48
 
 /* Raw values of the training flags. */
 typedef struct cli_train_args {
@@ -31,10 +29,11 @@ typedef struct cli_train_args {
 /* Sets the defaults (bench: the paper's fixed iterations unless --tol is given). */
 void cli_train_args_init(cli_train_args_t *a, int bench);
 
-/* The options of train and bench: the command's own `head`, the training options, then
- * its own `tail`, into opts (room for CLI_MAX_OPTS). Returns the count. */
-size_t cli_train_options(cli_opt_t *opts, cli_train_args_t *a, int bench, const cli_opt_t *head,
-                         size_t n_head, const cli_opt_t *tail, size_t n_tail);
+/* Parses a train or bench command line, as cli_parse_command(): the command's own
+ * options `head`, then the training options (into *a), then its own `tail`. */
+int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int bench,
+                    const cli_opt_t *head, size_t n_head, const cli_opt_t *tail, size_t n_tail,
+                    int argc, char **argv);
 
 /* The resolved training configuration. */
 typedef struct cli_train_cfg {

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "mhn_util.h"
+#include "svg_file.h"
 
 #define MAX_PATTERNS 1024
 #define MAX_DIM 1024
@@ -173,7 +174,7 @@ static void draw_phase(FILE *out, const plot_ctx_t *c)
              "Modern Hopfield network: %d simplex patterns, norm %g, in %d dimensions",
              (int)c->n_patterns, c->norm, (int)c->dim);
     fprintf(out, "<text x=\"%.1f\" y=\"28\" font-size=\"15\" text-anchor=\"middle\">", PW / 2);
-    mhn_xml_text(out, title);
+    cli_svg_text(out, title);
     fprintf(out, "</text>\n");
     /* axes, ticks, labels */
     fprintf(out, "<g stroke=\"#333333\" stroke-width=\"1\" fill=\"none\">\n"
@@ -311,7 +312,7 @@ int cmd_phase(int argc, char **argv)
     phase_row_t *rows = calloc((size_t)a.steps, sizeof *rows);
     ham_model_t *model = NULL;
     ham_solver_t *solver = NULL;
-    mhn_file_t plot = {0};
+    cli_svg_file_t plot = {0};
     mhn_rng_t rng;
     mhn_rng_seed(&rng, a.seed);
     if (!X || !S || !rows || make_simplex(X, n, d, a.norm, &rng) != 0) {
@@ -335,7 +336,7 @@ int cmd_phase(int argc, char **argv)
         goto done;
     }
 
-    if (a.plot && mhn_file_open(&plot, a.plot) != 0)
+    if (a.plot && cli_svg_file_open(&plot, a.plot) != 0)
         goto done;
     if (!a.json) {
         printf("Modern Hopfield phase sweep: %d simplex patterns of norm %g in %d dimensions; "
@@ -365,13 +366,8 @@ int cmd_phase(int argc, char **argv)
             cli_error("building the network at beta %g: %s", beta, ham_strerror(rc));
             goto done;
         }
-        if ((rc = ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, kind)) != HAM_OK ||
-            (rc = ham_solver_set_option(solver, HAM_OPT_TOL, a.tol)) != HAM_OK ||
-            (rc = ham_solver_set_option(solver, HAM_OPT_MAX_ITER, (double)a.max_iter)) != HAM_OK) {
-            cli_error("solver: %s", solver && *ham_solver_message(solver)
-                                        ? ham_solver_message(solver) : ham_strerror(rc));
+        if (mhn_solver_new(&solver, model, kind, a.tol, a.max_iter, 0) != 0)
             goto done;
-        }
         rc = ham_mhn_find_minima(&row->res, NULL, 0, NULL, solver, S, (int32_t)a.starts,
                                  a.cluster_tol);
         if (rc != HAM_OK) {
@@ -422,12 +418,12 @@ int cmd_phase(int argc, char **argv)
     if (a.plot) {
         plot_ctx_t ctx = {rows, (int32_t)a.steps, n, d, a.norm, beta_s, beta_pattern};
         draw_phase(plot.out, &ctx);
-        if (mhn_file_commit(&plot) != 0)
+        if (cli_svg_file_commit(&plot) != 0)
             goto done;
     }
     ret = CLI_EXIT_OK;
 done:
-    mhn_file_abort(&plot);
+    cli_svg_file_abort(&plot);
     ham_solver_free(solver);
     ham_model_free(model);
     free(rows);

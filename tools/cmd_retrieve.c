@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "mhn_util.h"
+#include "svg_file.h"
 
 #define MAX_LIST 16
 #define MAX_QUERIES 20000
@@ -189,7 +190,7 @@ static void draw_images(FILE *out, const image_plot_t *p)
     snprintf(title, sizeof title, "Modern Hopfield retrieval: K = %d stored images, beta = %g, %s",
              (int)p->K, p->beta, p->solver);
     fprintf(out, "<text x=\"%.1f\" y=\"28\" font-size=\"15\" text-anchor=\"middle\">", w / 2);
-    mhn_xml_text(out, title);
+    cli_svg_text(out, title);
     fprintf(out, "</text>\n");
     static const char *const labels[] = {"query", "retrieved", "original"};
     for (int row = 0; row < 3; row++) {
@@ -304,7 +305,7 @@ int cmd_retrieve(int argc, char **argv)
     double *mean = malloc((size_t)d * sizeof(double));
     ham_model_t *model = NULL;
     ham_solver_t *solver = NULL;
-    mhn_file_t plot = {0};
+    cli_svg_file_t plot = {0};
     if (!pix || !X || !qpix || !q || !v || !plot_v || !want || !mean) {
         cli_error("out of memory for %d images of %d pixels", (int)K_max, (int)d);
         goto done;
@@ -313,7 +314,7 @@ int cmd_retrieve(int argc, char **argv)
         cli_error("reading %s: %s", a.data, ham_strerror(rc));
         goto done;
     }
-    if (a.plot && mhn_file_open(&plot, a.plot) != 0)
+    if (a.plot && cli_svg_file_open(&plot, a.plot) != 0)
         goto done;
     if (!a.json) {
         printf("Modern Hopfield retrieval: %s/%s, %lld images of %d pixels; %d queries per K, "
@@ -385,14 +386,8 @@ int cmd_retrieve(int argc, char **argv)
                 ham_solver_free(solver);
                 solver = NULL;
                 const int32_t kind = kinds.item[is];
-                if ((rc = ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, kind)) != HAM_OK ||
-                    (rc = ham_solver_set_option(solver, HAM_OPT_WARM_START, 1)) != HAM_OK ||
-                    (rc = ham_solver_set_option(solver, HAM_OPT_TOL, a.tol)) != HAM_OK ||
-                    (rc = ham_solver_set_option(solver, HAM_OPT_MAX_ITER, (double)a.max_iter)) !=
-                        HAM_OK) {
-                    cli_error("solver: %s", ham_strerror(rc));
+                if (mhn_solver_new(&solver, model, kind, a.tol, a.max_iter, 1) != 0)
                     goto done;
-                }
                 memcpy(v, q, (size_t)Q * d * sizeof(float));
                 double t0 = cli_now_ms();
                 rc = ham_solver_solve(solver, v, Q, NULL);
@@ -456,7 +451,7 @@ int cmd_retrieve(int argc, char **argv)
                         draw_images(plot.out, &ctx);
                         free(orig);
                         free(qsel);
-                        if (mhn_file_commit(&plot) != 0)
+                        if (cli_svg_file_commit(&plot) != 0)
                             goto done;
                     }
                 }
@@ -465,7 +460,7 @@ int cmd_retrieve(int argc, char **argv)
     }
     ret = CLI_EXIT_OK;
 done:
-    mhn_file_abort(&plot);
+    cli_svg_file_abort(&plot);
     ham_solver_free(solver);
     ham_model_free(model);
     ham_dataset_free(ds);

@@ -163,19 +163,11 @@ static void draw_phase(FILE *out, const plot_ctx_t *c)
     const double x0 = PL, x1 = PW - PR, y0 = PH - PB, y1 = PT;
 #define XP(b) (x0 + ((b) - bmin) / (bmax - bmin) * (x1 - x0))
 #define YP(v) (y0 - (double)(v) / ymax * (y0 - y1))
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
-            PW, PH, PW, PH);
-    fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", PW,
-            PH);
     char title[160];
     snprintf(title, sizeof title,
              "Modern Hopfield network: %d simplex patterns, norm %g, in %d dimensions",
              (int)c->n_patterns, c->norm, (int)c->dim);
-    fprintf(out, "<text x=\"%.1f\" y=\"28\" font-size=\"15\" text-anchor=\"middle\">", PW / 2);
-    cli_svg_text(out, title);
-    fprintf(out, "</text>\n");
+    cli_svg_begin(out, PW, PH, "", title);
     /* axes, ticks, labels */
     fprintf(out, "<g stroke=\"#333333\" stroke-width=\"1\" fill=\"none\">\n"
                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"

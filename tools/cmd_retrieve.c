@@ -181,17 +181,10 @@ static void draw_images(FILE *out, const image_plot_t *p)
     const double cell = 84.0 / p->side, pad = 10.0, left = 90.0, top = 50.0;
     const double img = cell * p->side;
     const double w = left + p->cols * (img + pad) + pad, h = top + 3 * (img + pad) + 20.0;
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" shape-rendering=\"crispEdges\">\n",
-            w, h, w, h);
-    fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", w, h);
     char title[200];
     snprintf(title, sizeof title, "Modern Hopfield retrieval: K = %d stored images, beta = %g, %s",
              (int)p->K, p->beta, p->solver);
-    fprintf(out, "<text x=\"%.1f\" y=\"28\" font-size=\"15\" text-anchor=\"middle\">", w / 2);
-    cli_svg_text(out, title);
-    fprintf(out, "</text>\n");
+    cli_svg_begin(out, w, h, " shape-rendering=\"crispEdges\"", title);
     static const char *const labels[] = {"query", "retrieved", "original"};
     for (int row = 0; row < 3; row++) {
         double y = top + row * (img + pad);

@@ -1,6 +1,7 @@
 /* An SVG file written atomically, and text escaped for it: shared by the residual plot
  * (plot.c) and the Modern Hopfield plots (phase, retrieve). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,18 @@ void cli_svg_text(FILE *out, const char *s)
                 fputc(*s, out);
         }
     }
+}
+
+void cli_svg_begin(FILE *out, double w, double h, const char *attrs, const char *title)
+{
+    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\"%s>\n",
+            w, h, w, h, attrs);
+    fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", w, h);
+    fprintf(out, "<text x=\"%.1f\" y=\"28\" font-size=\"15\" text-anchor=\"middle\">", w / 2);
+    cli_svg_text(out, title);
+    fprintf(out, "</text>\n");
 }
 
 int cli_svg_file_open(cli_svg_file_t *f, const char *path)

@@ -23,4 +23,9 @@ void cli_svg_file_abort(cli_svg_file_t *f);
 /* Writes s as XML text: special characters escaped, control characters dropped. */
 void cli_svg_text(FILE *out, const char *s);
 
+/* Begins a w x h SVG document: the XML declaration, the <svg> element (sans-serif, plus
+ * `attrs`, e.g. " shape-rendering=\"crispEdges\"", or ""), a white background and
+ * `title` centred at the top. The caller closes it with "</svg>\n". */
+void cli_svg_begin(FILE *out, double w, double h, const char *attrs, const char *title);
+
 #endif /* HAMDEQ_TOOLS_SVG_FILE_H */

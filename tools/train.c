@@ -209,26 +209,25 @@ static void draw_bar(const char *tag, int64_t epoch, int64_t epochs, int64_t don
     fflush(stderr);
 }
 
+/* A flag's value the library refused: one error line, with the library's message. */
+static int option_set(int rc, const char *msg, const char *flag, double value)
+{
+    if (rc == HAM_OK)
+        return 0;
+    cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
+    return CLI_EXIT_USAGE;
+}
+
 static int set_topt(ham_trainer_t *tr, int32_t option, double value, const char *flag)
 {
     int rc = ham_trainer_set_option(tr, option, value);
-    if (rc != HAM_OK) {
-        const char *msg = ham_trainer_message(tr);
-        cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
-        return CLI_EXIT_USAGE;
-    }
-    return 0;
+    return option_set(rc, ham_trainer_message(tr), flag, value);
 }
 
 static int set_sopt(ham_solver_t *sv, int32_t option, double value, const char *flag)
 {
     int rc = ham_solver_set_option(sv, option, value);
-    if (rc != HAM_OK) {
-        const char *msg = ham_solver_message(sv);
-        cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
-        return CLI_EXIT_USAGE;
-    }
-    return 0;
+    return option_set(rc, ham_solver_message(sv), flag, value);
 }
 
 static int configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg)

@@ -87,7 +87,8 @@ typedef struct cli_opt {
     unsigned flags;       /* CLI_OPEN_MIN, ... */
     const char *required; /* non-NULL: the option must be given; a non-empty text says
                              what it is in the error ("an MNIST-style directory") */
-    const char *def;      /* name types: the value when the option is not given */
+    const char *def;      /* name types: the text converted when the option is not given
+                             (NULL: *dest keeps its value) */
 } cli_opt_t;
 
 /* A comma list of operators or solvers (CLI_OPT_OPERATORS, CLI_OPT_SOLVERS): distinct
@@ -135,7 +136,7 @@ void cli_print_help(const cli_command_spec_t *spec, const cli_opt_t *opts, size_
  * after one error line. */
 int cli_convert_names(const cli_opt_t *opt, const char *text);
 
-/* ------------------------------------------ options several subcommands share (options.c) */
+/* ------------------------------------- options several subcommands share (options.c) */
 
 /* Each returns the option's one definition (name, type, metavar, bounds); the help line,
  * which says the command's default, is the caller's. A single name's default is what
@@ -157,6 +158,8 @@ cli_opt_t cli_opt_variants(cli_variant_list_t *dest, const char *help); /* defau
 
 /* opt with `flags` added: for a shared option that one command asks more of. */
 cli_opt_t cli_opt_flagged(cli_opt_t opt, unsigned flags);
+
+/* -------------------------------------------------------------- helpers (args.c) */
 
 /* Strict number parsing: the whole string must be a number. 0 on success. */
 int cli_parse_int64(int64_t *out, const char *s);

@@ -55,5 +55,34 @@ def main(root):
     return 1 if errors else 0
 
 
+def self_test():
+    """The rule must catch an upward include and a tool reaching into lib/."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        root = pathlib.Path(tmp)
+        for layer in BELOW:
+            (root / "lib" / layer).mkdir(parents=True)
+        (root / "tools").mkdir()
+        good = root / "lib" / "solver" / "a.c"
+        good.write_text('#include "operator/operator_private.h"\n')
+        if main(root) != 0:
+            return 1
+        (root / "lib" / "core" / "b.c").write_text('#include "train/train_private.h"\n')
+        if main(root) != 1:
+            return 1
+        (root / "lib" / "core" / "b.c").unlink()
+        (root / "lib" / "io" / "c.c").write_text('#include "solver/solver_private.h"\n')
+        if main(root) != 1:
+            return 1
+        (root / "lib" / "io" / "c.c").unlink()
+        (root / "tools" / "t.c").write_text('#include "common/fastmath.h"\n')
+        if main(root) != 1:
+            return 1
+    print("self-test passed")
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--self-test":
+        sys.exit(self_test())
     sys.exit(main(pathlib.Path(sys.argv[1])))

@@ -1,4 +1,6 @@
-/* Diagnostics and the table-driven option parser shared by every subcommand. */
+/* Diagnostics and the table-driven option parser shared by every subcommand: a command
+ * describes itself once (cli_command_spec_t) and cli_parse_command() reads the command
+ * line, prints the help, checks required options and converts names from it. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -115,15 +117,41 @@ static const cli_opt_t *find_opt(const cli_opt_t *opts, size_t n, const char *na
     return NULL;
 }
 
-static int bounded(const cli_opt_t *o)
+static int is_name_type(cli_opt_type_t t)
 {
-    return o->min <= o->max;
+    return t >= CLI_OPT_OPERATOR;
 }
 
-static int set_value(const cli_opt_t *o, const char *value)
+/* "[1, 4096]", "(0, 1)", "(0, 1e+06]": integers without decimals. */
+static int out_of_range(const cli_opt_t *o, double v, const char *value)
 {
+    if (!(o->min < o->max))
+        return 0;
+    int open_min = (o->flags & CLI_OPEN_MIN) != 0, open_max = (o->flags & CLI_OPEN_MAX) != 0;
+    if (!(open_min ? v <= o->min : v < o->min) && !(open_max ? v >= o->max : v > o->max))
+        return 0;
+    const char *fmt = o->type == CLI_OPT_INT ? "%.0f" : "%g";
+    char lo[48], hi[48];
+    snprintf(lo, sizeof lo, fmt, o->min);
+    snprintf(hi, sizeof hi, fmt, o->max);
+    cli_error("--%s must be in %c%s, %s%c, got %s", o->name, open_min ? '(' : '[', lo, hi,
+              open_max ? ')' : ']', value);
+    return 1;
+}
+
+/* Stores a value as it is read; name types only keep their text (*text). */
+static int set_value(const cli_opt_t *o, const char *value, const char **text)
+{
+    if (is_name_type(o->type)) {
+        *text = value;
+        return 0;
+    }
     switch (o->type) {
     case CLI_OPT_STRING:
+        if ((o->flags & CLI_NONEMPTY) && !*value) {
+            cli_error("--%s needs a file name", o->name);
+            return CLI_EXIT_USAGE;
+        }
         *(const char **)o->dest = value;
         return 0;
     case CLI_OPT_INT: {
@@ -132,10 +160,8 @@ static int set_value(const cli_opt_t *o, const char *value)
             cli_error("--%s expects an integer, got '%s'", o->name, value);
             return CLI_EXIT_USAGE;
         }
-        if (bounded(o) && ((double)v < o->min || (double)v > o->max)) {
-            cli_error("--%s must be in [%.0f, %.0f], got %s", o->name, o->min, o->max, value);
+        if (out_of_range(o, (double)v, value))
             return CLI_EXIT_USAGE;
-        }
         *(int64_t *)o->dest = v;
         return 0;
     }
@@ -154,20 +180,21 @@ static int set_value(const cli_opt_t *o, const char *value)
             cli_error("--%s expects a finite number, got '%s'", o->name, value);
             return CLI_EXIT_USAGE;
         }
-        if (bounded(o) && (v < o->min || v > o->max)) {
-            cli_error("--%s must be in [%g, %g], got %s", o->name, o->min, o->max, value);
+        if (out_of_range(o, v, value))
             return CLI_EXIT_USAGE;
-        }
         *(double *)o->dest = v;
         return 0;
     }
-    case CLI_OPT_FLAG:
+    default:
         break;
     }
     return CLI_EXIT_USAGE;
 }
 
-int cli_parse(int argc, char **argv, const cli_opt_t *opts, size_t n_opts, int *help)
+/* Reads argv: values are stored and range-checked as they come; given[i] and text[i]
+ * record, per option, whether it was given and a name type's text. */
+static int scan(int argc, char **argv, const cli_opt_t *opts, size_t n_opts, int *help,
+                unsigned char *given, const char **text)
 {
     *help = 0;
     for (int i = 1; i < argc; i++) {
@@ -195,6 +222,8 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, size_t n_opts, int *
             cli_error("unknown option '--%.*s' (see --help)", (int)len, name);
             return CLI_EXIT_USAGE;
         }
+        size_t k = (size_t)(o - opts);
+        given[k] = 1;
         if (o->type == CLI_OPT_FLAG) {
             if (eq) {
                 cli_error("option '--%s' takes no value", o->name);
@@ -213,30 +242,87 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, size_t n_opts, int *
             }
             value = argv[++i];
         }
-        int rc = set_value(o, value);
+        int rc = set_value(o, value, &text[k]);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-void cli_print_options(const cli_opt_t *opts, size_t n_opts)
+int cli_parse_command(const cli_command_spec_t *spec, const cli_opt_t *opts, size_t n_opts,
+                      int argc, char **argv)
+{
+    unsigned char given[CLI_MAX_OPTS] = {0};
+    const char *text[CLI_MAX_OPTS] = {0};
+    if (n_opts > CLI_MAX_OPTS) { /* a table this long is a bug of the command, not of its user */
+        cli_error("internal error: %zu options, at most %d", n_opts, CLI_MAX_OPTS);
+        return CLI_EXIT_RUNTIME;
+    }
+    int help;
+    int rc = scan(argc, argv, opts, n_opts, &help, given, text);
+    if (rc)
+        return rc;
+    if (help) {
+        cli_print_help(spec, opts, n_opts);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < n_opts; i++) {
+        const cli_opt_t *o = &opts[i];
+        if (o->required && !given[i]) {
+            if (*o->required)
+                cli_error("--%s %s is required (%s)", o->name, o->metavar, o->required);
+            else
+                cli_error("--%s %s is required", o->name, o->metavar);
+            return CLI_EXIT_USAGE;
+        }
+        const char *t = given[i] ? text[i] : o->def;
+        if (is_name_type(o->type) && t && (rc = cli_convert_names(o, t)) != 0)
+            return rc;
+    }
+    return CLI_PARSED;
+}
+
+/* ------------------------------------------------------------------------- help */
+
+static void option_left(char *buf, size_t len, const cli_opt_t *o)
+{
+    snprintf(buf, len, "--%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+}
+
+static void print_options(const cli_opt_t *opts, size_t n_opts)
 {
     size_t width = strlen("-h, --help");
     char left[128];
     for (size_t i = 0; i < n_opts; i++) {
-        int n = snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
-                         opts[i].metavar ? opts[i].metavar : "");
-        if (n > 0 && (size_t)n > width)
-            width = (size_t)n;
+        option_left(left, sizeof left, &opts[i]);
+        if (strlen(left) > width)
+            width = strlen(left);
     }
     printf("Options:\n");
     for (size_t i = 0; i < n_opts; i++) {
-        snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
-                 opts[i].metavar ? opts[i].metavar : "");
+        option_left(left, sizeof left, &opts[i]);
         printf("  %-*s  %s\n", (int)width, left, opts[i].help);
     }
     printf("  %-*s  %s\n", (int)width, "-h, --help", "show this help and exit");
+}
+
+void cli_print_help(const cli_command_spec_t *spec, const cli_opt_t *opts, size_t n_opts)
+{
+    printf("Usage: %s\n\n%s\n", spec->usage, spec->description);
+    print_options(opts, n_opts);
+    if (spec->notes)
+        printf("\n%s", spec->notes);
+    printf("\nExit status: 0 success, 1 runtime error%s%s%s, 2 usage error.\n",
+           spec->runtime_errors ? " (" : "", spec->runtime_errors ? spec->runtime_errors : "",
+           spec->runtime_errors ? ")" : "");
+    if (!spec->examples)
+        return;
+    printf("\nExamples:\n");
+    for (const char *p = spec->examples; *p;) {
+        size_t len = strcspn(p, "\n");
+        printf("  %.*s\n", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
 }
 
 void cli_set_threads(int64_t threads)

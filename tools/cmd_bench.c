@@ -11,33 +11,26 @@
 #include "perf.h"
 #include "train.h"
 
-static void usage(const cli_opt_t *opts, size_t n_opts)
-{
-    printf("Usage: hamdeq bench --data DIR [options]\n"
-           "\n"
-           "Table 1 of the paper: for each variant, trains a fresh HAM (same seed) on DIR's train\n"
-           "split with the paper's settings (784-512-10, shifted sigmoid, Xavier weights, zero\n"
-           "biases, MSE, Madam lr 0.01, batch 64, fixed order, exactly 40 forward and 8 backward\n"
-           "iterations, 10 epochs), evaluates it on the t10k split at tolerance 1e-4, and prints\n"
-           "the mean iterations (the library's count and the authors' count), the test accuracy\n"
-           "and the seconds per epoch next to the paper's numbers (MNIST). --epochs 0 evaluates\n"
-           "untrained models: iteration counts only, in seconds.\n"
-           "\n"
-           "With --perf: the performance suite instead, see 'hamdeq bench --perf --help'.\n"
-           "\n");
-    cli_print_options(opts, n_opts);
-    printf("\n"
-           "With --json, stdout holds one line per variant, as 'hamdeq train --json':\n"
-           "  {\"variant\": str, \"epochs\": int, \"test_acc\": float, \"iters_mean\": float,\n"
-           "   \"not_converged\": int, \"sec_per_epoch\": float}\n"
-           "\n"
-           "Exit status: 0 success, 1 runtime error (data, file, library), 2 usage error.\n"
-           "\n"
-           "Examples:\n"
-           "  hamdeq bench --data ../shared/data/mnist10k --plot fig3.svg\n"
-           "  hamdeq bench --data /usr/share/datasets/fashion-mnist --epochs 3 --markdown\n"
-           "  hamdeq bench --data DIR --epochs 0 --variants ham,ham-eo,ham-eo-newton\n");
-}
+static const cli_command_spec_t help = {
+    .usage = "hamdeq bench --data DIR [options]",
+    .description =
+        "Table 1 of the paper: for each variant, trains a fresh HAM (same seed) on DIR's train\n"
+        "split with the paper's settings (784-512-10, shifted sigmoid, Xavier weights, zero\n"
+        "biases, MSE, Madam lr 0.01, batch 64, fixed order, exactly 40 forward and 8 backward\n"
+        "iterations, 10 epochs), evaluates it on the t10k split at tolerance 1e-4, and prints\n"
+        "the mean iterations (the library's count and the authors' count), the test accuracy\n"
+        "and the seconds per epoch next to the paper's numbers (MNIST). --epochs 0 evaluates\n"
+        "untrained models: iteration counts only, in seconds.\n"
+        "\n"
+        "With --perf: the performance suite instead, see 'hamdeq bench --perf --help'.\n",
+    .notes = "With --json, stdout holds one line per variant, as 'hamdeq train --json':\n"
+             "  {\"variant\": str, \"epochs\": int, \"test_acc\": float, \"iters_mean\": float,\n"
+             "   \"not_converged\": int, \"sec_per_epoch\": float}\n",
+    .runtime_errors = "data, file, library",
+    .examples = "hamdeq bench --data ../shared/data/mnist10k --plot fig3.svg\n"
+                "hamdeq bench --data /usr/share/datasets/fashion-mnist --epochs 3 --markdown\n"
+                "hamdeq bench --data DIR --epochs 0 --variants ham,ham-eo,ham-eo-newton\n",
+};
 
 typedef struct row {
     const cli_variant_t *v;
@@ -45,16 +38,22 @@ typedef struct row {
     double sec_per_epoch;
 } row_t;
 
-static void paper_cells(char *iters, char *acc, size_t len, const cli_variant_t *v)
+/* The cells of a row that may be empty ("-"): the authors' count and the paper's numbers. */
+typedef struct cells {
+    char authors[32], paper_iters[32], paper_acc[32];
+} cells_t;
+
+static void row_cells(cells_t *c, const row_t *r)
 {
-    if (v->paper_iters >= 0)
-        snprintf(iters, len, "%.1f", v->paper_iters);
+    cli_format_authors(c->authors, sizeof c->authors, &r->res);
+    if (r->v->paper_iters >= 0)
+        snprintf(c->paper_iters, sizeof c->paper_iters, "%.1f", r->v->paper_iters);
     else
-        snprintf(iters, len, "-");
-    if (v->paper_acc >= 0)
-        snprintf(acc, len, "%.1f%%", v->paper_acc);
+        snprintf(c->paper_iters, sizeof c->paper_iters, "-");
+    if (r->v->paper_acc >= 0)
+        snprintf(c->paper_acc, sizeof c->paper_acc, "%.1f%%", r->v->paper_acc);
     else
-        snprintf(acc, len, "-");
+        snprintf(c->paper_acc, sizeof c->paper_acc, "-");
 }
 
 static void print_header(void)
@@ -67,15 +66,12 @@ static void print_header(void)
 
 static void print_row(const row_t *r)
 {
-    char pi[32], pa[32], auth[32];
-    paper_cells(pi, pa, sizeof pi, r->v);
-    if (isnan(r->res.authors_mean))
-        snprintf(auth, sizeof auth, "-");
-    else
-        snprintf(auth, sizeof auth, "%.2f", r->res.authors_mean);
+    cells_t c;
+    row_cells(&c, r);
     printf("%-14s  %10.2f  %14s  %9lld  %7.2f%%  %9.2f  |  %11s  %9s\n", r->v->label,
-           r->res.iters_mean, auth, (long long)r->res.not_converged,
-           100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch, pi, pa);
+           r->res.iters_mean, c.authors, (long long)r->res.not_converged,
+           100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch,
+           c.paper_iters, c.paper_acc);
     fflush(stdout);
 }
 
@@ -87,16 +83,13 @@ static void print_markdown(const row_t *rows, int n, double tol)
     printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < n; i++) {
         const row_t *r = &rows[i];
-        char pi[32], pa[32], auth[32];
-        paper_cells(pi, pa, sizeof pi, r->v);
-        if (isnan(r->res.authors_mean))
-            snprintf(auth, sizeof auth, "-");
-        else
-            snprintf(auth, sizeof auth, "%.2f", r->res.authors_mean);
+        cells_t c;
+        row_cells(&c, r);
         printf("| %s | %s + %s | %.2f | %s | %lld | %.2f%% | %.2f | %s | %s |\n", r->v->label,
                ham_operator_name(r->v->op), ham_solver_kind_name(r->v->kind), r->res.iters_mean,
-               auth, (long long)r->res.not_converged,
-               100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch, pi, pa);
+               c.authors, (long long)r->res.not_converged,
+               100.0 * (double)r->res.correct / (double)r->res.samples, r->sec_per_epoch,
+               c.paper_iters, c.paper_acc);
     }
     fflush(stdout);
 }
@@ -108,44 +101,28 @@ int cmd_bench(int argc, char **argv)
             return cmd_bench_perf(argc, argv); /* the performance suite: cmd_perf.c */
     cli_train_args_t a;
     cli_train_args_init(&a, 1);
-    const char *variants = "all", *plot = NULL;
+    cli_variant_list_t vars = {0};
+    const char *plot = NULL;
     int json = 0, markdown = 0;
-    cli_opt_t opts[CLI_MAX_OPTS];
-    size_t n_opts = 0;
     const cli_opt_t own[] = {
-        {"variants", CLI_OPT_STRING, &variants, "LIST",
-         "variants, comma-separated, or all: ham, ham-deq, ham-eo, ham-eo-deq, ham-eo-newton "
-         "(default: all)",
-         1, 0},
+        cli_opt_variants(&vars, "variants, comma-separated, or all: ham, ham-deq, ham-eo, "
+                                "ham-eo-deq, ham-eo-newton (default: all)"),
     };
-    opts[n_opts++] = own[0];
-    n_opts = cli_train_args_options(opts, n_opts, &a, 1);
     const cli_opt_t tail[] = {
-        {"plot", CLI_OPT_STRING, &plot, "FILE.svg",
-         "write every variant's test residual against iteration as SVG (the paper's Fig. 3)", 1,
-         0},
-        {"markdown", CLI_OPT_FLAG, &markdown, NULL, "print the table as Markdown", 1, 0},
-        {"json", CLI_OPT_FLAG, &json, NULL, "print one JSON object per variant instead", 1, 0},
+        cli_opt_plot(&plot, "write every variant's test residual against iteration as SVG (the "
+                            "paper's Fig. 3)"),
+        {.name = "markdown", .type = CLI_OPT_FLAG, .dest = &markdown,
+         .help = "print the table as Markdown"},
+        cli_opt_json(&json, "print one JSON object per variant instead"),
     };
-    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
-        opts[n_opts++] = tail[i];
-
-    int help;
-    int rc = cli_parse(argc, argv, opts, n_opts, &help);
-    if (rc)
+    int rc = cli_train_parse(&help, &a, 1, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
+                             argv);
+    if (rc != CLI_PARSED)
         return rc;
-    if (help) {
-        usage(opts, n_opts);
-        return CLI_EXIT_OK;
-    }
     if (json && markdown) {
         cli_error("--json and --markdown contradict each other: give one");
         return CLI_EXIT_USAGE;
     }
-    const cli_variant_t *list[CLI_N_VARIANTS];
-    int n_var = cli_variant_list(list, CLI_N_VARIANTS, "variants", variants);
-    if (n_var < 0)
-        return CLI_EXIT_USAGE;
     cli_train_cfg_t cfg;
     if ((rc = cli_train_cfg_resolve(&cfg, &a)) != 0)
         return rc;
@@ -190,34 +167,35 @@ int cmd_bench(int argc, char **argv)
         print_header();
     }
 
-    row_t rows[CLI_N_VARIANTS];
+    row_t rows[CLI_MAX_PAIRS];
     memset(rows, 0, sizeof rows);
-    const char *labels[CLI_N_VARIANTS];
+    const char *labels[CLI_MAX_PAIRS];
     int n_done = 0;
     int64_t missed = 0;
-    for (int i = 0; i < n_var && !rc; i++) {
+    for (int i = 0; i < vars.n && !rc; i++) {
+        /* a pair of a parsed --variants list is always a named variant */
+        const cli_variant_t *v = cli_variant_of(vars.pair[i].op, vars.pair[i].kind);
         ham_model_t *model = NULL;
         if ((rc = cli_model_build(&model, &cfg.spec)) != 0)
             break;
         char tag[64];
-        snprintf(tag, sizeof tag, "[%s]", list[i]->name);
+        snprintf(tag, sizeof tag, "[%s]", v->name);
         cli_train_stats_t st;
-        rc = cli_train_run(&st, model, data.train, &cfg, list[i]->op, list[i]->kind, tag);
+        rc = cli_train_run(&st, model, data.train, &cfg, v->op, v->kind, tag);
         if (!rc) {
-            cli_eval_opts_t eo =
-                cli_train_eval_opts(&cfg, list[i]->op, list[i]->kind, !json, plot != NULL);
+            cli_eval_opts_t eo = cli_train_eval_opts(&cfg, v->op, v->kind, !json, plot != NULL);
             rc = cli_evaluate(&rows[i].res, model, data.test, &eo);
         }
         ham_model_free(model);
         if (rc)
             break;
-        rows[i].v = list[i];
+        rows[i].v = v;
         rows[i].sec_per_epoch = st.sec_per_epoch;
-        labels[i] = list[i]->label;
+        labels[i] = v->label;
         missed += rows[i].res.authors_missed;
         n_done++;
         if (json)
-            cli_print_train_json(list[i]->name, cfg.epochs, &rows[i].res, st.sec_per_epoch);
+            cli_print_train_json(v->name, cfg.epochs, &rows[i].res, st.sec_per_epoch);
         else if (!markdown)
             print_row(&rows[i]);
     }
@@ -231,7 +209,7 @@ int cmd_bench(int argc, char **argv)
         char title[160];
         snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples%s",
                  (long long)n_test, cfg.epochs > 0 ? "" : " (untrained models)");
-        cli_eval_result_t res[CLI_N_VARIANTS];
+        cli_eval_result_t res[CLI_MAX_PAIRS];
         for (int i = 0; i < n_done; i++)
             res[i] = rows[i].res;
         rc = cli_plot_results(plot, title, labels, res, n_done, CLI_EVAL_TOL);

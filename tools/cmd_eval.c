@@ -8,28 +8,21 @@
 #include "data_dir.h"
 #include "train.h"
 
-static void usage(const cli_opt_t *opts, size_t n_opts)
-{
-    printf("Usage: hamdeq eval --model FILE --data DIR [options]\n"
-           "\n"
-           "Loads a model saved by 'hamdeq train --save' (or ham_model_save) and solves its fixed\n"
-           "point for every sample of DIR's t10k split, with the operator, solver, tolerance and\n"
-           "iteration cap saved in the model unless overridden. Prints the test accuracy, the\n"
-           "mean iteration count (the library's, and the authors' count) and the samples that\n"
-           "did not converge.\n"
-           "\n");
-    cli_print_options(opts, n_opts);
-    printf("\n"
-           "With --json, stdout holds exactly one line:\n"
-           "  {\"test_acc\": float, \"iters_mean\": float, \"not_converged\": int}\n"
-           "test_acc is a fraction (0..1); --compare rows are not part of it.\n"
-           "\n"
-           "Exit status: 0 success, 1 runtime error (data, model file, library), 2 usage error.\n"
-           "\n"
-           "Examples:\n"
-           "  hamdeq eval --model fmnist.model --data /usr/share/datasets/fashion-mnist\n"
-           "  hamdeq eval --model fmnist.model --data DIR --compare --plot residuals.svg\n");
-}
+static const cli_command_spec_t help = {
+    .usage = "hamdeq eval --model FILE --data DIR [options]",
+    .description =
+        "Loads a model saved by 'hamdeq train --save' (or ham_model_save) and solves its fixed\n"
+        "point for every sample of DIR's t10k split, with the operator, solver, tolerance and\n"
+        "iteration cap saved in the model unless overridden. Prints the test accuracy, the\n"
+        "mean iteration count (the library's, and the authors' count) and the samples that\n"
+        "did not converge.\n",
+    .notes = "With --json, stdout holds exactly one line:\n"
+             "  {\"test_acc\": float, \"iters_mean\": float, \"not_converged\": int}\n"
+             "test_acc is a fraction (0..1); --compare rows are not part of it.\n",
+    .runtime_errors = "data, model file, library",
+    .examples = "hamdeq eval --model fmnist.model --data /usr/share/datasets/fashion-mnist\n"
+                "hamdeq eval --model fmnist.model --data DIR --compare --plot residuals.svg\n",
+};
 
 /* "shifted-sigmoid", or the per-layer list, of a loaded model. */
 static void describe(char *sizes, char *lags, size_t len, const ham_model_t *m)
@@ -51,75 +44,37 @@ static void describe(char *sizes, char *lags, size_t len, const ham_model_t *m)
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = NULL, *variant = NULL, *op_name = NULL,
-               *solver_name = NULL, *plot = NULL;
+    const char *model_path = NULL, *data = NULL, *plot = NULL;
+    const cli_variant_t *v = NULL;
+    int32_t op_over = -1, kind_over = -1;
     double tol = NAN;
     int64_t max_iter = 0, batch = 500, threads = 0;
     int json = 0, compare = 0;
     const cli_opt_t opts[] = {
-        {"model", CLI_OPT_STRING, &model_path, "FILE", "model file to evaluate (required)", 1, 0},
-        {"data", CLI_OPT_STRING, &data, "DIR",
-         "MNIST-style directory; its t10k-{images-idx3,labels-idx1}-ubyte[.gz] are used "
-         "(required)",
-         1, 0},
-        {"variant", CLI_OPT_STRING, &variant, "NAME",
-         "operator and solver of a variant: ham, ham-deq, ham-eo, ham-eo-deq, ham-eo-newton "
-         "(default: the model's saved defaults)",
-         1, 0},
-        {"operator", CLI_OPT_STRING, &op_name, "sync|even-odd",
-         "operator (default: the model's, or the variant's)", 1, 0},
-        {"solver", CLI_OPT_STRING, &solver_name, "NAME",
-         "solver: picard, anderson, broyden, newton (default: the model's, or the variant's)", 1,
-         0},
-        {"tol", CLI_OPT_DOUBLE, &tol, "T", "tolerance (default: the model's, 1e-4 from train)", 1,
-         0},
-        {"max-iter", CLI_OPT_INT, &max_iter, "N",
-         "iteration cap, and the authors' count's fixed iterations (default: the model's)", 1,
-         1e6},
-        {"batch", CLI_OPT_INT, &batch, "N", "samples solved together (default: 500)", 1, 1 << 20},
-        {"compare", CLI_OPT_FLAG, &compare, NULL,
-         "also evaluate with every variant (table and plot)", 1, 0},
-        {"plot", CLI_OPT_STRING, &plot, "FILE.svg",
-         "write the residual against iteration (median, 10-90% band) as SVG", 1, 0},
-        {"threads", CLI_OPT_INT, &threads, "N", "BLAS threads (default: the BLAS's own)", 1, 4096},
-        {"json", CLI_OPT_FLAG, &json, NULL, "print one JSON object instead of the table", 1, 0},
+        {.name = "model", .type = CLI_OPT_STRING, .dest = &model_path, .metavar = "FILE",
+         .help = "model file to evaluate (required)", .required = ""},
+        cli_opt_data(&data,
+                     "MNIST-style directory; its t10k-{images-idx3,labels-idx1}-ubyte[.gz] are "
+                     "used (required)",
+                     "an MNIST-style directory"),
+        cli_opt_variant(&v, "operator and solver of a variant: ham, ham-deq, ham-eo, ham-eo-deq, "
+                            "ham-eo-newton (default: the model's saved defaults)"),
+        cli_opt_operator(&op_over, "operator (default: the model's, or the variant's)"),
+        cli_opt_solver(&kind_over, "solver: picard, anderson, broyden, newton (default: the "
+                                   "model's, or the variant's)"),
+        cli_opt_tol(&tol, "tolerance (default: the model's, 1e-4 from train)"),
+        cli_opt_max_iter(&max_iter, "iteration cap, and the authors' count's fixed iterations "
+                                    "(default: the model's)"),
+        cli_opt_batch(&batch, "samples solved together (default: 500)"),
+        {.name = "compare", .type = CLI_OPT_FLAG, .dest = &compare,
+         .help = "also evaluate with every variant (table and plot)"},
+        cli_opt_plot(&plot, "write the residual against iteration (median, 10-90% band) as SVG"),
+        cli_opt_threads(&threads),
+        cli_opt_json(&json, "print one JSON object instead of the table"),
     };
-    const size_t n_opts = sizeof opts / sizeof opts[0];
-    int help;
-    int rc = cli_parse(argc, argv, opts, n_opts, &help);
-    if (rc)
+    int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
+    if (rc != CLI_PARSED)
         return rc;
-    if (help) {
-        usage(opts, n_opts);
-        return CLI_EXIT_OK;
-    }
-    if (!model_path) {
-        cli_error("--model FILE is required");
-        return CLI_EXIT_USAGE;
-    }
-    if (!data) {
-        cli_error("--data DIR is required (an MNIST-style directory)");
-        return CLI_EXIT_USAGE;
-    }
-    const cli_variant_t *v = NULL;
-    if (variant && !(v = cli_variant_find(variant))) {
-        cli_error("--variant: unknown variant '%s' (known: %s)", variant, cli_variant_names());
-        return CLI_EXIT_USAGE;
-    }
-    int32_t op_over = -1, kind_over = -1;
-    if (op_name && ham_operator_from_name(&op_over, op_name) != HAM_OK) {
-        cli_error("--operator: unknown operator '%s' (known: sync, even-odd)", op_name);
-        return CLI_EXIT_USAGE;
-    }
-    if (solver_name && ham_solver_kind_from_name(&kind_over, solver_name) != HAM_OK) {
-        cli_error("--solver: unknown solver '%s' (known: picard, anderson, broyden, newton)",
-                  solver_name);
-        return CLI_EXIT_USAGE;
-    }
-    if (!isnan(tol) && !(tol > 0.0 && tol < 1.0)) {
-        cli_error("--tol must be in (0, 1), got %g", tol);
-        return CLI_EXIT_USAGE;
-    }
 
     ham_model_t *model = NULL;
     rc = ham_model_load(&model, model_path);
@@ -162,8 +117,6 @@ int cmd_eval(int argc, char **argv)
         return rc;
     }
     cli_set_threads(threads);
-    char vname[64];
-    cli_variant_name(vname, sizeof vname, op, kind);
     const int64_t n_test = ham_dataset_count(d.test);
     if (!json) {
         char sizes[512], lags[512];
@@ -176,55 +129,20 @@ int cmd_eval(int argc, char **argv)
         fflush(stdout);
     }
 
-    int32_t ops[CLI_N_VARIANTS + 1], kinds[CLI_N_VARIANTS + 1];
-    char names[CLI_N_VARIANTS + 1][64];
-    const char *labels[CLI_N_VARIANTS + 1];
-    int n_eval = 1;
-    ops[0] = op;
-    kinds[0] = kind;
-    snprintf(names[0], sizeof names[0], "%s", vname);
-    for (int i = 0; compare && i < CLI_N_VARIANTS; i++) {
-        if (cli_variants[i].op == op && cli_variants[i].kind == kind)
-            continue;
-        ops[n_eval] = cli_variants[i].op;
-        kinds[n_eval] = cli_variants[i].kind;
-        snprintf(names[n_eval], sizeof names[n_eval], "%s", cli_variants[i].name);
-        n_eval++;
+    const cli_eval_report_t report = {
+        .opts = {.op = op, .kind = kind, .tol = dtol, .max_iter = cap, .batch = (int32_t)batch},
+        .compare = compare,
+        .json = json,
+        .plot = plot,
+    };
+    cli_eval_result_t res;
+    if ((rc = cli_eval_report(&res, model, d.test, &report)) == 0) {
+        if (json)
+            printf("{\"test_acc\": %.6f, \"iters_mean\": %.4f, \"not_converged\": %lld}\n",
+                   (double)res.correct / (double)res.samples, res.iters_mean,
+                   (long long)res.not_converged);
+        cli_eval_result_free(&res);
     }
-    if (json && !plot)
-        n_eval = 1;
-    cli_eval_result_t res[CLI_N_VARIANTS + 1];
-    memset(res, 0, sizeof res);
-    int n_done = 0;
-    int64_t missed = 0;
-    for (int i = 0; i < n_eval; i++) {
-        cli_eval_opts_t eo = {ops[i], kinds[i], dtol, cap, (int32_t)batch, !json, plot != NULL};
-        rc = cli_evaluate(&res[i], model, d.test, &eo);
-        if (rc)
-            break;
-        n_done++;
-        labels[i] = names[i];
-        missed += res[i].authors_missed;
-        if (!json)
-            cli_print_eval_row(names[i], ops[i], kinds[i], &res[i], 0);
-    }
-    if (!rc && !json)
-        cli_print_eval_notes(dtol, cap, missed, 0);
-    if (!rc && plot) {
-        char title[160];
-        snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples",
-                 (long long)n_test);
-        rc = cli_plot_results(plot, title, labels, res, n_done, dtol);
-        if (!rc && !json)
-            printf("wrote %s\n", plot);
-    }
-    if (!rc && json) {
-        printf("{\"test_acc\": %.6f, \"iters_mean\": %.4f, \"not_converged\": %lld}\n",
-               (double)res[0].correct / (double)res[0].samples, res[0].iters_mean,
-               (long long)res[0].not_converged);
-    }
-    for (int i = 0; i < n_done; i++)
-        cli_eval_result_free(&res[i]);
     cli_data_free(&d);
     ham_model_free(model);
     return rc;

@@ -69,7 +69,7 @@ typedef struct machine {
 } machine_t;
 
 typedef struct perf_args {
-    const char *data, *layers_list, *variants, *cases, *modes;
+    const char *data, *layers_list, *cases, *modes;
     int64_t reps, epoch_reps, epoch_samples, threads;
     double budget;
     int json, perf;
@@ -354,36 +354,29 @@ done:
 
 /* ---------------------------------------------------------------- the suite */
 
-static void usage(const cli_opt_t *opts, size_t n_opts)
-{
-    printf("Usage: hamdeq bench --perf [options]\n"
-           "\n"
-           "The performance suite (docs/performance.md). For each model and variant: the forward\n"
-           "solve of 1 and of 64 test images (latency and batch), and one training epoch (batch\n"
-           "64, the paper's settings, fixed data order, a fresh Xavier model each run), each with\n"
-           "exactly 40 forward / 8 backward iterations ('fixed') and with the library's early\n"
-           "stop at tolerance 1e-4, at most 40 iterations ('early'). A case's time is the median\n"
-           "of repeated runs after a warm-up. GFLOP/s count the flops of the model's matrix\n"
-           "products the library did; they are compared with the sgemm rate measured first (a\n"
-           "%d^3 product through the same BLAS), and each time with its floor: the flops at\n"
-           "that rate or the weight bytes at the measured read bandwidth, whichever is longer,\n"
-           "plus the activations at the measured cost of a vectorised sigmoid.\n"
-           "\n",
-           PERF_SGEMM_N);
-    cli_print_options(opts, n_opts);
-    printf("\n"
-           "With --json, stdout holds one line per case:\n"
-           "  {\"case\": \"fwd_b1\"|\"fwd_b64\"|\"train_epoch\", \"variant\": str,\n"
-           "   \"layers\": str, \"fixed_iters\": bool, \"ms\": float, \"gflops\": float}\n"
-           "and the machine's measurements and each case's fractions go to stderr.\n"
-           "\n"
-           "Exit status: 0 success, 1 runtime error (data, library), 2 usage error.\n"
-           "\n"
-           "Examples:\n"
-           "  hamdeq bench --perf\n"
-           "  hamdeq bench --perf --layers-list 784,512,10 --perf-cases fwd_b1,fwd_b64 --json\n"
-           "  hamdeq bench --perf --variants ham-eo-deq --modes early --epoch-reps 5\n");
-}
+static const cli_command_spec_t help = {
+    .usage = "hamdeq bench --perf [options]",
+    .description =
+        "The performance suite (docs/performance.md). For each model and variant: the forward\n"
+        "solve of 1 and of 64 test images (latency and batch), and one training epoch (batch\n"
+        "64, the paper's settings, fixed data order, a fresh Xavier model each run), each with\n"
+        "exactly 40 forward / 8 backward iterations ('fixed') and with the library's early\n"
+        "stop at tolerance 1e-4, at most 40 iterations ('early'). A case's time is the median\n"
+        "of repeated runs after a warm-up. GFLOP/s count the flops of the model's matrix\n"
+        "products the library did; they are compared with the sgemm rate measured first (a\n"
+        CLI_STR(PERF_SGEMM_N) "^3 product through the same BLAS), and each time with its floor: "
+        "the flops at\n"
+        "that rate or the weight bytes at the measured read bandwidth, whichever is longer,\n"
+        "plus the activations at the measured cost of a vectorised sigmoid.\n",
+    .notes = "With --json, stdout holds one line per case:\n"
+             "  {\"case\": \"fwd_b1\"|\"fwd_b64\"|\"train_epoch\", \"variant\": str,\n"
+             "   \"layers\": str, \"fixed_iters\": bool, \"ms\": float, \"gflops\": float}\n"
+             "and the machine's measurements and each case's fractions go to stderr.\n",
+    .runtime_errors = "data, library",
+    .examples = "hamdeq bench --perf\n"
+                "hamdeq bench --perf --layers-list 784,512,10 --perf-cases fwd_b1,fwd_b64 --json\n"
+                "hamdeq bench --perf --variants ham-eo-deq --modes early --epoch-reps 5\n",
+};
 
 static int parse_mask(unsigned *mask, const char *flag, const char *list,
                       const char *const *names, int count)
@@ -539,57 +532,49 @@ int cmd_bench_perf(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.data = NULL;
     a.layers_list = "784,512,10:784,1280,510,200,10";
-    a.variants = "all";
     a.cases = "fwd_b1,fwd_b64,train_epoch";
     a.modes = "fixed,early";
     a.epoch_reps = 3;
     a.budget = 3.0;
+    cli_variant_list_t vars = {0};
     const cli_opt_t opts[] = {
-        {"perf", CLI_OPT_FLAG, &a.perf, NULL, "run this suite (instead of Table 1)", 1, 0},
-        {"data", CLI_OPT_STRING, &a.data, "DIR",
-         "MNIST-style directory (default: ../shared/data/mnist10k if present, else "
-         "/usr/share/datasets/fashion-mnist)",
-         1, 0},
-        {"layers-list", CLI_OPT_STRING, &a.layers_list, "L1:L2:..",
-         "models, ':'-separated layer lists (default: 784,512,10:784,1280,510,200,10)", 1, 0},
-        {"variants", CLI_OPT_STRING, &a.variants, "LIST",
-         "variants, comma-separated, or all (default: all)", 1, 0},
-        {"perf-cases", CLI_OPT_STRING, &a.cases, "LIST",
-         "cases: fwd_b1, fwd_b64, train_epoch (default: all three)", 1, 0},
-        {"modes", CLI_OPT_STRING, &a.modes, "LIST",
-         "fixed (exactly 40/8 iterations), early (tolerance 1e-4) (default: both)", 1, 0},
-        {"reps", CLI_OPT_INT, &a.reps, "N",
-         "timed runs of a forward case (default: 200 at batch 1, 30 at batch 64)", 1, 1e6},
-        {"epoch-reps", CLI_OPT_INT, &a.epoch_reps, "N", "timed epochs per case (default: 3)", 1,
-         1000},
-        {"epoch-samples", CLI_OPT_INT, &a.epoch_samples, "N",
-         "training samples per epoch (default: the split, at most 8000; 640 for models over "
-         "1 MFLOP per sample and evaluation)",
-         PERF_BATCH, 1e9},
-        {"budget", CLI_OPT_DOUBLE, &a.budget, "SEC",
-         "stop repeating a case once its timed runs took this long (default: 3)", 0.0, 1e6},
-        {"threads", CLI_OPT_INT, &a.threads, "N", "BLAS threads (default: the BLAS's own)", 1,
-         4096},
-        {"json", CLI_OPT_FLAG, &a.json, NULL, "one JSON object per case on stdout", 1, 0},
+        {.name = "perf", .type = CLI_OPT_FLAG, .dest = &a.perf,
+         .help = "run this suite (instead of Table 1)"},
+        cli_opt_data(&a.data,
+                     "MNIST-style directory (default: ../shared/data/mnist10k if present, else "
+                     "/usr/share/datasets/fashion-mnist)",
+                     NULL),
+        {.name = "layers-list", .type = CLI_OPT_STRING, .dest = &a.layers_list,
+         .metavar = "L1:L2:..",
+         .help = "models, ':'-separated layer lists (default: 784,512,10:784,1280,510,200,10)"},
+        cli_opt_variants(&vars, "variants, comma-separated, or all (default: all)"),
+        {.name = "perf-cases", .type = CLI_OPT_STRING, .dest = &a.cases, .metavar = "LIST",
+         .help = "cases: fwd_b1, fwd_b64, train_epoch (default: all three)"},
+        {.name = "modes", .type = CLI_OPT_STRING, .dest = &a.modes, .metavar = "LIST",
+         .help = "fixed (exactly 40/8 iterations), early (tolerance 1e-4) (default: both)"},
+        {.name = "reps", .type = CLI_OPT_INT, .dest = &a.reps, .metavar = "N",
+         .help = "timed runs of a forward case (default: 200 at batch 1, 30 at batch 64)",
+         .min = 1, .max = 1e6},
+        {.name = "epoch-reps", .type = CLI_OPT_INT, .dest = &a.epoch_reps, .metavar = "N",
+         .help = "timed epochs per case (default: 3)", .min = 1, .max = 1000},
+        {.name = "epoch-samples", .type = CLI_OPT_INT, .dest = &a.epoch_samples, .metavar = "N",
+         .help = "training samples per epoch (default: the split, at most 8000; 640 for models "
+                 "over 1 MFLOP per sample and evaluation)",
+         .min = PERF_BATCH, .max = 1e9},
+        {.name = "budget", .type = CLI_OPT_DOUBLE, .dest = &a.budget, .metavar = "SEC",
+         .help = "stop repeating a case once its timed runs took this long (default: 3)",
+         .min = 0.0, .max = 1e6},
+        cli_opt_threads(&a.threads),
+        cli_opt_json(&a.json, "one JSON object per case on stdout"),
     };
-    const size_t n_opts = sizeof opts / sizeof opts[0];
-    int help;
-    int rc = cli_parse(argc, argv, opts, n_opts, &help);
-    if (rc)
+    int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
+    if (rc != CLI_PARSED)
         return rc;
-    if (help) {
-        usage(opts, n_opts);
-        return CLI_EXIT_OK;
-    }
     unsigned cases, modes;
     static const char *const mode_names[] = {"fixed", "early"};
     if ((rc = parse_mask(&cases, "perf-cases", a.cases, case_names, N_CASES)) ||
         (rc = parse_mask(&modes, "modes", a.modes, mode_names, 2)))
         return rc;
-    const cli_variant_t *vars[CLI_N_VARIANTS];
-    int n_var = cli_variant_list(vars, CLI_N_VARIANTS, "variants", a.variants);
-    if (n_var < 0)
-        return CLI_EXIT_USAGE;
     cli_model_spec_t specs[PERF_MAX_MODELS];
     static char layers[PERF_MAX_MODELS][256];
     int n_models = parse_models(specs, layers, a.layers_list);
@@ -700,12 +685,12 @@ int cmd_bench_perf(int argc, char **argv)
         for (int c = 0; c < N_CASES && !rc; c++) {
             if (!((cases >> c) & 1))
                 continue;
-            for (int vi = 0; vi < n_var && !rc; vi++) {
+            for (int vi = 0; vi < vars.n && !rc; vi++) {
                 for (int mode = 0; mode < 2 && !rc; mode++) {
                     if (!((modes >> mode) & 1))
                         continue;
                     int fixed = mode == 0;
-                    const cli_variant_t *v = vars[vi];
+                    const cli_variant_t *v = cli_variant_of(vars.pair[vi].op, vars.pair[vi].kind);
                     line_t l = {layers[m], v->name, c, fixed, 0, 0, 0, 0, 0};
                     counts_t cnt;
                     if (c == CASE_TRAIN) {

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "mhn_util.h"
+#include "svg_file.h"
 
 #define MAX_PATTERNS 1024
 #define MAX_DIM 1024
@@ -19,7 +20,7 @@ typedef struct phase_args {
     int64_t patterns, dim, steps, starts, max_iter;
     double norm, beta_min, beta_max, tol, cluster_tol, start_radius;
     uint64_t seed;
-    const char *solver, *plot;
+    const char *plot;
     int json;
 } phase_args_t;
 
@@ -29,11 +30,9 @@ typedef struct phase_row {
     ham_mhn_minima_t res;
 } phase_row_t;
 
-static void usage(const cli_opt_t *opts, size_t n_opts)
-{
-    printf(
-        "Usage: hamdeq phase [options]\n"
-        "\n"
+static const cli_command_spec_t help = {
+    .usage = "hamdeq phase [options]",
+    .description =
         "Stores N equidistant patterns of norm R in a Modern Hopfield network (a regular\n"
         "simplex: centred one-hot vectors, scaled to norm R, embedded in D >= N-1 dimensions\n"
         "and rotated by a random orthogonal matrix from --seed), sweeps the inverse\n"
@@ -44,22 +43,15 @@ static void usage(const cli_opt_t *opts, size_t n_opts)
         "positive definite there. Prints, per beta, the distinct minima and whether the\n"
         "mean attractor (the pattern mean, here the origin) is among them, then\n"
         "beta_s = 1/lambda_max(Cov(X)) (= (N-1)/R^2) and the smallest swept beta at which\n"
-        "pattern-specific minima were found.\n"
-        "\n");
-    cli_print_options(opts, n_opts);
-    printf("\n"
-           "JSON lines (--json) have exactly these keys, in this order: one object per beta\n"
-           "  {\"beta\": float, \"distinct_minima\": int, \"mean_attractor\": bool}\n"
-           "then one summary object\n"
-           "  {\"beta_s\": float, \"beta_pattern_minima\": float}\n"
-           "(beta_pattern_minima is null when no beta of the sweep had pattern minima).\n"
-           "\n"
-           "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
-           "\n"
-           "Examples:\n"
-           "  hamdeq phase --patterns 5 --dim 8 --beta-min 1 --beta-max 8 --beta-steps 15\n"
-           "  hamdeq phase --patterns 5 --dim 8 --norm 2 --json --plot phase.svg\n");
-}
+        "pattern-specific minima were found.\n",
+    .notes = "JSON lines (--json) have exactly these keys, in this order: one object per beta\n"
+             "  {\"beta\": float, \"distinct_minima\": int, \"mean_attractor\": bool}\n"
+             "then one summary object\n"
+             "  {\"beta_s\": float, \"beta_pattern_minima\": float}\n"
+             "(beta_pattern_minima is null when no beta of the sweep had pattern minima).\n",
+    .examples = "hamdeq phase --patterns 5 --dim 8 --beta-min 1 --beta-max 8 --beta-steps 15\n"
+                "hamdeq phase --patterns 5 --dim 8 --norm 2 --json --plot phase.svg\n",
+};
 
 /* The simplex: pattern mu is e_mu - 1/N in R^N, written in the orthonormal Helmert basis
  * of the sum-zero subspace (N-1 coordinates), scaled to norm R, padded to D and rotated
@@ -171,19 +163,11 @@ static void draw_phase(FILE *out, const plot_ctx_t *c)
     const double x0 = PL, x1 = PW - PR, y0 = PH - PB, y1 = PT;
 #define XP(b) (x0 + ((b) - bmin) / (bmax - bmin) * (x1 - x0))
 #define YP(v) (y0 - (double)(v) / ymax * (y0 - y1))
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
-            PW, PH, PW, PH);
-    fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", PW,
-            PH);
     char title[160];
     snprintf(title, sizeof title,
              "Modern Hopfield network: %d simplex patterns, norm %g, in %d dimensions",
              (int)c->n_patterns, c->norm, (int)c->dim);
-    fprintf(out, "<text x=\"%.1f\" y=\"28\" font-size=\"15\" text-anchor=\"middle\">", PW / 2);
-    mhn_xml_text(out, title);
-    fprintf(out, "</text>\n");
+    cli_svg_begin(out, PW, PH, "", title);
     /* axes, ticks, labels */
     fprintf(out, "<g stroke=\"#333333\" stroke-width=\"1\" fill=\"none\">\n"
                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"
@@ -260,48 +244,48 @@ int cmd_phase(int argc, char **argv)
         .cluster_tol = 1e-2,
         .start_radius = 1.0,
         .seed = 1,
-        .solver = "picard",
     };
+    int32_t kind = HAM_SOLVER_PICARD;
     const cli_opt_t opts[] = {
-        {"patterns", CLI_OPT_INT, &a.patterns, "N", "stored patterns, 2 .. 1024 (default: 5)", 2,
-         MAX_PATTERNS},
-        {"dim", CLI_OPT_INT, &a.dim, "D", "pattern dimension, N-1 .. 1024 (default: 8)", 1,
-         MAX_DIM},
-        {"norm", CLI_OPT_DOUBLE, &a.norm, "R", "norm of every pattern, > 0 (default: 1)", 1, 0},
-        {"beta-min", CLI_OPT_DOUBLE, &a.beta_min, "A",
-         "first beta of the sweep, > 0 (default: beta_s / 4)", 1, 0},
-        {"beta-max", CLI_OPT_DOUBLE, &a.beta_max, "B",
-         "last beta of the sweep, >= A (default: 2 beta_s)", 1, 0},
-        {"beta-steps", CLI_OPT_INT, &a.steps, "K",
-         "betas in the sweep, linearly spaced, ends included (default: 15)", 1, MAX_STEPS},
-        {"starts", CLI_OPT_INT, &a.starts, "S", "random starts per beta (default: 300)", 1,
-         MAX_STARTS},
-        {"start-radius", CLI_OPT_DOUBLE, &a.start_radius, "F",
-         "starts are uniform in the ball of radius F R, 0 < F <= 100 (default: 1)", 1, 0},
-        {"seed", CLI_OPT_UINT64, &a.seed, "S", "seed of the rotation and the starts (default: 1)",
-         1, 0},
-        {"solver", CLI_OPT_STRING, &a.solver, "NAME",
-         "picard, anderson, broyden or newton (default: picard)", 1, 0},
-        {"tol", CLI_OPT_DOUBLE, &a.tol, "T",
-         "residual tolerance, relative to the pattern norm near the origin (default: 1e-6)", 1,
-         0},
-        {"max-iter", CLI_OPT_INT, &a.max_iter, "N",
-         "operator evaluations per start at most (default: 5000)", 1, 1000000},
-        {"cluster-tol", CLI_OPT_DOUBLE, &a.cluster_tol, "C",
-         "fixed points closer than C R are one (default: 0.01)", 1, 0},
-        {"json", CLI_OPT_FLAG, &a.json, NULL, "print JSON lines instead of the table", 1, 0},
-        {"plot", CLI_OPT_STRING, &a.plot, "FILE.svg",
-         "also draw distinct minima against beta, beta_s marked", 1, 0},
+        {.name = "patterns", .type = CLI_OPT_INT, .dest = &a.patterns, .metavar = "N",
+         .help = "stored patterns, 2 .. 1024 (default: 5)", .min = 2, .max = MAX_PATTERNS},
+        {.name = "dim", .type = CLI_OPT_INT, .dest = &a.dim, .metavar = "D",
+         .help = "pattern dimension, N-1 .. 1024 (default: 8)", .min = 1, .max = MAX_DIM},
+        {.name = "norm", .type = CLI_OPT_DOUBLE, .dest = &a.norm, .metavar = "R",
+         .help = "norm of every pattern, > 0 (default: 1)", .min = 0, .max = 1e6,
+         .flags = CLI_OPEN_MIN},
+        {.name = "beta-min", .type = CLI_OPT_DOUBLE, .dest = &a.beta_min, .metavar = "A",
+         .help = "first beta of the sweep, > 0 (default: beta_s / 4)"},
+        {.name = "beta-max", .type = CLI_OPT_DOUBLE, .dest = &a.beta_max, .metavar = "B",
+         .help = "last beta of the sweep, >= A (default: 2 beta_s)"},
+        {.name = "beta-steps", .type = CLI_OPT_INT, .dest = &a.steps, .metavar = "K",
+         .help = "betas in the sweep, linearly spaced, ends included (default: 15)", .min = 1,
+         .max = MAX_STEPS},
+        {.name = "starts", .type = CLI_OPT_INT, .dest = &a.starts, .metavar = "S",
+         .help = "random starts per beta (default: 300)", .min = 1, .max = MAX_STARTS},
+        {.name = "start-radius", .type = CLI_OPT_DOUBLE, .dest = &a.start_radius,
+         .metavar = "F",
+         .help = "starts are uniform in the ball of radius F R, 0 < F <= 100 (default: 1)",
+         .min = 0, .max = 100, .flags = CLI_OPEN_MIN},
+        cli_opt_seed(&a.seed, "seed of the rotation and the starts (default: 1)"),
+        /* phase's contract (check_mhn_cli.sh) calls a bad solver an "unknown name" */
+        cli_opt_flagged(cli_opt_solver(&kind, "picard, anderson, broyden or newton (default: "
+                                              "picard)"),
+                        CLI_SAY_NAME),
+        cli_opt_tol(&a.tol, "residual tolerance, relative to the pattern norm near the origin "
+                            "(default: 1e-6)"),
+        cli_opt_max_iter(&a.max_iter, "operator evaluations per start at most (default: 5000)"),
+        {.name = "cluster-tol", .type = CLI_OPT_DOUBLE, .dest = &a.cluster_tol, .metavar = "C",
+         .help = "fixed points closer than C R are one (default: 0.01)", .min = 0, .max = 1,
+         .flags = CLI_OPEN_MIN},
+        cli_opt_json(&a.json, "print JSON lines instead of the table"),
+        cli_opt_flagged(cli_opt_plot(&a.plot, "also draw distinct minima against beta, beta_s "
+                                              "marked"),
+                        CLI_NONEMPTY),
     };
-    const size_t n_opts = sizeof opts / sizeof opts[0];
-    int help;
-    int rc = cli_parse(argc, argv, opts, n_opts, &help);
-    if (rc)
+    int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
+    if (rc != CLI_PARSED)
         return rc;
-    if (help) {
-        usage(opts, n_opts);
-        return CLI_EXIT_OK;
-    }
     const int32_t n = (int32_t)a.patterns, d = (int32_t)a.dim;
     if (d < n - 1) {
         cli_error("--dim %d is too small for a simplex of %d patterns (needs at least %d)",
@@ -313,32 +297,6 @@ int cmd_phase(int argc, char **argv)
                   (long long)a.starts, (int)d, (long)MAX_VALUES);
         return CLI_EXIT_USAGE;
     }
-    if (!(a.norm > 0.0) || a.norm > 1e6) {
-        cli_error("--norm must be in (0, 1e6], got %g", a.norm);
-        return CLI_EXIT_USAGE;
-    }
-    if (!(a.tol > 0.0 && a.tol < 1.0)) {
-        cli_error("--tol must be in (0, 1), got %g", a.tol);
-        return CLI_EXIT_USAGE;
-    }
-    if (!(a.start_radius > 0.0 && a.start_radius <= 100.0)) {
-        cli_error("--start-radius must be in (0, 100], got %g", a.start_radius);
-        return CLI_EXIT_USAGE;
-    }
-    if (!(a.cluster_tol > 0.0 && a.cluster_tol <= 1.0)) {
-        cli_error("--cluster-tol must be in (0, 1], got %g", a.cluster_tol);
-        return CLI_EXIT_USAGE;
-    }
-    int32_t kind;
-    if (ham_solver_kind_from_name(&kind, a.solver) != HAM_OK) {
-        cli_error("--solver: unknown name '%s' (known: picard, anderson, broyden, newton)",
-                  a.solver);
-        return CLI_EXIT_USAGE;
-    }
-    if (a.plot && !*a.plot) {
-        cli_error("--plot needs a file name");
-        return CLI_EXIT_USAGE;
-    }
 
     int ret = CLI_EXIT_RUNTIME;
     float *X = malloc((size_t)n * d * sizeof(float));
@@ -346,7 +304,7 @@ int cmd_phase(int argc, char **argv)
     phase_row_t *rows = calloc((size_t)a.steps, sizeof *rows);
     ham_model_t *model = NULL;
     ham_solver_t *solver = NULL;
-    mhn_file_t plot = {0};
+    cli_svg_file_t plot = {0};
     mhn_rng_t rng;
     mhn_rng_seed(&rng, a.seed);
     if (!X || !S || !rows || make_simplex(X, n, d, a.norm, &rng) != 0) {
@@ -370,12 +328,13 @@ int cmd_phase(int argc, char **argv)
         goto done;
     }
 
-    if (a.plot && mhn_file_open(&plot, a.plot) != 0)
+    if (a.plot && cli_svg_file_open(&plot, a.plot) != 0)
         goto done;
     if (!a.json) {
         printf("Modern Hopfield phase sweep: %d simplex patterns of norm %g in %d dimensions; "
                "%d starts per beta in a ball of radius %g, solver %s, tol %g\n",
-               (int)n, a.norm, (int)d, (int)a.starts, a.start_radius * a.norm, a.solver, a.tol);
+               (int)n, a.norm, (int)d, (int)a.starts, a.start_radius * a.norm,
+               ham_solver_kind_name(kind), a.tol);
         printf("beta_s = 1/lambda_max(Cov(X)) = %.6g   (analysis: (N-1)/R^2 = %.6g)\n\n", beta_s,
                (n - 1) / (a.norm * a.norm));
         printf("%10s  %10s  %9s  %14s  %15s  %10s  %7s  %10s\n", "beta", "beta/beta_s",
@@ -399,13 +358,8 @@ int cmd_phase(int argc, char **argv)
             cli_error("building the network at beta %g: %s", beta, ham_strerror(rc));
             goto done;
         }
-        if ((rc = ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, kind)) != HAM_OK ||
-            (rc = ham_solver_set_option(solver, HAM_OPT_TOL, a.tol)) != HAM_OK ||
-            (rc = ham_solver_set_option(solver, HAM_OPT_MAX_ITER, (double)a.max_iter)) != HAM_OK) {
-            cli_error("solver: %s", solver && *ham_last_error()
-                                        ? ham_last_error() : ham_strerror(rc));
+        if (mhn_solver_new(&solver, model, kind, a.tol, a.max_iter, 0) != 0)
             goto done;
-        }
         rc = ham_mhn_find_minima(&row->res, NULL, 0, NULL, solver, S, (int32_t)a.starts,
                                  a.cluster_tol);
         if (rc != HAM_OK) {
@@ -456,12 +410,12 @@ int cmd_phase(int argc, char **argv)
     if (a.plot) {
         plot_ctx_t ctx = {rows, (int32_t)a.steps, n, d, a.norm, beta_s, beta_pattern};
         draw_phase(plot.out, &ctx);
-        if (mhn_file_commit(&plot) != 0)
+        if (cli_svg_file_commit(&plot) != 0)
             goto done;
     }
     ret = CLI_EXIT_OK;
 done:
-    mhn_file_abort(&plot);
+    cli_svg_file_abort(&plot);
     ham_solver_free(solver);
     ham_model_free(model);
     free(rows);

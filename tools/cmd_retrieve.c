@@ -11,24 +11,23 @@
 
 #include "cli.h"
 #include "mhn_util.h"
+#include "svg_file.h"
 
 #define MAX_LIST 16
 #define MAX_QUERIES 20000
 #define PLOT_COLUMNS 10
 
 typedef struct retrieve_args {
-    const char *data, *split, *patterns, *betas, *solvers, *plot;
+    const char *data, *split, *patterns, *betas, *plot;
     int64_t queries, max_iter;
     double mask, noise, tol;
     uint64_t seed;
     int json;
 } retrieve_args_t;
 
-static void usage(const cli_opt_t *opts, size_t n_opts)
-{
-    printf(
-        "Usage: hamdeq retrieve --data DIR [options]\n"
-        "\n"
+static const cli_command_spec_t help = {
+    .usage = "hamdeq retrieve --data DIR [options]",
+    .description =
         "Stores the first K images of DIR/{split}-images-idx3-ubyte[.gz] as the patterns of\n"
         "a Modern Hopfield network and retrieves corrupted copies of them. Patterns and\n"
         "queries are centred (the stored images' mean image is subtracted) and scaled to\n"
@@ -41,26 +40,20 @@ static void usage(const cli_opt_t *opts, size_t n_opts)
         "even-odd operator) with each solver. Accuracy: the stored image nearest to the\n"
         "retrieved state is the query's own; 'query acc.' is that for the query itself,\n"
         "before retrieval; overlap is the mean cosine between the retrieved state and the\n"
-        "query's image. beta_s = 1/lambda_max(Cov(X)) is printed for each K.\n"
-        "\n");
-    cli_print_options(opts, n_opts);
-    printf("\n"
-           "JSON lines (--json) have exactly these keys, in this order, one per K x beta x "
-           "solver:\n"
-           "  {\"patterns\": int, \"beta\": float, \"solver\": \"picard\"|\"anderson\"|"
-           "\"broyden\"|\"newton\",\n"
-           "   \"accuracy\": float, \"iters_mean\": float, \"not_converged\": int}\n"
-           "--plot draws, for the largest K, the largest beta and the first solver, %d queries:\n"
-           "query, retrieved state and stored image in three rows (square images only; the\n"
-           "retrieved state is mapped back to pixels as mean + state x the images' mean norm).\n"
-           "\n"
-           "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
-           "\n"
-           "Examples:\n"
-           "  hamdeq retrieve --data ../shared/data/mnist10k\n"
-           "  hamdeq retrieve --data DIR --patterns 100 --beta 10,100 --mask 0.5 --plot r.svg\n",
-           PLOT_COLUMNS);
-}
+        "query's image. beta_s = 1/lambda_max(Cov(X)) is printed for each K.\n",
+    .notes = "JSON lines (--json) have exactly these keys, in this order, one per K x beta x "
+             "solver:\n"
+             "  {\"patterns\": int, \"beta\": float, \"solver\": \"picard\"|\"anderson\"|"
+             "\"broyden\"|\"newton\",\n"
+             "   \"accuracy\": float, \"iters_mean\": float, \"not_converged\": int}\n"
+             "--plot draws, for the largest K, the largest beta and the first solver, "
+             CLI_STR(PLOT_COLUMNS) " queries:\n"
+             "query, retrieved state and stored image in three rows (square images only; the\n"
+             "retrieved state is mapped back to pixels as mean + state x the images' mean "
+             "norm).\n",
+    .examples = "hamdeq retrieve --data ../shared/data/mnist10k\n"
+                "hamdeq retrieve --data DIR --patterns 100 --beta 10,100 --mask 0.5 --plot r.svg\n",
+};
 
 /* Parses a comma list of numbers into out (at most MAX_LIST); -1 after an error line. */
 static int parse_numbers(double *out, const char *flag, const char *list, double lo, double hi,
@@ -188,17 +181,10 @@ static void draw_images(FILE *out, const image_plot_t *p)
     const double cell = 84.0 / p->side, pad = 10.0, left = 90.0, top = 50.0;
     const double img = cell * p->side;
     const double w = left + p->cols * (img + pad) + pad, h = top + 3 * (img + pad) + 20.0;
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" shape-rendering=\"crispEdges\">\n",
-            w, h, w, h);
-    fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", w, h);
     char title[200];
     snprintf(title, sizeof title, "Modern Hopfield retrieval: K = %d stored images, beta = %g, %s",
              (int)p->K, p->beta, p->solver);
-    fprintf(out, "<text x=\"%.1f\" y=\"28\" font-size=\"15\" text-anchor=\"middle\">", w / 2);
-    mhn_xml_text(out, title);
-    fprintf(out, "</text>\n");
+    cli_svg_begin(out, w, h, " shape-rendering=\"crispEdges\"", title);
     static const char *const labels[] = {"query", "retrieved", "original"};
     for (int row = 0; row < 3; row++) {
         double y = top + row * (img + pad);
@@ -221,7 +207,6 @@ int cmd_retrieve(int argc, char **argv)
         .split = "train",
         .patterns = "10,100,1000",
         .betas = "2,8,32,128",
-        .solvers = "picard,anderson,broyden,newton",
         .queries = 100,
         .max_iter = 200,
         .mask = 0.3,
@@ -229,44 +214,35 @@ int cmd_retrieve(int argc, char **argv)
         .tol = 1e-4,
         .seed = 1,
     };
+    cli_list_t kinds = {0};
     const cli_opt_t opts[] = {
-        {"data", CLI_OPT_STRING, &a.data, "DIR",
-         "directory of MNIST-style IDX files (required)", 1, 0},
-        {"split", CLI_OPT_STRING, &a.split, "NAME",
-         "file prefix: train or t10k (default: train)", 1, 0},
-        {"patterns", CLI_OPT_STRING, &a.patterns, "K[,..]",
-         "stored images, the first K of the split (default: 10,100,1000)", 1, 0},
-        {"beta", CLI_OPT_STRING, &a.betas, "B[,..]",
-         "inverse temperatures, > 0 (default: 2,8,32,128)", 1, 0},
-        {"queries", CLI_OPT_INT, &a.queries, "Q", "corrupted queries per K (default: 100)", 1,
-         MAX_QUERIES},
-        {"mask", CLI_OPT_DOUBLE, &a.mask, "F",
-         "fraction of pixels set to 0 in a query, 0 .. 1 (default: 0.3)", 0, 1},
-        {"noise", CLI_OPT_DOUBLE, &a.noise, "S",
-         "standard deviation of the Gaussian pixel noise, 0 .. 10 (default: 0.1)", 0, 10},
-        {"solvers", CLI_OPT_STRING, &a.solvers, "LIST",
-         "solvers to run: picard,anderson,broyden,newton (default: all)", 1, 0},
-        {"tol", CLI_OPT_DOUBLE, &a.tol, "T", "relative residual tolerance (default: 1e-4)", 1, 0},
-        {"max-iter", CLI_OPT_INT, &a.max_iter, "N",
-         "operator evaluations per query at most (default: 200)", 1, 1000000},
-        {"seed", CLI_OPT_UINT64, &a.seed, "S", "seed of the corruption (default: 1)", 1, 0},
-        {"json", CLI_OPT_FLAG, &a.json, NULL, "print JSON lines instead of the table", 1, 0},
-        {"plot", CLI_OPT_STRING, &a.plot, "FILE.svg",
-         "draw queries, retrieved states and originals", 1, 0},
+        cli_opt_data(&a.data, "directory of MNIST-style IDX files (required)",
+                     "a directory of MNIST-style IDX files"),
+        {.name = "split", .type = CLI_OPT_STRING, .dest = &a.split, .metavar = "NAME",
+         .help = "file prefix: train or t10k (default: train)"},
+        {.name = "patterns", .type = CLI_OPT_STRING, .dest = &a.patterns, .metavar = "K[,..]",
+         .help = "stored images, the first K of the split (default: 10,100,1000)"},
+        {.name = "beta", .type = CLI_OPT_STRING, .dest = &a.betas, .metavar = "B[,..]",
+         .help = "inverse temperatures, > 0 (default: 2,8,32,128)"},
+        {.name = "queries", .type = CLI_OPT_INT, .dest = &a.queries, .metavar = "Q",
+         .help = "corrupted queries per K (default: 100)", .min = 1, .max = MAX_QUERIES},
+        {.name = "mask", .type = CLI_OPT_DOUBLE, .dest = &a.mask, .metavar = "F",
+         .help = "fraction of pixels set to 0 in a query, 0 .. 1 (default: 0.3)", .min = 0,
+         .max = 1},
+        {.name = "noise", .type = CLI_OPT_DOUBLE, .dest = &a.noise, .metavar = "S",
+         .help = "standard deviation of the Gaussian pixel noise, 0 .. 10 (default: 0.1)",
+         .min = 0, .max = 10},
+        cli_opt_solvers(&kinds),
+        cli_opt_tol(&a.tol, "relative residual tolerance (default: 1e-4)"),
+        cli_opt_max_iter(&a.max_iter, "operator evaluations per query at most (default: 200)"),
+        cli_opt_seed(&a.seed, "seed of the corruption (default: 1)"),
+        cli_opt_json(&a.json, "print JSON lines instead of the table"),
+        cli_opt_flagged(cli_opt_plot(&a.plot, "draw queries, retrieved states and originals"),
+                        CLI_NONEMPTY),
     };
-    const size_t n_opts = sizeof opts / sizeof opts[0];
-    int help;
-    int rc = cli_parse(argc, argv, opts, n_opts, &help);
-    if (rc)
+    int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
+    if (rc != CLI_PARSED)
         return rc;
-    if (help) {
-        usage(opts, n_opts);
-        return CLI_EXIT_OK;
-    }
-    if (!a.data) {
-        cli_error("--data DIR is required (a directory of MNIST-style IDX files)");
-        return CLI_EXIT_USAGE;
-    }
     double Ks[MAX_LIST], betas[MAX_LIST];
     int n_K = parse_numbers(Ks, "patterns", a.patterns, 1, 1 << 20, 1);
     if (n_K < 0)
@@ -274,39 +250,6 @@ int cmd_retrieve(int argc, char **argv)
     int n_beta = parse_numbers(betas, "beta", a.betas, 0, 1e6, 0);
     if (n_beta < 0)
         return CLI_EXIT_USAGE;
-    int32_t kinds[4];
-    int n_kinds = 0;
-    {
-        char buf[256];
-        char *items[8];
-        int n = cli_split_list(items, 8, buf, sizeof buf, a.solvers);
-        if (n < 0) {
-            cli_error("--solvers: '%s' is not a comma-separated list (known: picard, anderson, "
-                      "broyden, newton)", a.solvers);
-            return CLI_EXIT_USAGE;
-        }
-        for (int i = 0; i < n; i++) {
-            int32_t k;
-            if (ham_solver_kind_from_name(&k, items[i]) != HAM_OK) {
-                cli_error("--solvers: unknown name '%s' (known: picard, anderson, broyden, "
-                          "newton)", items[i]);
-                return CLI_EXIT_USAGE;
-            }
-            int dup = 0;
-            for (int j = 0; j < n_kinds; j++)
-                dup |= kinds[j] == k;
-            if (!dup && n_kinds < 4)
-                kinds[n_kinds++] = k;
-        }
-    }
-    if (!(a.tol > 0.0 && a.tol < 1.0)) {
-        cli_error("--tol must be in (0, 1), got %g", a.tol);
-        return CLI_EXIT_USAGE;
-    }
-    if (a.plot && !*a.plot) {
-        cli_error("--plot needs a file name");
-        return CLI_EXIT_USAGE;
-    }
     struct stat st;
     if (stat(a.data, &st) != 0) {
         cli_error("data directory %s: %s", a.data, strerror(errno));
@@ -354,7 +297,7 @@ int cmd_retrieve(int argc, char **argv)
     double *mean = malloc((size_t)d * sizeof(double));
     ham_model_t *model = NULL;
     ham_solver_t *solver = NULL;
-    mhn_file_t plot = {0};
+    cli_svg_file_t plot = {0};
     if (!pix || !X || !qpix || !q || !v || !plot_v || !want || !mean) {
         cli_error("out of memory for %d images of %d pixels", (int)K_max, (int)d);
         goto done;
@@ -363,7 +306,7 @@ int cmd_retrieve(int argc, char **argv)
         cli_error("reading %s: %s", a.data, ham_strerror(rc));
         goto done;
     }
-    if (a.plot && mhn_file_open(&plot, a.plot) != 0)
+    if (a.plot && cli_svg_file_open(&plot, a.plot) != 0)
         goto done;
     if (!a.json) {
         printf("Modern Hopfield retrieval: %s/%s, %lld images of %d pixels; %d queries per K, "
@@ -431,18 +374,12 @@ int cmd_retrieve(int argc, char **argv)
                           ham_strerror(rc));
                 goto done;
             }
-            for (int is = 0; is < n_kinds; is++) {
+            for (int is = 0; is < kinds.n; is++) {
                 ham_solver_free(solver);
                 solver = NULL;
-                if ((rc = ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, kinds[is])) !=
-                        HAM_OK ||
-                    (rc = ham_solver_set_option(solver, HAM_OPT_WARM_START, 1)) != HAM_OK ||
-                    (rc = ham_solver_set_option(solver, HAM_OPT_TOL, a.tol)) != HAM_OK ||
-                    (rc = ham_solver_set_option(solver, HAM_OPT_MAX_ITER, (double)a.max_iter)) !=
-                        HAM_OK) {
-                    cli_error("solver: %s", ham_strerror(rc));
+                const int32_t kind = kinds.item[is];
+                if (mhn_solver_new(&solver, model, kind, a.tol, a.max_iter, 1) != 0)
                     goto done;
-                }
                 memcpy(v, q, (size_t)Q * d * sizeof(float));
                 double t0 = cli_now_ms();
                 rc = ham_solver_solve(solver, v, Q, NULL);
@@ -451,7 +388,7 @@ int cmd_retrieve(int argc, char **argv)
                 if (rc != HAM_OK || (rc = ham_solver_get_stats(&stats, solver)) != HAM_OK) {
                     const char *msg = ham_last_error();
                     cli_error("retrieval (K = %d, beta %g, %s): %s", (int)K, betas[ib],
-                              ham_solver_kind_name(kinds[is]), *msg ? msg : ham_strerror(rc));
+                              ham_solver_kind_name(kind), *msg ? msg : ham_strerror(rc));
                     goto done;
                 }
                 int ok = 0;
@@ -464,7 +401,7 @@ int cmd_retrieve(int argc, char **argv)
                     ok += nearest(X, K, d, vj, &cosine, want[j]) == want[j];
                     overlap += cosine;
                 }
-                const char *name = ham_solver_kind_name(kinds[is]);
+                const char *name = ham_solver_kind_name(kind);
                 int not_conv = stats.samples - stats.converged;
                 if (a.json)
                     printf("{\"patterns\": %d, \"beta\": %.6g, \"solver\": \"%s\", "
@@ -506,7 +443,7 @@ int cmd_retrieve(int argc, char **argv)
                         draw_images(plot.out, &ctx);
                         free(orig);
                         free(qsel);
-                        if (mhn_file_commit(&plot) != 0)
+                        if (cli_svg_file_commit(&plot) != 0)
                             goto done;
                     }
                 }
@@ -515,7 +452,7 @@ int cmd_retrieve(int argc, char **argv)
     }
     ret = CLI_EXIT_OK;
 done:
-    mhn_file_abort(&plot);
+    cli_svg_file_abort(&plot);
     ham_solver_free(solver);
     ham_model_free(model);
     ham_dataset_free(ds);

@@ -7,13 +7,12 @@
 #include "cli.h"
 #include "inputs.h"
 #include "model_spec.h"
+#include "variants.h"
 
-#define MAX_OPS 2
-#define MAX_KINDS 4
 #define MAX_BATCH (1 << 20)
 
 typedef struct solve_args {
-    const char *layers, *lagrangian, *input, *operators, *solvers;
+    const char *layers, *lagrangian, *input;
     uint64_t seed;
     double beta, tol;
     int64_t batch, max_iter, threads, repeat;
@@ -29,60 +28,27 @@ typedef struct solve_row {
     double ms;            /* best wall time of one ham_solver_solve */
 } solve_row_t;
 
-static void usage(const cli_opt_t *opts, size_t n_opts)
-{
-    printf("Usage: hamdeq solve [options]\n"
-           "\n"
-           "Builds a HAM model with a clamped input layer, drives it with a batch of inputs,\n"
-           "and solves its fixed point with every operator x solver combination: the\n"
-           "synchronous F on the full state and the even-odd G on the output's parity class,\n"
-           "each with Picard, Anderson, Broyden and Newton. Prints one row per combination;\n"
-           "a combination the library refuses is shown with its reason.\n"
-           "Lagrangians: shifted-sigmoid (the paper's), sigmoid, tanh, identity, softmax.\n"
-           "Timings are wall time around ham_solver_solve only, after one warm-up solve.\n"
-           "\n");
-    cli_print_options(opts, n_opts);
-    printf("\n"
-           "JSON lines (--json) have exactly these keys, in this order:\n"
-           "  {\"operator\": \"sync\"|\"even-odd\", \"solver\": \"picard\"|\"anderson\"|\"broyden\"|"
-           "\"newton\",\n"
-           "   \"samples\": int, \"iters_mean\": float, \"not_converged\": int, \"ms\": float}\n"
-           "Combinations the library refuses are left out of the JSON, with a note on stderr.\n"
-           "\n"
-           "Exit status: 0 success, 1 runtime error (file, library), 2 usage error.\n"
-           "\n"
-           "Examples:\n"
-           "  hamdeq solve --layers 784,512,10 --batch 256 --seed 1\n"
-           "  hamdeq solve --input /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\n"
-           "  hamdeq solve --layers 784,64,10 --batch 32 --solvers picard,anderson --json\n");
-}
-
-/* Parses a comma list of names with `parse`, dropping duplicates. */
-static int parse_names(int32_t *out, int max, const char *flag, const char *list,
-                       int (*parse)(int32_t *, const char *), const char *known)
-{
-    char buf[256];
-    char *items[8];
-    int n = cli_split_list(items, 8, buf, sizeof buf, list);
-    if (n < 0) {
-        cli_error("--%s: '%s' is not a comma-separated list (known: %s)", flag, list, known);
-        return -1;
-    }
-    int count = 0;
-    for (int i = 0; i < n; i++) {
-        int32_t v;
-        if (parse(&v, items[i]) != HAM_OK) {
-            cli_error("--%s: unknown name '%s' (known: %s)", flag, items[i], known);
-            return -1;
-        }
-        int dup = 0;
-        for (int j = 0; j < count; j++)
-            dup = dup || out[j] == v;
-        if (!dup && count < max)
-            out[count++] = v;
-    }
-    return count;
-}
+static const cli_command_spec_t help = {
+    .usage = "hamdeq solve [options]",
+    .description =
+        "Builds a HAM model with a clamped input layer, drives it with a batch of inputs,\n"
+        "and solves its fixed point with every operator x solver combination: the\n"
+        "synchronous F on the full state and the even-odd G on the output's parity class,\n"
+        "each with Picard, Anderson, Broyden and Newton. Prints one row per combination;\n"
+        "a combination the library refuses is shown with its reason.\n"
+        "Lagrangians: shifted-sigmoid (the paper's), sigmoid, tanh, identity, softmax.\n"
+        "Timings are wall time around ham_solver_solve only, after one warm-up solve.\n",
+    .notes = "JSON lines (--json) have exactly these keys, in this order:\n"
+             "  {\"operator\": \"sync\"|\"even-odd\", \"solver\": \"picard\"|\"anderson\"|"
+             "\"broyden\"|\"newton\",\n"
+             "   \"samples\": int, \"iters_mean\": float, \"not_converged\": int, \"ms\": float}\n"
+             "Combinations the library refuses are left out of the JSON, with a note on "
+             "stderr.\n",
+    .runtime_errors = "file, library",
+    .examples = "hamdeq solve --layers 784,512,10 --batch 256 --seed 1\n"
+                "hamdeq solve --input /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\n"
+                "hamdeq solve --layers 784,64,10 --batch 32 --solvers picard,anderson --json\n",
+};
 
 /* Creates a solver and applies the options; a refused option value is a usage error. */
 static int make_solver(ham_solver_t **sv, solve_row_t *row, const ham_model_t *model,
@@ -194,8 +160,6 @@ int cmd_solve(int argc, char **argv)
         .layers = "784,512,10",
         .lagrangian = "shifted-sigmoid",
         .input = "random",
-        .operators = "sync,even-odd",
-        .solvers = "picard,anderson,broyden,newton",
         .seed = 1,
         .beta = 1.0,
         .tol = tol_def,
@@ -208,52 +172,34 @@ int cmd_solve(int argc, char **argv)
     snprintf(tol_help, sizeof tol_help, "relative residual tolerance (default: %g)", tol_def);
     snprintf(iter_help, sizeof iter_help, "operator evaluations per sample at most (default: %g)",
              iter_def);
+    cli_list_t ops = {0}, kinds = {0};
     const cli_opt_t opts[] = {
-        {"layers", CLI_OPT_STRING, &a.layers, "N0,N1,..",
-         "layer sizes, input first (default: 784,512,10)", 1, 0},
-        {"lagrangian", CLI_OPT_STRING, &a.lagrangian, "NAME[,..]",
-         "Lagrangian, for all layers or one per layer (default: shifted-sigmoid)",
-         1, 0},
-        {"beta", CLI_OPT_DOUBLE, &a.beta, "B", "softmax inverse temperature (default: 1)", 1, 0},
-        {"seed", CLI_OPT_UINT64, &a.seed, "S",
-         "seed of the Xavier weights and random inputs (default: 1)", 1, 0},
-        {"input", CLI_OPT_STRING, &a.input, "random|PATH",
-         "uniform [0,1) pixels, or an IDX images file (.gz or raw) (default: random)", 1,
-         0},
-        {"batch", CLI_OPT_INT, &a.batch, "N", "samples solved together (default: 256)", 1,
-         MAX_BATCH},
-        {"tol", CLI_OPT_DOUBLE, &a.tol, "T", tol_help, 1, 0},
-        {"max-iter", CLI_OPT_INT, &a.max_iter, "N", iter_help, 1, 0},
-        {"operators", CLI_OPT_STRING, &a.operators, "LIST",
-         "operators to run: sync,even-odd (default: both)", 1, 0},
-        {"solvers", CLI_OPT_STRING, &a.solvers, "LIST",
-         "solvers to run: picard,anderson,broyden,newton (default: all)", 1, 0},
-        {"threads", CLI_OPT_INT, &a.threads, "N", "BLAS threads (default: the BLAS's own)", 1,
-         4096},
-        {"repeat", CLI_OPT_INT, &a.repeat, "N", "timed solves per combination, best kept (default: 1)",
-         1, 1000},
-        {"json", CLI_OPT_FLAG, &a.json, NULL, "print one JSON object per line instead of the table", 1,
-         0},
+        cli_opt_layers(&a.layers),
+        cli_opt_lagrangian(&a.lagrangian),
+        cli_opt_beta(&a.beta),
+        cli_opt_seed(&a.seed, "seed of the Xavier weights and random inputs (default: 1)"),
+        {.name = "input", .type = CLI_OPT_STRING, .dest = &a.input, .metavar = "random|PATH",
+         .help = "uniform [0,1) pixels, or an IDX images file (.gz or raw) (default: random)"},
+        cli_opt_batch(&a.batch, "samples solved together (default: 256)"),
+        /* no bounds here: the library's, checked below, with its message */
+        {.name = "tol", .type = CLI_OPT_DOUBLE, .dest = &a.tol, .metavar = "T", .help = tol_help},
+        {.name = "max-iter", .type = CLI_OPT_INT, .dest = &a.max_iter, .metavar = "N",
+         .help = iter_help},
+        {.name = "operators", .type = CLI_OPT_OPERATORS, .dest = &ops, .metavar = "LIST",
+         .help = "operators to run: sync,even-odd (default: both)", .def = "sync,even-odd"},
+        cli_opt_solvers(&kinds),
+        cli_opt_threads(&a.threads),
+        {.name = "repeat", .type = CLI_OPT_INT, .dest = &a.repeat, .metavar = "N",
+         .help = "timed solves per combination, best kept (default: 1)", .min = 1, .max = 1000},
+        cli_opt_json(&a.json, "print one JSON object per line instead of the table"),
     };
-    const size_t n_opts = sizeof opts / sizeof opts[0];
-    int help;
-    int rc = cli_parse(argc, argv, opts, n_opts, &help);
-    if (rc)
+    int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
+    if (rc != CLI_PARSED)
         return rc;
-    if (help) {
-        usage(opts, n_opts);
-        return CLI_EXIT_OK;
-    }
-
-    int32_t ops[MAX_OPS], kinds[MAX_KINDS];
-    int n_ops = parse_names(ops, MAX_OPS, "operators", a.operators, ham_operator_from_name,
-                            "sync, even-odd");
-    if (n_ops < 0)
-        return CLI_EXIT_USAGE;
-    int n_kinds = parse_names(kinds, MAX_KINDS, "solvers", a.solvers, ham_solver_kind_from_name,
-                              "picard, anderson, broyden, newton");
-    if (n_kinds < 0)
-        return CLI_EXIT_USAGE;
+    cli_variant_list_t pairs = {0}; /* operator-major, as the table reads */
+    for (int i = 0; i < ops.n; i++)
+        for (int j = 0; j < kinds.n; j++)
+            cli_variant_list_add(&pairs, ops.item[i], kinds.item[j]);
     cli_model_spec_t spec;
     rc = cli_model_spec_parse(&spec, a.layers, a.lagrangian, a.beta, a.seed);
     if (rc)
@@ -286,9 +232,9 @@ int cmd_solve(int argc, char **argv)
         return rc;
     }
     int32_t max_dim = 0;
-    for (int i = 0; i < n_ops; i++) {
+    for (int i = 0; i < ops.n; i++) {
         int32_t dim = 0;
-        ham_model_state_dim(&dim, model, ops[i]);
+        ham_model_state_dim(&dim, model, ops.item[i]);
         if (dim > max_dim)
             max_dim = dim;
     }
@@ -314,19 +260,17 @@ int cmd_solve(int argc, char **argv)
         print_header();
     }
     int exit_code = CLI_EXIT_OK, failed = 0;
-    for (int i = 0; i < n_ops && exit_code == CLI_EXIT_OK; i++) {
-        for (int j = 0; j < n_kinds && exit_code == CLI_EXIT_OK; j++) {
-            solve_row_t row;
-            memset(&row, 0, sizeof row);
-            row.op = ops[i];
-            row.kind = kinds[j];
-            ham_model_state_dim(&row.dim, model, row.op);
-            exit_code = run_one(&row, model, &a, state, x);
-            if (exit_code)
-                break;
-            print_row(&row, a.json);
-            failed += row.status != HAM_OK && row.status != HAM_ERR_UNSUPPORTED;
-        }
+    for (int i = 0; i < pairs.n; i++) {
+        solve_row_t row;
+        memset(&row, 0, sizeof row);
+        row.op = pairs.pair[i].op;
+        row.kind = pairs.pair[i].kind;
+        ham_model_state_dim(&row.dim, model, row.op);
+        exit_code = run_one(&row, model, &a, state, x);
+        if (exit_code)
+            break;
+        print_row(&row, a.json);
+        failed += row.status != HAM_OK && row.status != HAM_ERR_UNSUPPORTED;
     }
     if (exit_code == CLI_EXIT_OK && failed) {
         cli_error("%d combination%s failed (see above)", failed, failed == 1 ? "" : "s");

@@ -11,35 +11,30 @@
 #include "data_dir.h"
 #include "train.h"
 
-static void usage(const cli_opt_t *opts, size_t n_opts)
-{
-    printf("Usage: hamdeq train --data DIR [options]\n"
-           "\n"
-           "Trains a HAM (Xavier weights from --seed, zero biases, zero initial state) on the\n"
-           "train split of DIR with one operator x solver variant, gradients by implicit\n"
-           "differentiation through the fixed point, then evaluates it on the t10k split at\n"
-           "tolerance 1e-4. Variants (the paper's Table 1, plus Newton):\n"
-           "  ham            synchronous F + Picard        ham-eo      even-odd G + Picard\n"
-           "  ham-deq        synchronous F + Anderson      ham-eo-deq  even-odd G + Anderson\n"
-           "  ham-eo-newton  even-odd G + Newton\n"
-           "--operator and --solver override the variant's. Progress goes to stderr: a bar on a\n"
-           "terminal, otherwise one line per epoch. The last partial batch of an epoch is dropped.\n"
-           "\n");
-    cli_print_options(opts, n_opts);
-    printf("\n"
-           "With --json, stdout holds exactly one line:\n"
-           "  {\"variant\": str, \"epochs\": int, \"test_acc\": float, \"iters_mean\": float,\n"
-           "   \"not_converged\": int, \"sec_per_epoch\": float}\n"
-           "test_acc is a fraction (0..1); iters_mean and not_converged are measured on the test\n"
-           "split at tolerance 1e-4 with at most --iters-fwd iterations (docs/cli.md).\n"
-           "\n"
-           "Exit status: 0 success, 1 runtime error (data, file, library), 2 usage error.\n"
-           "\n"
-           "Examples:\n"
-           "  hamdeq train --data /usr/share/datasets/fashion-mnist --variant ham-eo-deq --epochs 1 "
-           "--compare\n"
-           "  hamdeq train --data DIR --variant ham --fixed-iters --save ham.model --json\n");
-}
+static const cli_command_spec_t help = {
+    .usage = "hamdeq train --data DIR [options]",
+    .description =
+        "Trains a HAM (Xavier weights from --seed, zero biases, zero initial state) on the\n"
+        "train split of DIR with one operator x solver variant, gradients by implicit\n"
+        "differentiation through the fixed point, then evaluates it on the t10k split at\n"
+        "tolerance 1e-4. Variants (the paper's Table 1, plus Newton):\n"
+        "  ham            synchronous F + Picard        ham-eo      even-odd G + Picard\n"
+        "  ham-deq        synchronous F + Anderson      ham-eo-deq  even-odd G + Anderson\n"
+        "  ham-eo-newton  even-odd G + Newton\n"
+        "--operator and --solver override the variant's. Progress goes to stderr: a bar on a\n"
+        "terminal, otherwise one line per epoch. The last partial batch of an epoch is "
+        "dropped.\n",
+    .notes = "With --json, stdout holds exactly one line:\n"
+             "  {\"variant\": str, \"epochs\": int, \"test_acc\": float, \"iters_mean\": float,\n"
+             "   \"not_converged\": int, \"sec_per_epoch\": float}\n"
+             "test_acc is a fraction (0..1); iters_mean and not_converged are measured on the "
+             "test\n"
+             "split at tolerance 1e-4 with at most --iters-fwd iterations (docs/cli.md).\n",
+    .runtime_errors = "data, file, library",
+    .examples = "hamdeq train --data /usr/share/datasets/fashion-mnist --variant ham-eo-deq "
+                "--epochs 1 --compare\n"
+                "hamdeq train --data DIR --variant ham --fixed-iters --save ham.model --json\n",
+};
 
 /* Fails early when `path` could not be written, rather than after hours of training. */
 static int check_save_path(const char *path)
@@ -71,57 +66,32 @@ int cmd_train(int argc, char **argv)
 {
     cli_train_args_t a;
     cli_train_args_init(&a, 0);
-    const char *variant = "ham-eo-deq", *op_name = NULL, *solver_name = NULL, *save = NULL,
-               *plot = NULL;
+    const cli_variant_t *v = cli_variant_find("ham-eo-deq");
+    int32_t op = -1, kind = -1; /* -1: the variant's */
+    const char *save = NULL, *plot = NULL;
     int json = 0, compare = 0;
-    cli_opt_t opts[CLI_MAX_OPTS];
-    size_t n_opts = 0;
     const cli_opt_t own[] = {
-        {"variant", CLI_OPT_STRING, &variant, "NAME",
-         "ham, ham-deq, ham-eo, ham-eo-deq or ham-eo-newton (default: ham-eo-deq)", 1, 0},
-        {"operator", CLI_OPT_STRING, &op_name, "sync|even-odd", "override the variant's operator",
-         1, 0},
-        {"solver", CLI_OPT_STRING, &solver_name, "NAME",
-         "override the variant's solver: picard, anderson, broyden, newton", 1, 0},
+        cli_opt_variant(&v, "ham, ham-deq, ham-eo, ham-eo-deq or ham-eo-newton (default: "
+                            "ham-eo-deq)"),
+        cli_opt_operator(&op, "override the variant's operator"),
+        cli_opt_solver(&kind, "override the variant's solver: picard, anderson, broyden, newton"),
     };
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        opts[n_opts++] = own[i];
-    n_opts = cli_train_args_options(opts, n_opts, &a, 0);
     const cli_opt_t tail[] = {
-        {"save", CLI_OPT_STRING, &save, "FILE",
-         "save the trained model (with the variant as its solver defaults)", 1, 0},
-        {"compare", CLI_OPT_FLAG, &compare, NULL,
-         "also evaluate the trained model with every variant (table and plot)", 1, 0},
-        {"plot", CLI_OPT_STRING, &plot, "FILE.svg",
-         "write the test set's residual against iteration as SVG", 1, 0},
-        {"json", CLI_OPT_FLAG, &json, NULL, "print one JSON object instead of the table", 1, 0},
+        {.name = "save", .type = CLI_OPT_STRING, .dest = &save, .metavar = "FILE",
+         .help = "save the trained model (with the variant as its solver defaults)"},
+        {.name = "compare", .type = CLI_OPT_FLAG, .dest = &compare,
+         .help = "also evaluate the trained model with every variant (table and plot)"},
+        cli_opt_plot(&plot, "write the test set's residual against iteration as SVG"),
+        cli_opt_json(&json, "print one JSON object instead of the table"),
     };
-    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
-        opts[n_opts++] = tail[i];
-
-    int help;
-    int rc = cli_parse(argc, argv, opts, n_opts, &help);
-    if (rc)
+    int rc = cli_train_parse(&help, &a, 0, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
+                             argv);
+    if (rc != CLI_PARSED)
         return rc;
-    if (help) {
-        usage(opts, n_opts);
-        return CLI_EXIT_OK;
-    }
-    const cli_variant_t *v = cli_variant_find(variant);
-    if (!v) {
-        cli_error("--variant: unknown variant '%s' (known: %s)", variant, cli_variant_names());
-        return CLI_EXIT_USAGE;
-    }
-    int32_t op = v->op, kind = v->kind;
-    if (op_name && ham_operator_from_name(&op, op_name) != HAM_OK) {
-        cli_error("--operator: unknown operator '%s' (known: sync, even-odd)", op_name);
-        return CLI_EXIT_USAGE;
-    }
-    if (solver_name && ham_solver_kind_from_name(&kind, solver_name) != HAM_OK) {
-        cli_error("--solver: unknown solver '%s' (known: picard, anderson, broyden, newton)",
-                  solver_name);
-        return CLI_EXIT_USAGE;
-    }
+    if (op < 0)
+        op = v->op;
+    if (kind < 0)
+        kind = v->kind;
     cli_train_cfg_t cfg;
     if ((rc = cli_train_cfg_resolve(&cfg, &a)) != 0)
         return rc;
@@ -193,58 +163,25 @@ int cmd_train(int argc, char **argv)
         }
     }
 
-    /* The trained variant first, then (--compare) every other one. */
-    int32_t ops[CLI_N_VARIANTS + 1], kinds[CLI_N_VARIANTS + 1];
-    char names[CLI_N_VARIANTS + 1][64];
-    const char *labels[CLI_N_VARIANTS + 1];
-    int n_eval = 1;
-    ops[0] = op;
-    kinds[0] = kind;
-    snprintf(names[0], sizeof names[0], "%s", vname);
-    for (int i = 0; compare && i < CLI_N_VARIANTS; i++) {
-        if (cli_variants[i].op == op && cli_variants[i].kind == kind)
-            continue;
-        ops[n_eval] = cli_variants[i].op;
-        kinds[n_eval] = cli_variants[i].kind;
-        snprintf(names[n_eval], sizeof names[n_eval], "%s", cli_variants[i].name);
-        n_eval++;
-    }
-    if (json && !plot)
-        n_eval = 1; /* the other rows would only be printed in the table */
-    cli_eval_result_t res[CLI_N_VARIANTS + 1];
-    memset(res, 0, sizeof res);
-    int n_done = 0;
-    int64_t missed = 0;
     if (!rc && !json) {
         printf("test split: %lld samples, tolerance %g, at most %d iterations\n",
                (long long)n_test, CLI_EVAL_TOL, (int)cfg.iters_fwd);
         cli_print_eval_header();
     }
-    for (int i = 0; i < n_eval && !rc; i++) {
-        cli_eval_opts_t eo = cli_train_eval_opts(&cfg, ops[i], kinds[i], !json, plot != NULL);
-        rc = cli_evaluate(&res[i], model, data.test, &eo);
-        if (rc)
-            break;
-        n_done++;
-        labels[i] = names[i];
-        missed += res[i].authors_missed;
-        if (!json)
-            cli_print_eval_row(names[i], ops[i], kinds[i], &res[i], compare && i == 0);
+    const cli_eval_report_t report = {
+        .opts = cli_train_eval_opts(&cfg, op, kind, 0, 0),
+        .compare = compare,
+        .mark_own = compare,
+        .json = json,
+        .plot = plot,
+        .title_note = cfg.epochs > 0 ? "" : " (untrained model)",
+    };
+    cli_eval_result_t res;
+    if (!rc && (rc = cli_eval_report(&res, model, data.test, &report)) == 0) {
+        if (json)
+            cli_print_train_json(vname, cfg.epochs, &res, st.sec_per_epoch);
+        cli_eval_result_free(&res);
     }
-    if (!rc && !json)
-        cli_print_eval_notes(CLI_EVAL_TOL, cfg.iters_fwd, missed, compare);
-    if (!rc && plot) {
-        char title[160];
-        snprintf(title, sizeof title, "Relative residual vs iteration, %lld test samples%s",
-                 (long long)n_test, cfg.epochs > 0 ? "" : " (untrained model)");
-        rc = cli_plot_results(plot, title, labels, res, n_done, CLI_EVAL_TOL);
-        if (!rc && !json)
-            printf("wrote %s\n", plot);
-    }
-    if (!rc && json)
-        cli_print_train_json(vname, cfg.epochs, &res[0], st.sec_per_epoch);
-    for (int i = 0; i < n_done; i++)
-        cli_eval_result_free(&res[i]);
     ham_model_free(model);
     cli_data_free(&data);
     return rc;

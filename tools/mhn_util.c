@@ -1,10 +1,5 @@
 /* Helpers of the Modern Hopfield subcommands (see mhn_util.h). */
-#include <errno.h>
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "mhn_util.h"
@@ -34,83 +29,21 @@ double mhn_gaussian(mhn_rng_t *r)
     return sqrt(-2.0 * log(u)) * cos(2.0 * 3.14159265358979323846 * v);
 }
 
-void mhn_xml_text(FILE *out, const char *s)
+int mhn_solver_new(ham_solver_t **solver, const ham_model_t *model, int32_t kind, double tol,
+                   int64_t max_iter, int warm_start)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(*s, out);
-        }
-    }
-}
-
-int mhn_file_open(mhn_file_t *f, const char *path)
-{
-    memset(f, 0, sizeof *f);
-    size_t len = strlen(path);
-    f->tmp = malloc(len + 16);
-    if (!f->tmp) {
-        cli_error("cannot write %s: out of memory", path);
-        return CLI_EXIT_RUNTIME;
-    }
-    snprintf(f->tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(f->tmp);
-    if (fd < 0) {
-        cli_error("cannot write %s: %s", path, strerror(errno));
-        free(f->tmp);
-        f->tmp = NULL;
-        return CLI_EXIT_RUNTIME;
-    }
-    f->out = fdopen(fd, "w");
-    if (!f->out) {
-        cli_error("cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        unlink(f->tmp);
-        free(f->tmp);
-        f->tmp = NULL;
-        return CLI_EXIT_RUNTIME;
-    }
-    f->path = path;
-    return 0;
-}
-
-void mhn_file_abort(mhn_file_t *f)
-{
-    if (f->out)
-        fclose(f->out);
-    if (f->tmp) {
-        unlink(f->tmp);
-        free(f->tmp);
-    }
-    memset(f, 0, sizeof *f);
-}
-
-int mhn_file_commit(mhn_file_t *f)
-{
-    int err = 0;
-    errno = 0;
-    if (fflush(f->out) != 0 || ferror(f->out) || fsync(fileno(f->out)) != 0)
-        err = errno ? errno : EIO;
-    if (fclose(f->out) != 0 && !err)
-        err = errno ? errno : EIO;
-    f->out = NULL;
-    if (!err) { /* mkstemp makes the file 0600; a plot is an ordinary file */
-        mode_t mask = umask(0);
-        umask(mask);
-        if (chmod(f->tmp, 0666 & ~mask) != 0)
-            err = errno;
-    }
-    if (!err && rename(f->tmp, f->path) != 0)
-        err = errno;
-    if (err) {
-        cli_error("cannot write %s: %s", f->path, strerror(err));
-        mhn_file_abort(f);
-        return CLI_EXIT_RUNTIME;
-    }
-    free(f->tmp);
-    memset(f, 0, sizeof *f);
-    return 0;
+    *solver = NULL;
+    int rc = ham_solver_new(solver, model, HAM_OPERATOR_EVEN_ODD, kind);
+    if (rc == HAM_OK && warm_start)
+        rc = ham_solver_set_option(*solver, HAM_OPT_WARM_START, 1);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(*solver, HAM_OPT_TOL, tol);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(*solver, HAM_OPT_MAX_ITER, (double)max_iter);
+    if (rc == HAM_OK)
+        return 0;
+    cli_error("solver: %s", ham_last_error());
+    ham_solver_free(*solver);
+    *solver = NULL;
+    return CLI_EXIT_RUNTIME;
 }

@@ -6,6 +6,26 @@
 #include "cli.h"
 #include "model_spec.h"
 
+cli_opt_t cli_opt_layers(const char **dest)
+{
+    return (cli_opt_t){.name = "layers", .type = CLI_OPT_STRING, .dest = dest,
+                       .metavar = "N0,N1,..",
+                       .help = "layer sizes, input first (default: 784,512,10)"};
+}
+
+cli_opt_t cli_opt_lagrangian(const char **dest)
+{
+    return (cli_opt_t){
+        .name = "lagrangian", .type = CLI_OPT_STRING, .dest = dest, .metavar = "NAME[,..]",
+        .help = "Lagrangian, for all layers or one per layer (default: shifted-sigmoid)"};
+}
+
+cli_opt_t cli_opt_beta(double *dest)
+{
+    return (cli_opt_t){.name = "beta", .type = CLI_OPT_DOUBLE, .dest = dest, .metavar = "B",
+                       .help = "softmax inverse temperature (default: 1)"};
+}
+
 int cli_model_spec_parse(cli_model_spec_t *spec, const char *layers, const char *lagrangians,
                          double beta, uint64_t seed)
 {

@@ -7,6 +7,8 @@
 
 #include <hamdeq/hamdeq.h>
 
+#include "cli.h"
+
 /* Largest layer the tool accepts (the library may still refuse a too large block). */
 #define CLI_MAX_LAYER_SIZE (1 << 24)
 
@@ -22,6 +24,12 @@ typedef struct cli_model_spec {
  * Returns 0, or CLI_EXIT_USAGE after printing one error line. */
 int cli_model_spec_parse(cli_model_spec_t *spec, const char *layers, const char *lagrangians,
                          double beta, uint64_t seed);
+
+/* The flags, each defined once: --layers N0,N1,.., --lagrangian NAME[,..], --beta B
+ * (with the defaults their help states: 784,512,10, shifted-sigmoid, 1). */
+cli_opt_t cli_opt_layers(const char **dest);
+cli_opt_t cli_opt_lagrangian(const char **dest);
+cli_opt_t cli_opt_beta(double *dest);
 
 /* Builds a model with a clamped input layer and Xavier-initialised weights.
  * Returns 0, or an exit code after printing one error line (*model is then NULL). */

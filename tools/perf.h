@@ -7,8 +7,9 @@
 /* The performance suite; argv[0] is "bench" and argv holds --perf. Returns an exit code. */
 int cmd_bench_perf(int argc, char **argv);
 
-/* Nanoseconds per value of the paper's shifted sigmoid with the library's vectorised exp
- * (best of 5 timings on an L1-resident array). */
+/* Nanoseconds per value of the paper's shifted sigmoid as the library computes it (its
+ * vectorised exp), timed through a solver on a cache-resident layer (best of 5); 0 when
+ * it could not be measured. */
 double perf_sigmoid_ns(void);
 
 /* Single-thread read bandwidth in GB/s for a working set of `bytes` (best of 5). */

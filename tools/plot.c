@@ -1,15 +1,11 @@
 /* Relative residual against iteration, median line and 10-90% band per series, on a
  * log-scale y axis: plain SVG 1.1 written by hand, valid XML, rendered by any browser. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "plot.h"
+#include "svg_file.h"
 
 #define W 780.0
 #define H 480.0
@@ -49,22 +45,6 @@ static double py(const frame_t *f, double v)
     if (e > f->hi)
         e = f->hi;
     return TOP + (f->hi - e) / (double)(f->hi - f->lo) * (H - TOP - BOTTOM);
-}
-
-/* XML-escaped text. */
-static void put_text(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\t')
-                fputc(*s, out);
-        }
-    }
 }
 
 static void axis_range(frame_t *f, const cli_plot_series_t *series, int n_series)
@@ -109,13 +89,13 @@ static void draw(FILE *out, const char *title, const cli_plot_series_t *series, 
             "sans-serif\" font-size=\"13\">\n",
             W, H, W, H);
     fprintf(out, "<title>");
-    put_text(out, title);
+    cli_svg_text(out, title);
     fprintf(out, "</title>\n<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
                  "fill=\"white\"/>\n",
             W, H);
     fprintf(out, "<text x=\"%.1f\" y=\"28\" text-anchor=\"middle\" font-size=\"15\">",
             (x0 + x1) / 2);
-    put_text(out, title);
+    cli_svg_text(out, title);
     fprintf(out, "</text>\n");
 
     /* grid and y ticks: one per decade */
@@ -194,7 +174,7 @@ static void draw(FILE *out, const char *title, const cli_plot_series_t *series, 
                      "stroke-width=\"2\"/>\n",
                 x1 + 14, ly + 5, x1 + 36, ly + 5, c);
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">", x1 + 42, ly + 10);
-        put_text(out, series[i].label);
+        cli_svg_text(out, series[i].label);
         fprintf(out, "</text>\n");
     }
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#555555\">line: median; "
@@ -206,48 +186,10 @@ static void draw(FILE *out, const char *title, const cli_plot_series_t *series, 
 int cli_plot_residuals(const char *path, const char *title, const cli_plot_series_t *series,
                        int n_series, double tol)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp) {
-        cli_error("cannot write %s: out of memory", path);
-        return CLI_EXIT_RUNTIME;
-    }
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        cli_error("cannot write %s: %s", path, strerror(errno));
-        free(tmp);
-        return CLI_EXIT_RUNTIME;
-    }
-    FILE *out = fdopen(fd, "w");
-    if (!out) {
-        cli_error("cannot write %s: %s", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return CLI_EXIT_RUNTIME;
-    }
-    draw(out, title, series, n_series, tol);
-    int err = 0;
-    if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0)
-        err = errno ? errno : EIO;
-    if (fclose(out) != 0 && !err)
-        err = errno ? errno : EIO;
-    /* mkstemp makes the file 0600; a plot is an ordinary file */
-    if (!err) {
-        mode_t mask = umask(0);
-        umask(mask);
-        if (chmod(tmp, 0666 & ~mask) != 0)
-            err = errno;
-    }
-    if (!err && rename(tmp, path) != 0)
-        err = errno;
-    if (err) {
-        cli_error("cannot write %s: %s", path, strerror(err));
-        unlink(tmp);
-        free(tmp);
-        return CLI_EXIT_RUNTIME;
-    }
-    free(tmp);
-    return 0;
+    cli_svg_file_t f;
+    int rc = cli_svg_file_open(&f, path);
+    if (rc)
+        return rc;
+    draw(f.out, title, series, n_series, tol);
+    return cli_svg_file_commit(&f);
 }

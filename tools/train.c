@@ -1,5 +1,5 @@
-/* Training flags, the training loop with its progress display, and the result output
- * shared by `hamdeq train`, `hamdeq eval` and `hamdeq bench`. */
+/* Training flags, and the training loop with its progress display, shared by
+ * `hamdeq train` and `hamdeq bench`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,6 @@
 
 #include "cli.h"
 #include "data_dir.h"
-#include "plot.h"
 #include "train.h"
 
 void cli_train_args_init(cli_train_args_t *a, int bench)
@@ -31,60 +30,75 @@ void cli_train_args_init(cli_train_args_t *a, int bench)
     a->seed = 1;
 }
 
-size_t cli_train_args_options(cli_opt_t *opts, size_t n, cli_train_args_t *a, int bench)
+int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int bench,
+                    const cli_opt_t *head, size_t n_head, const cli_opt_t *tail, size_t n_tail,
+                    int argc, char **argv)
 {
+    /* --lr and --iters-bwd: the library's bounds */
+    double lr_lo = 0.0, lr_hi = 10.0, bwd_lo = 1, bwd_hi = 1e6;
+    ham_trainer_option_info(NULL, &lr_lo, &lr_hi, HAM_TRAIN_LR);
+    ham_trainer_option_info(NULL, &bwd_lo, &bwd_hi, HAM_TRAIN_BACKWARD_ITERS);
     const cli_opt_t common[] = {
-        {"data", CLI_OPT_STRING, &a->data, "DIR",
-         "MNIST-style directory: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (required)",
-         1, 0},
-        {"layers", CLI_OPT_STRING, &a->layers, "N0,N1,..",
-         "layer sizes, input first (default: 784,512,10)", 1, 0},
-        {"lagrangian", CLI_OPT_STRING, &a->lagrangian, "NAME[,..]",
-         "Lagrangian, for all layers or one per layer (default: shifted-sigmoid)", 1, 0},
-        {"beta", CLI_OPT_DOUBLE, &a->beta, "B", "softmax inverse temperature (default: 1)", 1, 0},
-        {"loss", CLI_OPT_STRING, &a->loss, "mse|ce",
-         "loss on the output layer: the paper's MSE, or cross-entropy (default: mse)", 1, 0},
-        {"optimizer", CLI_OPT_STRING, &a->optimizer, "madam|adam|sgd",
-         "optimiser (default: madam, as the paper)", 1, 0},
-        {"lr", CLI_OPT_DOUBLE, &a->lr, "LR", "learning rate (default: the library's, 0.01)", 1, 0},
-        {"batch", CLI_OPT_INT, &a->batch, "N", "samples per training step (default: 64)", 1,
-         1 << 20},
-        {"epochs", CLI_OPT_INT, &a->epochs, "N",
-         bench ? "training epochs per variant; 0 evaluates untrained models (default: 10)"
-               : "training epochs; 0 evaluates the untrained model (default: 10)",
-         0, 1e6},
-        {"iters-fwd", CLI_OPT_INT, &a->iters_fwd, "N",
-         "forward iterations at most; also the test evaluation's cap (default: 40)", 1, 1e6},
-        {"iters-bwd", CLI_OPT_INT, &a->iters_bwd, "N", "adjoint (backward) iterations (default: 8)",
-         1, 1e6},
-        {"tol", CLI_OPT_DOUBLE, &a->tol, "T",
-         bench ? "forward tolerance while training (default: none, the paper's fixed iterations)"
-               : "forward tolerance while training (default: 1e-4)",
-         1, 0},
-        {"fixed-iters", CLI_OPT_FLAG, &a->fixed_iters, NULL,
-         bench ? "run exactly --iters-fwd forward iterations, as the paper (the default)"
-               : "run exactly --iters-fwd forward iterations, as the paper (no early stop)",
-         1, 0},
-        {"backward", CLI_OPT_STRING, &a->backward, "picard|anderson|broyden",
-         "adjoint solver (default: the forward solver's, Anderson for Newton)", 1, 0},
-        {"gradient", CLI_OPT_STRING, &a->gradient, "implicit|recurrent",
-         "implicit differentiation or recurrent backprop (default: implicit)", 1, 0},
-        {"madam-biases", CLI_OPT_FLAG, &a->madam_biases, NULL,
-         "train biases under Madam with an additive step (default: frozen at 0, as the paper)",
-         1, 0},
-        {"seed", CLI_OPT_UINT64, &a->seed, "S", "seed of the weights and the shuffle (default: 1)",
-         1, 0},
-        {"shuffle", CLI_OPT_FLAG, &a->shuffle, NULL,
-         "reshuffle the training set every epoch (default: the paper's fixed order)", 1, 0},
-        {"threads", CLI_OPT_INT, &a->threads, "N", "BLAS threads (default: the BLAS's own)", 1,
-         4096},
-        {"eval-batch", CLI_OPT_INT, &a->eval_batch, "N",
-         "test samples solved together (default: 500)", 1, 1 << 20},
-        {"quiet", CLI_OPT_FLAG, &a->quiet, NULL, "no progress display on stderr", 1, 0},
+        cli_opt_data(&a->data,
+                     "MNIST-style directory: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] "
+                     "(required)",
+                     "an MNIST-style directory, e.g. /usr/share/datasets/fashion-mnist"),
+        cli_opt_layers(&a->layers),
+        cli_opt_lagrangian(&a->lagrangian),
+        cli_opt_beta(&a->beta),
+        {.name = "loss", .type = CLI_OPT_STRING, .dest = &a->loss, .metavar = "mse|ce",
+         .help = "loss on the output layer: the paper's MSE, or cross-entropy (default: mse)"},
+        {.name = "optimizer", .type = CLI_OPT_STRING, .dest = &a->optimizer,
+         .metavar = "madam|adam|sgd", .help = "optimiser (default: madam, as the paper)"},
+        {.name = "lr", .type = CLI_OPT_DOUBLE, .dest = &a->lr, .metavar = "LR",
+         .help = "learning rate (default: the library's, 0.01)", .min = lr_lo, .max = lr_hi,
+         .flags = CLI_OPEN_MIN},
+        cli_opt_batch(&a->batch, "samples per training step (default: 64)"),
+        {.name = "epochs", .type = CLI_OPT_INT, .dest = &a->epochs, .metavar = "N",
+         .help = bench ? "training epochs per variant; 0 evaluates untrained models (default: 10)"
+                       : "training epochs; 0 evaluates the untrained model (default: 10)",
+         .min = 0, .max = 1e6},
+        {.name = "iters-fwd", .type = CLI_OPT_INT, .dest = &a->iters_fwd, .metavar = "N",
+         .help = "forward iterations at most; also the test evaluation's cap (default: 40)",
+         .min = 1, .max = 1e6},
+        {.name = "iters-bwd", .type = CLI_OPT_INT, .dest = &a->iters_bwd, .metavar = "N",
+         .help = "adjoint (backward) iterations (default: 8)", .min = bwd_lo, .max = bwd_hi},
+        cli_opt_tol(&a->tol,
+                    bench ? "forward tolerance while training (default: none, the paper's fixed "
+                            "iterations)"
+                          : "forward tolerance while training (default: 1e-4)"),
+        {.name = "fixed-iters", .type = CLI_OPT_FLAG, .dest = &a->fixed_iters,
+         .help = bench ? "run exactly --iters-fwd forward iterations, as the paper (the default)"
+                       : "run exactly --iters-fwd forward iterations, as the paper (no early "
+                         "stop)"},
+        {.name = "backward", .type = CLI_OPT_STRING, .dest = &a->backward,
+         .metavar = "picard|anderson|broyden",
+         .help = "adjoint solver (default: the forward solver's, Anderson for Newton)"},
+        {.name = "gradient", .type = CLI_OPT_STRING, .dest = &a->gradient,
+         .metavar = "implicit|recurrent",
+         .help = "implicit differentiation or recurrent backprop (default: implicit)"},
+        {.name = "madam-biases", .type = CLI_OPT_FLAG, .dest = &a->madam_biases,
+         .help = "train biases under Madam with an additive step (default: frozen at 0, as the "
+                 "paper)"},
+        cli_opt_seed(&a->seed, "seed of the weights and the shuffle (default: 1)"),
+        {.name = "shuffle", .type = CLI_OPT_FLAG, .dest = &a->shuffle,
+         .help = "reshuffle the training set every epoch (default: the paper's fixed order)"},
+        cli_opt_threads(&a->threads),
+        {.name = "eval-batch", .type = CLI_OPT_INT, .dest = &a->eval_batch, .metavar = "N",
+         .help = "test samples solved together (default: 500)", .min = 1, .max = 1 << 20},
+        {.name = "quiet", .type = CLI_OPT_FLAG, .dest = &a->quiet,
+         .help = "no progress display on stderr"},
     };
-    for (size_t i = 0; i < sizeof common / sizeof common[0] && n < CLI_MAX_OPTS; i++)
-        opts[n++] = common[i];
-    return n;
+    const struct {
+        const cli_opt_t *part;
+        size_t count;
+    } parts[] = {{head, n_head}, {common, CLI_N_OPTS(common)}, {tail, n_tail}};
+    cli_opt_t opts[CLI_MAX_OPTS + 1]; /* one more: a too long table reaches the parser's check */
+    size_t n = 0;
+    for (size_t p = 0; p < CLI_N_OPTS(parts); p++)
+        for (size_t i = 0; i < parts[p].count && n < CLI_N_OPTS(opts); i++)
+            opts[n++] = parts[p].part[i];
+    return cli_parse_command(help, opts, n, argc, argv);
 }
 
 static int parse_choice(int32_t *out, const char *flag, const char *value, const char *const *names,
@@ -111,11 +125,6 @@ int cli_train_cfg_resolve(cli_train_cfg_t *cfg, const cli_train_args_t *a)
     static const int32_t grad_v[] = {HAM_GRADIENT_IMPLICIT, HAM_GRADIENT_RECURRENT};
     static const char *const bwd[] = {"picard", "anderson", "broyden"};
     static const int32_t bwd_v[] = {HAM_SOLVER_PICARD, HAM_SOLVER_ANDERSON, HAM_SOLVER_BROYDEN};
-    if (!a->data) {
-        cli_error("--data DIR is required (an MNIST-style directory, e.g. "
-                  "/usr/share/datasets/fashion-mnist)");
-        return CLI_EXIT_USAGE;
-    }
     if (parse_choice(&cfg->loss, "loss", a->loss, losses, loss_v, 3, "mse, ce") ||
         parse_choice(&cfg->optimizer, "optimizer", a->optimizer, opts, opt_v, 3,
                      "madam, adam, sgd") ||
@@ -129,23 +138,6 @@ int cli_train_cfg_resolve(cli_train_cfg_t *cfg, const cli_train_args_t *a)
         return CLI_EXIT_USAGE;
     if (a->fixed_iters && !isnan(a->tol)) {
         cli_error("--tol and --fixed-iters contradict each other: give one");
-        return CLI_EXIT_USAGE;
-    }
-    if (!isnan(a->tol) && !(a->tol > 0.0 && a->tol < 1.0)) {
-        cli_error("--tol must be in (0, 1), got %g", a->tol);
-        return CLI_EXIT_USAGE;
-    }
-    double lo = 0.0, hi = 10.0;
-    ham_trainer_option_info(NULL, &lo, &hi, HAM_TRAIN_LR);
-    if (!isnan(a->lr) && !(a->lr > lo && a->lr <= hi)) {
-        cli_error("--lr must be in (%g, %g], got %g", lo, hi, a->lr);
-        return CLI_EXIT_USAGE;
-    }
-    lo = 1;
-    hi = 1e6;
-    ham_trainer_option_info(NULL, &lo, &hi, HAM_TRAIN_BACKWARD_ITERS);
-    if ((double)a->iters_bwd < lo || (double)a->iters_bwd > hi) {
-        cli_error("--iters-bwd must be in [%g, %g], got %lld", lo, hi, (long long)a->iters_bwd);
         return CLI_EXIT_USAGE;
     }
     cfg->lr = a->lr;
@@ -217,26 +209,25 @@ static void draw_bar(const char *tag, int64_t epoch, int64_t epochs, int64_t don
     fflush(stderr);
 }
 
+/* A flag's value the library refused: one error line, with the library's message. */
+static int option_set(int rc, const char *msg, const char *flag, double value)
+{
+    if (rc == HAM_OK)
+        return 0;
+    cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
+    return CLI_EXIT_USAGE;
+}
+
 static int set_topt(ham_trainer_t *tr, int32_t option, double value, const char *flag)
 {
     int rc = ham_trainer_set_option(tr, option, value);
-    if (rc != HAM_OK) {
-        const char *msg = ham_last_error();
-        cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
-        return CLI_EXIT_USAGE;
-    }
-    return 0;
+    return option_set(rc, ham_last_error(), flag, value);
 }
 
 static int set_sopt(ham_solver_t *sv, int32_t option, double value, const char *flag)
 {
     int rc = ham_solver_set_option(sv, option, value);
-    if (rc != HAM_OK) {
-        const char *msg = ham_last_error();
-        cli_error("--%s %g: %s", flag, value, msg && *msg ? msg : ham_strerror(rc));
-        return CLI_EXIT_USAGE;
-    }
-    return 0;
+    return option_set(rc, ham_last_error(), flag, value);
 }
 
 static int configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg)
@@ -402,86 +393,4 @@ cli_eval_opts_t cli_train_eval_opts(const cli_train_cfg_t *cfg, int32_t op, int3
 {
     cli_eval_opts_t o = {op, kind, CLI_EVAL_TOL, cfg->iters_fwd, cfg->eval_batch, authors, trace};
     return o;
-}
-
-/* ------------------------------------------------------------------------ output */
-
-void cli_print_train_json(const char *variant, int64_t epochs, const cli_eval_result_t *r,
-                          double sec_per_epoch)
-{
-    printf("{\"variant\": \"%s\", \"epochs\": %lld, \"test_acc\": %.6f, \"iters_mean\": %.4f, "
-           "\"not_converged\": %lld, \"sec_per_epoch\": %.3f}\n",
-           variant, (long long)epochs, (double)r->correct / (double)r->samples, r->iters_mean,
-           (long long)r->not_converged, sec_per_epoch);
-    fflush(stdout);
-}
-
-void cli_print_eval_header(void)
-{
-    printf("%-15s  %-8s  %-8s  %10s  %14s  %9s  %8s\n", "variant", "operator", "solver",
-           "mean iters", "authors' count", "not conv.", "test acc");
-    printf("%-15s  %-8s  %-8s  %10s  %14s  %9s  %8s\n", "---------------", "--------", "--------",
-           "----------", "--------------", "---------", "--------");
-}
-
-void cli_print_eval_row(const char *variant, int32_t op, int32_t kind, const cli_eval_result_t *r,
-                        int mark)
-{
-    char name[64], auth[32];
-    snprintf(name, sizeof name, "%s%s", variant, mark ? " *" : "");
-    if (isnan(r->authors_mean))
-        snprintf(auth, sizeof auth, "-");
-    else
-        snprintf(auth, sizeof auth, "%.2f", r->authors_mean);
-    printf("%-15s  %-8s  %-8s  %10.2f  %14s  %9lld  %7.2f%%\n", name, ham_operator_name(op),
-           ham_solver_kind_name(kind), r->iters_mean, auth, (long long)r->not_converged,
-           100.0 * (double)r->correct / (double)r->samples);
-    fflush(stdout);
-}
-
-void cli_print_eval_notes(double tol, int32_t cap, int64_t authors_missed, int marked)
-{
-    const int32_t k = cap < CLI_AUTHORS_MAX_K ? cap : CLI_AUTHORS_MAX_K;
-    printf("\nmean iters: operator evaluations per sample until ||G(s)-s||/||G(s)|| < %g, the\n"
-           "  library's count (at most %d; not conv.: samples that did not get there).\n"
-           "authors' count: the paper's code's count, the first t with\n"
-           "  ||o_{t+1}-o_t||/||o_{t+1}|| < %g over %d fixed iterations (Picard: mean iters - 2).\n",
-           tol, (int)cap, tol, (int)k);
-    if (authors_missed > 0)
-        printf("  %lld sample evaluation%s never met it within %d iterations and count as %d.\n",
-               (long long)authors_missed, authors_missed == 1 ? "" : "s", (int)k, (int)k);
-    if (marked)
-        printf("* the variant the model was trained with.\n");
-    fflush(stdout);
-}
-
-int cli_plot_results(const char *path, const char *title, const char *const *labels,
-                     const cli_eval_result_t *results, int n, double tol)
-{
-    cli_plot_series_t *series = calloc((size_t)(n > 0 ? n : 1), sizeof *series);
-    double **q = calloc((size_t)(n > 0 ? n : 1) * 3, sizeof *q);
-    int exit_code = (!series || !q) ? CLI_EXIT_RUNTIME : 0;
-    for (int i = 0; i < n && !exit_code; i++) {
-        int32_t k = results[i].trace_iters;
-        for (int j = 0; j < 3 && !exit_code; j++) {
-            q[3 * i + j] = malloc((size_t)(k > 0 ? k : 1) * sizeof(double));
-            static const double level[3] = {0.1, 0.5, 0.9};
-            if (!q[3 * i + j] || cli_trace_quantiles(q[3 * i + j], &results[i], level[j]) != 0)
-                exit_code = CLI_EXIT_RUNTIME;
-        }
-        series[i].label = labels[i];
-        series[i].n = k;
-        series[i].q10 = q[3 * i];
-        series[i].q50 = q[3 * i + 1];
-        series[i].q90 = q[3 * i + 2];
-    }
-    if (exit_code)
-        cli_error("cannot write %s: no residual traces (out of memory?)", path);
-    else
-        exit_code = cli_plot_residuals(path, title, series, n, tol);
-    for (int i = 0; q && i < 3 * n; i++)
-        free(q[i]);
-    free(q);
-    free(series);
-    return exit_code;
 }

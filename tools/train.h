@@ -1,5 +1,5 @@
-/* What `hamdeq train` and `hamdeq bench` share: the training flags, the training loop
- * with its progress display, and the result table and JSON lines. */
+/* What `hamdeq train` and `hamdeq bench` share: the training flags, and the training loop
+ * with its progress display. */
 #ifndef HAMDEQ_TOOLS_TRAIN_H
 #define HAMDEQ_TOOLS_TRAIN_H
 
@@ -9,14 +9,13 @@
 #include <hamdeq/hamdeq.h>
 
 #include "cli.h"
+#include "eval_report.h"
 #include "evaluate.h"
 #include "model_spec.h"
 #include "variants.h"
 
 /* Tolerance of every test-set evaluation (the paper's). */
 #define CLI_EVAL_TOL 1e-4
-/* Most options a subcommand's table holds. */
-#define CLI_MAX_OPTS 48
 
 /* Raw values of the training flags. */
 typedef struct cli_train_args {
@@ -30,9 +29,11 @@ typedef struct cli_train_args {
 /* Sets the defaults (bench: the paper's fixed iterations unless --tol is given). */
 void cli_train_args_init(cli_train_args_t *a, int bench);
 
-/* Appends the training options to opts (room for CLI_MAX_OPTS in all); returns the new
- * count. */
-size_t cli_train_args_options(cli_opt_t *opts, size_t n, cli_train_args_t *a, int bench);
+/* Parses a train or bench command line, as cli_parse_command(): the command's own
+ * options `head`, then the training options (into *a), then its own `tail`. */
+int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int bench,
+                    const cli_opt_t *head, size_t n_head, const cli_opt_t *tail, size_t n_tail,
+                    int argc, char **argv);
 
 /* The resolved training configuration. */
 typedef struct cli_train_cfg {
@@ -48,7 +49,8 @@ typedef struct cli_train_cfg {
     uint64_t seed;
 } cli_train_cfg_t;
 
-/* Checks and converts the flags. Returns 0, or CLI_EXIT_USAGE after one error line. */
+/* Checks and converts the flags the parser left as text. Returns 0, or CLI_EXIT_USAGE
+ * after one error line. */
 int cli_train_cfg_resolve(cli_train_cfg_t *cfg, const cli_train_args_t *a);
 
 /* Checks a data split against the model the configuration builds. */
@@ -72,20 +74,5 @@ int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t
 /* The test-set evaluation options of a trained model. */
 cli_eval_opts_t cli_train_eval_opts(const cli_train_cfg_t *cfg, int32_t op, int32_t kind,
                                     int authors, int trace);
-
-/* `{"variant": .., "epochs": .., "test_acc": .., "iters_mean": .., "not_converged": ..,
- * "sec_per_epoch": ..}` on stdout. */
-void cli_print_train_json(const char *variant, int64_t epochs, const cli_eval_result_t *r,
-                          double sec_per_epoch);
-
-/* The evaluation table: header, one row per evaluated pair, and the footnotes. */
-void cli_print_eval_header(void);
-void cli_print_eval_row(const char *variant, int32_t op, int32_t kind, const cli_eval_result_t *r,
-                        int mark);
-void cli_print_eval_notes(double tol, int32_t cap, int64_t authors_missed, int marked);
-
-/* Writes the residual plot of n evaluated pairs (results with traces). */
-int cli_plot_results(const char *path, const char *title, const char *const *labels,
-                     const cli_eval_result_t *results, int n, double tol);
 
 #endif /* HAMDEQ_TOOLS_TRAIN_H */

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include <hamdeq/hamdeq.h>
+
 #include "variants.h"
 
 const cli_variant_t cli_variants[CLI_N_VARIANTS] = {
@@ -41,40 +42,17 @@ void cli_variant_name(char *buf, size_t len, int32_t op, int32_t kind)
     snprintf(buf, len, "%s+%s", o ? o : "?", k ? k : "?");
 }
 
-const char *cli_variant_names(void)
+void cli_variant_list_add(cli_variant_list_t *list, int32_t op, int32_t kind)
 {
-    return "ham, ham-deq, ham-eo, ham-eo-deq, ham-eo-newton";
+    for (int i = 0; i < list->n; i++)
+        if (list->pair[i].op == op && list->pair[i].kind == kind)
+            return;
+    if (list->n < CLI_MAX_PAIRS)
+        list->pair[list->n++] = (cli_pair_t){op, kind};
 }
 
-int cli_variant_list(const cli_variant_t **out, int max, const char *flag, const char *list)
+void cli_variant_list_add_all(cli_variant_list_t *list)
 {
-    if (strcmp(list, "all") == 0) {
-        int n = 0;
-        for (int i = 0; i < CLI_N_VARIANTS && n < max; i++)
-            out[n++] = &cli_variants[i];
-        return n;
-    }
-    char buf[256];
-    char *items[16];
-    int n = cli_split_list(items, 16, buf, sizeof buf, list);
-    if (n < 0) {
-        cli_error("--%s: '%s' is not a comma-separated list of variants (known: %s)", flag, list,
-                  cli_variant_names());
-        return -1;
-    }
-    int count = 0;
-    for (int i = 0; i < n; i++) {
-        const cli_variant_t *v = cli_variant_find(items[i]);
-        if (!v) {
-            cli_error("--%s: unknown variant '%s' (known: %s)", flag, items[i],
-                      cli_variant_names());
-            return -1;
-        }
-        int dup = 0;
-        for (int j = 0; j < count; j++)
-            dup = dup || out[j] == v;
-        if (!dup && count < max)
-            out[count++] = v;
-    }
-    return count;
+    for (int i = 0; i < CLI_N_VARIANTS; i++)
+        cli_variant_list_add(list, cli_variants[i].op, cli_variants[i].kind);
 }

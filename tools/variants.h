@@ -1,4 +1,5 @@
-/* The named operator x solver combinations of the paper's Table 1 (docs/cli.md). */
+/* The named operator x solver combinations of the paper's Table 1 (docs/cli.md), and the
+ * one builder of the lists of operator x solver pairs a command runs. */
 #ifndef HAMDEQ_TOOLS_VARIANTS_H
 #define HAMDEQ_TOOLS_VARIANTS_H
 
@@ -17,6 +18,9 @@ typedef struct cli_variant {
 #define CLI_N_VARIANTS 5
 extern const cli_variant_t cli_variants[CLI_N_VARIANTS];
 
+/* Names of every variant, comma-separated (for messages). */
+#define CLI_VARIANT_NAMES "ham, ham-deq, ham-eo, ham-eo-deq, ham-eo-newton"
+
 /* The variant with this name, or NULL. */
 const cli_variant_t *cli_variant_find(const char *name);
 
@@ -26,11 +30,25 @@ const cli_variant_t *cli_variant_of(int32_t op, int32_t kind);
 /* The variant's name, or "<operator>+<solver>" for a pair that has none. */
 void cli_variant_name(char *buf, size_t len, int32_t op, int32_t kind);
 
-/* Parses a comma list of variant names ("all" for every one) into out (at most max,
- * duplicates dropped). Returns the count, or -1 after printing one error line. */
-int cli_variant_list(const cli_variant_t **out, int max, const char *flag, const char *list);
+/* Every operator x solver combination fits. */
+#define CLI_MAX_PAIRS 8
 
-/* Names of every variant, comma-separated (for messages). */
-const char *cli_variant_names(void);
+typedef struct cli_pair {
+    int32_t op, kind;
+} cli_pair_t;
+
+/* The operator x solver pairs a command runs, each once, in the order added: --variants
+ * (bench), --operators x --solvers (solve), a model's pair and then every variant
+ * (train and eval --compare). Start from {0}; --variants fills one (CLI_OPT_VARIANTS). */
+typedef struct cli_variant_list {
+    int n;
+    cli_pair_t pair[CLI_MAX_PAIRS];
+} cli_variant_list_t;
+
+/* Appends the pair unless the list holds it already (or is full). */
+void cli_variant_list_add(cli_variant_list_t *list, int32_t op, int32_t kind);
+
+/* Appends every variant of cli_variants, in the table's order. */
+void cli_variant_list_add_all(cli_variant_list_t *list);
 
 #endif /* HAMDEQ_TOOLS_VARIANTS_H */

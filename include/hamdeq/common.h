@@ -3,7 +3,7 @@
  * @brief Export macro, version, status codes and error strings shared by every libhamdeq object.
  *
  * Every fallible call returns an `int` status: ::HAM_OK (0) on success, a negative
- * ::ham_status_t on failure. Values are pinned forever: a code is never renumbered or reused.
+ * ::ham_status_t on failure, and then ham_last_error() says what failed.
  */
 #ifndef HAMDEQ_COMMON_H
 #define HAMDEQ_COMMON_H
@@ -13,6 +13,8 @@
 
 #include "version.h"
 
+/** @def HAM_API
+ *  Marks a function exported by libhamdeq; every other symbol of the library is hidden. */
 #if defined(_WIN32) && defined(HAMDEQ_BUILDING)
 #define HAM_API __declspec(dllexport)
 #elif defined(__GNUC__) || defined(__clang__)
@@ -26,37 +28,33 @@ extern "C" {
 #endif
 
 /**
- * X-macro table of status codes: name, value, static description.
- * Negative values are errors and are pinned forever; 0 is success.
+ * Status codes returned by every fallible libhamdeq call: ::HAM_OK (0) or a negative
+ * error. Values are pinned forever: a code is never renumbered or reused, and new codes
+ * take the next free negative value. ham_strerror() and ham_status_name() describe them.
  */
-#define HAM_STATUS_TABLE(X)                                                              \
-    X(HAM_OK, 0, "success")                                                              \
-    X(HAM_ERR_NULL, -1, "a required pointer argument is NULL")                           \
-    X(HAM_ERR_INVALID, -2, "an argument or option value is out of its documented range")  \
-    X(HAM_ERR_DIMENSION, -3, "array sizes or dimensions do not match the model")          \
-    X(HAM_ERR_NOMEM, -4, "out of memory")                                                \
-    X(HAM_ERR_NONFINITE, -5, "the input contains NaN or infinity")                       \
-    X(HAM_ERR_UNKNOWN_LAGRANGIAN, -6, "unknown Lagrangian kind")                         \
-    X(HAM_ERR_UNKNOWN_SOLVER, -7, "unknown solver kind")                                 \
-    X(HAM_ERR_UNKNOWN_OPERATOR, -8, "unknown operator kind")                             \
-    X(HAM_ERR_UNKNOWN_OPTION, -9, "unknown option")                                      \
-    X(HAM_ERR_UNSUPPORTED, -10, "the operation is not supported by this model or solver") \
-    X(HAM_ERR_STRUCT_SIZE, -11, "a size-prefixed struct has an unknown size or a non-zero unknown tail") \
-    X(HAM_ERR_CANCELLED, -12, "the user callback asked to stop")                         \
-    X(HAM_ERR_NUMERIC, -13, "a numerical routine failed")                                \
-    X(HAM_ERR_CALLBACK, -14, "a user-supplied callback reported failure")                \
-    X(HAM_ERR_IO, -15, "an input/output operation failed")                               \
-    X(HAM_ERR_FORMAT, -16, "a file is malformed, truncated or of an unsupported version")
-
-/** Status codes returned by every fallible libhamdeq call. */
 typedef enum ham_status {
-#define HAM_STATUS_ENUM_(name, value, text) name = value,
-    HAM_STATUS_TABLE(HAM_STATUS_ENUM_)
-#undef HAM_STATUS_ENUM_
+    HAM_OK = 0, /**< success */
+    HAM_ERR_NULL = -1, /**< a required pointer argument is NULL */
+    HAM_ERR_INVALID = -2, /**< an argument or option value is out of its documented range */
+    HAM_ERR_DIMENSION = -3, /**< array sizes or dimensions do not match the model */
+    HAM_ERR_NOMEM = -4, /**< out of memory */
+    HAM_ERR_NONFINITE = -5, /**< the input contains NaN or infinity */
+    HAM_ERR_UNKNOWN_LAGRANGIAN = -6, /**< unknown Lagrangian kind */
+    HAM_ERR_UNKNOWN_SOLVER = -7, /**< unknown solver kind */
+    HAM_ERR_UNKNOWN_OPERATOR = -8, /**< unknown operator kind */
+    HAM_ERR_UNKNOWN_OPTION = -9, /**< unknown option */
+    HAM_ERR_UNSUPPORTED = -10, /**< the operation is not supported by this model or solver */
+    HAM_ERR_STRUCT_SIZE = -11, /**< a size-prefixed struct has an unknown size or a non-zero unknown tail */
+    HAM_ERR_CANCELLED = -12, /**< the user callback asked to stop */
+    HAM_ERR_NUMERIC = -13, /**< a numerical routine failed */
+    HAM_ERR_CALLBACK = -14, /**< a user-supplied callback reported failure */
+    HAM_ERR_IO = -15, /**< an input/output operation failed */
+    HAM_ERR_FORMAT = -16 /**< a file is malformed, truncated or of an unsupported version */
 } ham_status_t;
 
 /**
  * @brief Static English description of a status code.
+ * @param status a ::ham_status_t value (any int is accepted)
  * @return never NULL; "unknown status" for values libhamdeq does not define.
  * Thread-safe.
  */
@@ -64,6 +62,7 @@ HAM_API const char *ham_strerror(int status);
 
 /**
  * @brief Name of a status code, e.g. "HAM_ERR_NULL".
+ * @param status a ::ham_status_t value (any int is accepted)
  * @return never NULL; "HAM_UNKNOWN" for undefined values.
  */
 HAM_API const char *ham_status_name(int status);

@@ -10,6 +10,26 @@
 
 #define HAMP_MSG_LEN 256
 
+/* The status codes with their static descriptions (ham_strerror, ham_status_name). */
+#define HAMP_STATUS_TABLE(X) \
+    X(HAM_OK, "success") \
+    X(HAM_ERR_NULL, "a required pointer argument is NULL") \
+    X(HAM_ERR_INVALID, "an argument or option value is out of its documented range") \
+    X(HAM_ERR_DIMENSION, "array sizes or dimensions do not match the model") \
+    X(HAM_ERR_NOMEM, "out of memory") \
+    X(HAM_ERR_NONFINITE, "the input contains NaN or infinity") \
+    X(HAM_ERR_UNKNOWN_LAGRANGIAN, "unknown Lagrangian kind") \
+    X(HAM_ERR_UNKNOWN_SOLVER, "unknown solver kind") \
+    X(HAM_ERR_UNKNOWN_OPERATOR, "unknown operator kind") \
+    X(HAM_ERR_UNKNOWN_OPTION, "unknown option") \
+    X(HAM_ERR_UNSUPPORTED, "the operation is not supported by this model or solver") \
+    X(HAM_ERR_STRUCT_SIZE, "a size-prefixed struct has an unknown size or a non-zero unknown tail") \
+    X(HAM_ERR_CANCELLED, "the user callback asked to stop") \
+    X(HAM_ERR_NUMERIC, "a numerical routine failed") \
+    X(HAM_ERR_CALLBACK, "a user-supplied callback reported failure") \
+    X(HAM_ERR_IO, "an input/output operation failed") \
+    X(HAM_ERR_FORMAT, "a file is malformed, truncated or of an unsupported version")
+
 /* ------------------------------------------------------------------ errors (error.c) */
 
 /* The one error channel (ham_last_error): formats the calling thread's message and

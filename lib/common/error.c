@@ -1,4 +1,4 @@
-/* Status strings (from the X-macro table in common.h) and the thread's last error. */
+/* Status strings (from the private table HAMP_STATUS_TABLE) and the thread's last error. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,10 +8,10 @@
 HAM_API const char *ham_strerror(int status)
 {
     switch (status) {
-#define HAMP_TEXT_(name, value, text) \
-    case value:                       \
+#define HAMP_TEXT_(name, text) \
+    case name:                       \
         return text;
-        HAM_STATUS_TABLE(HAMP_TEXT_)
+        HAMP_STATUS_TABLE(HAMP_TEXT_)
 #undef HAMP_TEXT_
     default:
         return "unknown status";
@@ -21,10 +21,10 @@ HAM_API const char *ham_strerror(int status)
 HAM_API const char *ham_status_name(int status)
 {
     switch (status) {
-#define HAMP_NAME_(name, value, text) \
-    case value:                       \
+#define HAMP_NAME_(name, text) \
+    case name:                       \
         return #name;
-        HAM_STATUS_TABLE(HAMP_NAME_)
+        HAMP_STATUS_TABLE(HAMP_NAME_)
 #undef HAMP_NAME_
     default:
         return "HAM_UNKNOWN";
@@ -63,10 +63,10 @@ int hamp_fail(int status, const char *fmt, ...)
 int hamp_status_known(int status)
 {
     switch (status) {
-#define HAMP_KNOWN_(name, value, text) \
-    case value:                        \
+#define HAMP_KNOWN_(name, text) \
+    case name:                        \
         return 1;
-        HAM_STATUS_TABLE(HAMP_KNOWN_)
+        HAMP_STATUS_TABLE(HAMP_KNOWN_)
 #undef HAMP_KNOWN_
     default:
         return 0;

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Installs a configured build into a temporary DESTDIR and checks what a user gets:
-# the header, the library's SONAME, hamdeq.pc, and that every examples/*.c program builds
-# with only `cc app.c $(pkg-config --cflags --libs hamdeq)` and runs against the
-# installed library. Also runs the installed `hamdeq --version`.
+#   - the headers, libhamdeq.so.0 (its SONAME) with the libhamdeq.so link, libhamdeq.a,
+#     hamdeq.pc, the CMake package, the hamdeq tool;
+#   - pkg-config, with PKG_CONFIG_LIBDIR naming only the installed .pc directory (so no
+#     other .pc file can be read): every examples/*.c program builds with only
+#     `cc app.c $(pkg-config --cflags --libs hamdeq)`, includes no header of OpenBLAS,
+#     LAPACKE or zlib, links nothing but libhamdeq, and runs against the installed
+#     library; and one links libhamdeq.a with `pkg-config --static --libs hamdeq`, needs
+#     no libhamdeq.so, and runs;
+#   - CMake (when cmake is installed): a consumer with find_package(hamdeq CONFIG
+#     REQUIRED) builds against hamdeq::hamdeq and hamdeq::hamdeq_static and runs.
 # Usage: .ci/install-check.sh [BUILDDIR]   (default: build)
 set -euo pipefail
 
@@ -15,35 +22,67 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dest=$work/dest
 
+fail() {
+    echo "install check: $*" >&2
+    exit 1
+}
+# The one installed file whose path matches the pattern (find -path).
+installed() {
+    local found
+    found=$(find "$dest" -path "$1" -print -quit)
+    [ -n "$found" ] || fail "nothing matching $1 was installed"
+    printf '%s\n' "$found"
+}
+
 echo "== meson install --destdir $dest"
 meson install -C "$build" --destdir "$dest" >"$work/install.log" || {
     cat "$work/install.log"
     exit 1
 }
 
-pc=$(find "$dest" -name hamdeq.pc -print -quit)
-[ -n "$pc" ] || { echo "hamdeq.pc was not installed"; exit 1; }
-lib=$(find "$dest" -name 'libhamdeq.so.0' -print -quit)
-[ -n "$lib" ] || { echo "libhamdeq.so.0 was not installed"; exit 1; }
+pc=$(installed '*/pkgconfig/hamdeq.pc')
+lib=$(installed '*/libhamdeq.so.0')
 libdir=$(dirname "$lib")
-header=$(find "$dest" -path '*/include/hamdeq/hamdeq.h' -print -quit)
-[ -n "$header" ] || { echo "hamdeq/hamdeq.h was not installed"; exit 1; }
-tool=$(find "$dest" -path '*/bin/hamdeq' -print -quit)
-[ -n "$tool" ] || { echo "bin/hamdeq was not installed"; exit 1; }
-[ -e "$libdir/libhamdeq.so" ] || { echo "the libhamdeq.so development link was not installed"; exit 1; }
+archive=$(installed '*/libhamdeq.a')
+header=$(installed '*/include/hamdeq/hamdeq.h')
+tool=$(installed '*/bin/hamdeq')
+cmake_config=$(installed '*/cmake/hamdeq/hamdeqConfig.cmake')
+installed '*/cmake/hamdeq/hamdeqConfigVersion.cmake' >/dev/null
+[ -e "$libdir/libhamdeq.so" ] || fail "the libhamdeq.so development link was not installed"
+[ "$(dirname "$archive")" = "$libdir" ] || fail "libhamdeq.a is not next to libhamdeq.so.0"
+[ "$(dirname "$(dirname "$(dirname "$cmake_config")")")" = "$libdir" ] ||
+    fail "hamdeqConfig.cmake is not in LIBDIR/cmake/hamdeq"
 
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = "libhamdeq.so.0" ] || { echo "SONAME is '$soname', expected libhamdeq.so.0"; exit 1; }
-echo "installed: $header, $lib (SONAME $soname), $pc, $tool"
+[ "$soname" = "libhamdeq.so.0" ] || fail "SONAME is '$soname', expected libhamdeq.so.0"
+ar t "$archive" | grep -q 'solver_driver\.c\.o$' || fail "libhamdeq.a lacks the solver's objects"
+echo "installed: $header, $lib (SONAME $soname), $archive, $pc, $cmake_config, $tool"
 
-PKG_CONFIG_PATH=$(dirname "$pc")
-export PKG_CONFIG_PATH
-export PKG_CONFIG_SYSROOT_DIR=$dest
-cflags=$(pkg-config --cflags hamdeq)
-libs=$(pkg-config --libs hamdeq)
+# Neither the source tree nor the build tree may leak into what is installed.
+if grep -l -e "$root/" -e "$dest" "$pc" "$cmake_config" "$(dirname "$cmake_config")"/*.cmake; then
+    fail "an installed .pc or .cmake file names the source, build or DESTDIR tree"
+fi
+
+# ---- pkg-config: only the installed hamdeq.pc, the prefix moved into the DESTDIR.
+export PKG_CONFIG_LIBDIR
+PKG_CONFIG_LIBDIR=$(dirname "$pc")
+unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+pkg-config --exists --print-errors hamdeq ||
+    fail "pkg-config cannot use hamdeq.pc without other .pc files: it must require none"
+prefix=$(pkg-config --variable=prefix hamdeq)
+pc_hamdeq() { pkg-config --define-variable=prefix="$dest$prefix" "$@" hamdeq | sed 's/ *$//'; }
+
+[ -z "$(pkg-config --print-requires-private hamdeq)" ] ||
+    fail "hamdeq.pc has Requires.private: $(pkg-config --print-requires-private hamdeq)"
+cflags=$(pc_hamdeq --cflags)
+libs=$(pc_hamdeq --libs)
+static_libs=$(pc_hamdeq --static --libs)
 echo "pkg-config --cflags --libs hamdeq: $cflags $libs"
-case "$cflags $libs" in
-*"$root/include"* | *"$root/lib"*) echo "pkg-config points into the source tree"; exit 1 ;;
+echo "pkg-config --static --libs hamdeq: $static_libs"
+[ "$cflags" = "-I$dest$prefix/include" ] || fail "--cflags is not just the installed include dir"
+[ "$libs" = "-L$libdir -lhamdeq" ] || fail "--libs is not just -L$libdir -lhamdeq"
+case " $static_libs " in *" -lhamdeq "*" -lopenblas "*) ;; *)
+    fail "--static --libs lacks -lhamdeq followed by the libraries it needs" ;;
 esac
 
 status=0
@@ -53,7 +92,17 @@ for src in "$root"/examples/*.c; do
     cp "$src" "$work/$name.c"
     echo "== $cc $name.c \$(pkg-config --cflags --libs hamdeq)"
     # shellcheck disable=SC2086  # the flags are word lists
-    "$cc" -std=c11 -Wall -Wextra -Werror $cflags "$work/$name.c" $libs -o "$work/$name"
+    "$cc" -std=c11 -Wall -Wextra -Werror $cflags -MD -MF "$work/$name.d" \
+        "$work/$name.c" $libs -o "$work/$name"
+    if grep -i -E 'openblas|cblas|lapack|zlib' "$work/$name.d"; then
+        echo "$name includes a header of libhamdeq's dependencies"
+        status=1
+    fi
+    needed=$(readelf -d "$work/$name" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+    case " $needed " in *" libhamdeq.so.0 "*) ;; *)
+        echo "$name does not need libhamdeq.so.0 (NEEDED: $needed)"
+        status=1 ;;
+    esac
     loaded=$(LD_LIBRARY_PATH=$libdir ldd "$work/$name" | sed -n 's/.*libhamdeq.so.0 => \([^ ]*\).*/\1/p')
     if [ "$loaded" != "$lib" ]; then
         echo "$name loads libhamdeq from '$loaded', not from $lib"
@@ -68,6 +117,75 @@ for src in "$root"/examples/*.c; do
         status=1
     fi
 done
+
+# Static: -l:libhamdeq.a picks the archive although libhamdeq.so lies next to it (as
+# -Wl,-Bstatic -lhamdeq would); the other flags are pkg-config's, as they are.
+name=retrieve-static
+static_link=" $static_libs "
+static_link=${static_link/ -lhamdeq / -l:libhamdeq.a }
+echo "== $cc retrieve.c \$(pkg-config --static --libs hamdeq), libhamdeq.a"
+# shellcheck disable=SC2086  # the flags are word lists
+"$cc" -std=c11 -Wall -Wextra -Werror $cflags "$work/retrieve.c" $static_link -o "$work/$name"
+if readelf -d "$work/$name" | grep -F 'libhamdeq.so'; then
+    echo "$name needs libhamdeq.so although it was linked with libhamdeq.a"
+    status=1
+elif ! "$work/$name" >"$work/$name.out" 2>&1; then
+    cat "$work/$name.out"
+    echo "$name failed"
+    status=1
+else
+    echo "   ran without libhamdeq.so: $(tail -n 1 "$work/$name.out")"
+fi
+
+# ---- CMake: find_package against the DESTDIR tree, which the config file finds from
+# its own location.
+if command -v cmake >/dev/null; then
+    app=$work/cmake-app
+    mkdir -p "$app"
+    cp "$root/examples/retrieve.c" "$app/"
+    cat >"$app/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.13)
+project(hamdeq_consumer C)
+set(HAMDEQ_WANT "0.1" CACHE STRING "the version find_package asks for")
+find_package(hamdeq ${HAMDEQ_WANT} CONFIG REQUIRED)
+add_executable(retrieve retrieve.c)
+target_link_libraries(retrieve PRIVATE hamdeq::hamdeq)
+add_executable(retrieve_static retrieve.c)
+target_link_libraries(retrieve_static PRIVATE hamdeq::hamdeq_static)
+EOF
+    echo "== cmake: find_package(hamdeq 0.1 CONFIG REQUIRED), hamdeq::hamdeq, hamdeq::hamdeq_static"
+    if ! cmake -S "$app" -B "$app/build" -DCMAKE_PREFIX_PATH="$dest$prefix" \
+            -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 ||
+        ! cmake --build "$app/build" >>"$work/cmake.log" 2>&1; then
+        cat "$work/cmake.log"
+        fail "the CMake consumer did not build"
+    fi
+    loaded=$(LD_LIBRARY_PATH=$libdir ldd "$app/build/retrieve" | sed -n 's/.*libhamdeq.so.0 => \([^ ]*\).*/\1/p')
+    [ "$loaded" = "$lib" ] || fail "the CMake consumer loads libhamdeq from '$loaded', not $lib"
+    ! readelf -d "$app/build/retrieve_static" | grep -F 'libhamdeq.so' ||
+        fail "the CMake consumer of hamdeq::hamdeq_static needs libhamdeq.so"
+    for exe in retrieve retrieve_static; do
+        if LD_LIBRARY_PATH=$libdir "$app/build/$exe" >"$work/$exe.cmake.out" 2>&1; then
+            echo "   $exe ran: $(tail -n 1 "$work/$exe.cmake.out")"
+        else
+            cat "$work/$exe.cmake.out"
+            echo "the CMake consumer $exe failed"
+            status=1
+        fi
+    done
+    # hamdeqConfigVersion.cmake: any 0.x up to this version, nothing newer, no 1.x.
+    for want in 0.99 1.0; do
+        if cmake -S "$app" -B "$app/build-$want" -DCMAKE_PREFIX_PATH="$dest$prefix" \
+                -DHAMDEQ_WANT="$want" >"$work/cmake-$want.log" 2>&1; then
+            fail "find_package(hamdeq $want) accepted version $(pkg-config --modversion hamdeq)"
+        fi
+        grep -q 'that is compatible' "$work/cmake-$want.log" ||
+            { cat "$work/cmake-$want.log"; fail "find_package(hamdeq $want) failed for another reason"; }
+    done
+    echo "   find_package(hamdeq 0.99) and (hamdeq 1.0) rejected"
+else
+    echo "== cmake is not installed: CMake package not checked"
+fi
 
 echo "== installed hamdeq"
 LD_LIBRARY_PATH=$libdir "$tool" --version

@@ -229,6 +229,20 @@ void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t row
         sv->row_iters[r]++;
 }
 
+void hamp_solver_apply_counted(ham_solver_t *sv, float *out, const float *s, int32_t rows,
+                               const unsigned char *count)
+{
+    sv->op->apply(sv->model, &sv->eval, out, s, rows);
+    for (int32_t r = 0; r < rows; r++)
+        sv->row_iters[r] += count[r] != 0;
+}
+
+int32_t hamp_solver_evals_left(const ham_solver_t *sv, int32_t r)
+{
+    int32_t left = (int32_t)sv->opt[HAM_OPT_MAX_ITER] - sv->row_iters[r];
+    return left > 0 ? left : 0;
+}
+
 void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult)
 {
     sv->op->jvp(sv->model, &sv->eval, out, v, rows, mult);

@@ -94,6 +94,12 @@ int hamp_solver_solve_with_input(ham_solver_t *sv, float *state, int32_t batch, 
 
 /* Evaluate G on the working rows from a backend (counts one evaluation per row). */
 void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows);
+/* Evaluate G on all working rows (the workspace ends linearised at every row's point),
+ * counting the evaluation only for rows r with count[r] != 0. */
+void hamp_solver_apply_counted(ham_solver_t *sv, float *out, const float *s, int32_t rows,
+                               const unsigned char *count);
+/* Operator evaluations working row r may still use before HAM_OPT_MAX_ITER (>= 0). */
+int32_t hamp_solver_evals_left(const ham_solver_t *sv, int32_t r);
 /* J v / J^T v at the point of the last hamp_solver_apply (v: rows*mult rows). */
 void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult);
 

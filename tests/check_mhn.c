@@ -417,6 +417,72 @@ START_TEST(test_sweep_5_patterns)
 }
 END_TEST
 
+/* The mean of centred patterns is a fixed point at the origin, where the relative residual
+ * tends to |1 - beta lambda| / (beta lambda) instead of 0 (G(v) ~ beta Cov v): below
+ * beta_s no relative test is ever met there, and HAM_OPT_ATOL is what lets a solve end.
+ * 5 simplex patterns of norm 1, beta = 2.5 (beta lambda = 0.625 on the patterns' span,
+ * relative residual 0.6, Picard contracts by 0.625 per step). */
+START_TEST(test_atol_at_origin)
+{
+    const int32_t n = 5, d = 8, count = 20;
+    float *X = simplex(n, d, 1.0);
+    float *S = ball_starts(count, d, 5), *v = tu_floats((size_t)count * d);
+    float *g = tu_floats((size_t)count * d);
+    for (size_t i = 0; i < (size_t)count * d; i++)
+        S[i] *= 0.5f;
+    ham_model_t *m;
+    TU_OK(ham_mhn_new(&m, X, n, d, 2.5));
+    int32_t it[20], st[20];
+    double res[20];
+
+    /* relative test only (ATOL = 0, the default): no start converges in 20 evaluations */
+    ham_solver_t *sv;
+    TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_WARM_START, 1));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 20));
+    memcpy(v, S, (size_t)count * d * sizeof(float));
+    TU_OK(ham_solver_solve(sv, v, count, NULL));
+    TU_OK(ham_solver_get_samples(it, res, st, sv, count));
+    for (int32_t k = 0; k < count; k++) {
+        ck_assert_msg(st[k] == HAM_SAMPLE_MAX_ITER && it[k] == 20,
+                      "start %d: status %d after %d evaluations without ATOL", (int)k,
+                      (int)st[k], (int)it[k]);
+        ck_assert_msg(res[k] > 0.1, "start %d: relative residual %g", (int)k, res[k]);
+    }
+
+    /* ATOL = 1e-3: every start converges, at the origin, on every backend */
+    for (int32_t kind = HAM_SOLVER_PICARD; kind <= HAM_SOLVER_NEWTON; kind++) {
+        ham_solver_free(sv);
+        TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, kind));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_WARM_START, 1));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 20));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_ATOL, 1e-3));
+        memcpy(v, S, (size_t)count * d * sizeof(float));
+        TU_OK(ham_solver_solve(sv, v, count, NULL));
+        TU_OK(ham_solver_get_samples(it, res, st, sv, count));
+        TU_OK(ham_model_apply(g, m, HAM_OPERATOR_EVEN_ODD, count, NULL, v));
+        for (int32_t k = 0; k < count; k++) {
+            const float *vk = v + (size_t)k * d, *gk = g + (size_t)k * d;
+            double dist = 0.0;
+            for (int32_t i = 0; i < d; i++)
+                dist += ((double)gk[i] - vk[i]) * ((double)gk[i] - vk[i]);
+            ck_assert_msg(st[k] == HAM_SAMPLE_CONVERGED && it[k] < 20,
+                          "%s start %d: status %d after %d evaluations with ATOL",
+                          ham_solver_kind_name(kind), (int)k, (int)st[k], (int)it[k]);
+            ck_assert_msg(tu_norm(vk, (size_t)d) < 1e-2 && sqrt(dist) < 1e-3,
+                          "%s start %d: |v| = %g, |G(v) - v| = %g", ham_solver_kind_name(kind),
+                          (int)k, tu_norm(vk, (size_t)d), sqrt(dist));
+        }
+    }
+    ham_solver_free(sv);
+    ham_model_free(m);
+    free(X);
+    free(S);
+    free(v);
+    free(g);
+}
+END_TEST
+
 /* Every solver, on either operator, reaches the same fixed points from the same queries;
  * with saddles filtered out they find the same minima. */
 START_TEST(test_solvers_agree)
@@ -645,6 +711,7 @@ int main(void)
     tc = tu_tcase("phase");
     tcase_add_test(tc, test_sweep_5_patterns);
     tcase_add_test(tc, test_solvers_agree);
+    tcase_add_test(tc, test_atol_at_origin);
     suite_add_tcase(s, tc);
     tc = tu_tcase("errors");
     tcase_add_test(tc, test_bad_input);

@@ -19,7 +19,8 @@ struct ham_step {
 };
 
 /* Options, stored in the solver in the order of ham_option_t; HAMP_OPT_LAST_ is its
- * last value (options.c asserts that the two agree). */
+ * last value (options.c asserts that the two agree; lib/mhn/minima.c, which sees only
+ * the public API, copies options 0 .. HAM_OPT_ATOL: move it too). */
 #define HAMP_OPT_LAST_ HAM_OPT_ATOL
 #define HAMP_N_OPTIONS 16
 void hamp_solver_default_options(double *opt);

@@ -15,19 +15,15 @@
  * asked); one that reaches the iteration limit as ::HAM_SAMPLE_MAX_ITER. The state
  * returned for every sample is the last operator output `G(s_k)`.
  *
- * Callbacks (iteration callback, convergence test, custom backends) must return to the
- * library: a C++ exception, a longjmp or a foreign-language panic must not unwind through
- * it (the solver would be left mid-iteration). Report a failure through the callback's
- * return value instead, and keep the details in `user`.
- *
  * Lifetime: a solver holds a reference to its model (ham_model_ref()), so the model may
  * be freed before the solver; the solver's free drops that reference.
  *
- * Callbacks (the iteration callback, a custom backend's) must not unwind through the
- * library: no C++ exception, `longjmp` or thread cancellation may leave them (catch
- * everything at the callback's boundary). Report failure with the callback's return
- * value instead: a non-zero return from ::ham_iter_callback_t, a non-zero (preferably
- * negative ::ham_status_t) one from a backend's `init`, `reset` or `step`. A `void`
+ * Callbacks (the iteration callback, the convergence test, a custom backend's) must not
+ * unwind through the library: no C++ exception, `longjmp` or thread cancellation may
+ * leave them (catch everything at the callback's boundary). Report failure with the
+ * callback's return value instead: a non-zero return from ::ham_iter_callback_t, a
+ * negative one from ::ham_conv_test_t, a non-zero (preferably negative ::ham_status_t)
+ * one from a backend's `init`, `reset` or `step`. A `void`
  * callback (`fini`, `compact`) records the failure in its state or user data so that
  * the next `step` returns it.
  *
@@ -318,7 +314,8 @@ HAM_API int ham_solver_set_conv_test(ham_solver_t *solver, ham_conv_test_t test,
 /**
  * @brief The model a solver was created for.
  * @param solver the solver
- * @return the model (borrowed: owned as before, valid while the solver is), or NULL when
+ * @return the model, borrowed: the solver's reference keeps it alive while the solver
+ *   lives (take one of your own with ham_model_ref() to keep it longer); NULL when
  *   `solver` is NULL.
  */
 HAM_API const ham_model_t *ham_solver_model(const ham_solver_t *solver);

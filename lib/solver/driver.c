@@ -228,7 +228,8 @@ static int ensure_workspace(ham_solver_t *sv, int32_t batch)
         sv->resid = malloc(rows * sizeof(double));
         sv->status = malloc(rows * sizeof(int32_t));
         if (!sv->s || !sv->gs || !sv->row_sample || !sv->row_iters || !sv->row_resid ||
-            !sv->row_fnorm || !sv->row_gnorm || !sv->keep || !sv->iters || !sv->resid || !sv->status)
+            !sv->row_fnorm || !sv->row_gnorm || !sv->keep || !sv->iters || !sv->resid ||
+            !sv->status)
             goto nomem;
         sv->cap = cap;
     }

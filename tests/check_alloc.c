@@ -38,6 +38,13 @@ void *__wrap_realloc(void *p, size_t n)
 static const int32_t kinds[4] = {HAM_SOLVER_PICARD, HAM_SOLVER_ANDERSON, HAM_SOLVER_BROYDEN,
                                   HAM_SOLVER_NEWTON};
 
+/* A user convergence test (the built-in relative one, restated). */
+static int relative_test(const ham_conv_info_t *info, void *user)
+{
+    (void)user;
+    return info->residual_norm < info->tol * info->output_norm;
+}
+
 /* _i: problem (the three layered ones) x operator x solver; Newton runs its GMRES path on
  * the 5- and 7-layer problems (HAM_OPT_NEWTON_MAX_DIM lowered below their state length). */
 START_TEST(test_second_solve_allocates_nothing)
@@ -60,12 +67,16 @@ START_TEST(test_second_solve_allocates_nothing)
     long before = allocations;
     int rc1 = ham_solver_solve(sv, state, p->batch, x);
     int rc2 = ham_solver_solve(sv, state, p->batch > 1 ? p->batch - 1 : 1, x);
+    int rc3 = ham_solver_set_conv_test(sv, relative_test, NULL);
+    int rc4 = ham_solver_solve(sv, state, p->batch, x); /* through the user's test */
     long after = allocations;
     ck_assert_int_eq(rc1, HAM_OK);
     ck_assert_int_eq(rc2, HAM_OK);
+    ck_assert_int_eq(rc3, HAM_OK);
+    ck_assert_int_eq(rc4, HAM_OK);
     ham_solve_stats_t st;
     tu_stats(&st, sv);
-    ck_assert_msg(after == before, "%s %s/%s: %ld allocations in two solves (%.1f iters)",
+    ck_assert_msg(after == before, "%s %s/%s: %ld allocations in three solves (%.1f iters)",
                   p->name, ham_operator_name(op), ham_solver_kind_name(kind), after - before,
                   st.iters_mean);
     ck_assert_msg(st.iters_mean > 2.0, "the solve ran only %.1f iterations", st.iters_mean);

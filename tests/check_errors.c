@@ -386,7 +386,7 @@ START_TEST(test_solver_options)
     TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD));
     double v, def, lo, hi;
     /* every option has bounds and a default the solver starts with */
-    for (int32_t o = HAM_OPT_TOL; o <= HAM_OPT_FIXED_ITERS; o++) {
+    for (int32_t o = HAM_OPT_TOL; o <= HAM_OPT_ATOL; o++) {
         TU_OK(ham_solver_option_info(&def, &lo, &hi, o));
         TU_OK(ham_solver_get_option(&v, sv, o));
         ck_assert_msg(v == def && lo <= def && def <= hi, "option %d: value %g default %g [%g, %g]",
@@ -395,7 +395,7 @@ START_TEST(test_solver_options)
         TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, o, NAN));
     }
     TU_OK(ham_solver_option_info(NULL, NULL, NULL, HAM_OPT_TOL));
-    const int32_t unknown[] = {-1, HAM_OPT_FIXED_ITERS + 1, 1000};
+    const int32_t unknown[] = {-1, HAM_OPT_ATOL + 1, 1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         TU_RC(HAM_ERR_UNKNOWN_OPTION, ham_solver_set_option(sv, unknown[i], 1.0));
         TU_RC(HAM_ERR_UNKNOWN_OPTION, ham_solver_get_option(&v, sv, unknown[i]));
@@ -425,6 +425,13 @@ START_TEST(test_solver_options)
     TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_WARM_START, 0.5));
     TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ANDERSON_M, 0));
     TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ANDERSON_M, 33));
+    /* atol in [0, 3e38], 0 by default (the absolute test off) */
+    TU_OK(ham_solver_get_option(&v, sv, HAM_OPT_ATOL));
+    ck_assert(v == 0.0);
+    TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ATOL, -1e-9));
+    TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ATOL, INFINITY));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_ATOL, 1e-6));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_ATOL, 0.0));
     /* failed sets changed nothing */
     TU_OK(ham_solver_get_option(&v, sv, HAM_OPT_TOL));
     ck_assert(v == 1e-12);
@@ -514,6 +521,15 @@ START_TEST(test_solver_solve)
     TU_OK(ham_solver_get_stats(&stats, fresh));
     ck_assert_int_eq(stats.samples, 0);
     TU_RC(HAM_ERR_NULL, ham_solver_set_callback(NULL, NULL, NULL));
+    TU_RC(HAM_ERR_NULL, ham_solver_set_conv_test(NULL, NULL, NULL));
+    /* the accessors: what the solver was made with; NULL / -1 for no solver */
+    ck_assert_ptr_eq(ham_solver_model(fresh), m);
+    ck_assert_int_eq(ham_solver_kind(fresh), HAM_SOLVER_PICARD);
+    ck_assert_int_eq(ham_solver_operator(fresh), HAM_OPERATOR_SYNC);
+    ck_assert_int_eq(ham_solver_operator(sv), HAM_OPERATOR_EVEN_ODD);
+    ck_assert_ptr_null(ham_solver_model(NULL));
+    ck_assert_int_eq(ham_solver_kind(NULL), -1);
+    ck_assert_int_eq(ham_solver_operator(NULL), -1);
     ham_solver_free(fresh);
 
     ham_solver_free(sv);
@@ -604,6 +620,7 @@ START_TEST(test_custom_solver_defs)
     big.def = d;
     big.def.size = sizeof big.bytes;
     TU_OK(ham_solver_new_custom(&sv, m, HAM_OPERATOR_SYNC, &big.def)); /* zero tail: fine */
+    ck_assert_int_eq(ham_solver_kind(sv), HAM_SOLVER_CUSTOM);
     ham_solver_free(sv);
     big.bytes[sizeof(ham_solver_def_t) + 3] = 1;
     TU_RC(HAM_ERR_STRUCT_SIZE, ham_solver_new_custom(&sv, m, HAM_OPERATOR_SYNC, &big.def));

@@ -345,6 +345,13 @@ static float *ball_starts(int32_t count, int32_t d, uint64_t seed)
     return S;
 }
 
+static int count_calls(const ham_iter_info_t *info, void *user)
+{
+    (void)info;
+    ++*(int *)user;
+    return 0;
+}
+
 static void minima_at(ham_mhn_minima_t *res, float *minima, int32_t cap, int32_t *assign,
                       const float *X, int32_t n, int32_t d, double beta, int32_t kind,
                       int32_t op, const float *S, int32_t count)
@@ -355,12 +362,24 @@ static void minima_at(ham_mhn_minima_t *res, float *minima, int32_t cap, int32_t
     TU_OK(ham_solver_new(&sv, m, op, kind));
     TU_OK(ham_solver_set_option(sv, HAM_OPT_TOL, 1e-6));
     TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 3000));
+    int calls = 0;
+    TU_OK(ham_solver_set_callback(sv, count_calls, &calls));
+    double before[HAM_OPT_ATOL + 1], after;
+    for (int32_t o = 0; o <= HAM_OPT_ATOL; o++)
+        TU_OK(ham_solver_get_option(&before[o], sv, o));
     memset(res, 0, sizeof *res);
     res->size = sizeof *res;
     TU_OK(ham_mhn_find_minima(res, minima, cap, assign, sv, S, count, 1e-2));
-    double warm;
-    TU_OK(ham_solver_get_option(&warm, sv, HAM_OPT_WARM_START));
-    ck_assert(warm == 0.0); /* restored */
+    /* the caller's solver is left alone: options, results (none yet), callback */
+    for (int32_t o = 0; o <= HAM_OPT_ATOL; o++) {
+        TU_OK(ham_solver_get_option(&after, sv, o));
+        ck_assert_msg(after == before[o], "option %d changed from %g to %g", (int)o,
+                      before[o], after);
+    }
+    ham_solve_stats_t st;
+    tu_stats(&st, sv);
+    ck_assert_int_eq(st.samples, 0);
+    ck_assert_int_eq(calls, 0);
     ham_solver_free(sv);
     ham_model_free(m);
 }
@@ -414,6 +433,159 @@ START_TEST(test_sweep_5_patterns)
     ck_assert_int_ge(res.mean_attractor, 0);
     free(X);
     free(S);
+}
+END_TEST
+
+/* find_minima's verdict is the solver's own test with HAM_OPT_ATOL = max(atol, tol * r):
+ * the same starts solved directly with those options give the same counts; a larger
+ * caller ATOL is kept; a caller's FIXED_ITERS does not stop starts from converging; a
+ * custom solver cannot be copied. 5 simplex patterns of norm 2 (r = 2), Anderson, below
+ * beta_s (every start goes to the mean, at the origin) and above it. */
+START_TEST(test_minima_solver_test)
+{
+    const int32_t n = 5, d = 8, count = 40;
+    const double tol = 1e-6, r = 2.0;
+    float *X = simplex(n, d, r);
+    float *S = ball_starts(count, d, 21), *v = tu_floats((size_t)count * d);
+    for (size_t i = 0; i < (size_t)count * d; i++)
+        S[i] *= (float)r;
+    const double betas[2] = {0.3, 2.0}; /* beta_s = (n - 1) / r^2 = 1 */
+    for (int b = 0; b < 2; b++) {
+        ham_model_t *m;
+        ham_solver_t *sv, *direct;
+        TU_OK(ham_mhn_new(&m, X, n, d, betas[b]));
+        TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_TOL, tol));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 500));
+        ham_mhn_minima_t res = {.size = sizeof res};
+        TU_OK(ham_mhn_find_minima(&res, NULL, 0, NULL, sv, S, count, 1e-2));
+
+        TU_OK(ham_solver_new(&direct, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
+        TU_OK(ham_solver_set_option(direct, HAM_OPT_TOL, tol));
+        TU_OK(ham_solver_set_option(direct, HAM_OPT_MAX_ITER, 500));
+        TU_OK(ham_solver_set_option(direct, HAM_OPT_WARM_START, 1));
+        TU_OK(ham_solver_set_option(direct, HAM_OPT_ATOL, tol * r));
+        memcpy(v, S, (size_t)count * d * sizeof(float));
+        TU_OK(ham_solver_solve(direct, v, count, NULL));
+        ham_solve_stats_t st;
+        tu_stats(&st, direct);
+        ck_assert_int_eq(res.converged, st.converged);
+        ck_assert_int_eq(res.converged, count);
+        ck_assert_int_eq(res.iters_max, st.iters_max);
+        ck_assert(res.iters_mean == st.iters_mean);
+        ck_assert_int_eq(res.minima, b == 0 ? 1 : n);
+        ck_assert_int_eq(res.mean_attractor, b == 0 ? 0 : -1);
+
+        /* a caller's ATOL above tol * r is kept: 3 r accepts every start at once */
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_ATOL, 3 * r));
+        TU_OK(ham_mhn_find_minima(&res, NULL, 0, NULL, sv, S, count, 1e-2));
+        ck_assert_int_eq(res.converged, count);
+        ck_assert_int_eq(res.iters_max, 1);
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_ATOL, 0));
+
+        /* a fixed count on the caller's solver: the starts still get a verdict */
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_FIXED_ITERS, 1));
+        TU_OK(ham_mhn_find_minima(&res, NULL, 0, NULL, sv, S, count, 1e-2));
+        ck_assert_int_eq(res.converged, count);
+        ck_assert_int_eq(res.iters_max, st.iters_max);
+        ham_solver_free(direct);
+        ham_solver_free(sv);
+        ham_model_free(m);
+    }
+    free(X);
+    free(S);
+    free(v);
+}
+END_TEST
+
+/* A user backend (plain Picard) for the custom-solver case of find_minima. */
+static int picard_init(void **state, int32_t dim, int32_t rows, void *user)
+{
+    (void)dim;
+    (void)rows;
+    (void)user;
+    *state = NULL;
+    return 0;
+}
+
+static void picard_fini(void *state, void *user)
+{
+    (void)state;
+    (void)user;
+}
+
+static int picard_step(void *state, ham_step_t *step, float *s, float *gs, int32_t rows,
+                       void *user)
+{
+    (void)state;
+    (void)user;
+    memcpy(s, gs, (size_t)rows * (size_t)ham_step_dim(step) * sizeof(float));
+    return 0;
+}
+
+/* The mean of centred patterns is a fixed point at the origin, where the relative residual
+ * tends to |1 - beta lambda| / (beta lambda) instead of 0 (G(v) ~ beta Cov v): below
+ * beta_s no relative test is ever met there, and HAM_OPT_ATOL is what lets a solve end.
+ * 5 simplex patterns of norm 1, beta = 2.5 (beta lambda = 0.625 on the patterns' span,
+ * relative residual 0.6, Picard contracts by 0.625 per step). */
+START_TEST(test_atol_at_origin)
+{
+    const int32_t n = 5, d = 8, count = 20;
+    float *X = simplex(n, d, 1.0);
+    float *S = ball_starts(count, d, 5), *v = tu_floats((size_t)count * d);
+    float *g = tu_floats((size_t)count * d);
+    for (size_t i = 0; i < (size_t)count * d; i++)
+        S[i] *= 0.5f;
+    ham_model_t *m;
+    TU_OK(ham_mhn_new(&m, X, n, d, 2.5));
+    int32_t it[20], st[20];
+    double res[20];
+
+    /* relative test only (ATOL = 0, the default): no start converges in 20 evaluations */
+    ham_solver_t *sv;
+    TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_WARM_START, 1));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 20));
+    memcpy(v, S, (size_t)count * d * sizeof(float));
+    TU_OK(ham_solver_solve(sv, v, count, NULL));
+    TU_OK(ham_solver_get_samples(it, res, st, sv, count));
+    for (int32_t k = 0; k < count; k++) {
+        ck_assert_msg(st[k] == HAM_SAMPLE_MAX_ITER && it[k] == 20,
+                      "start %d: status %d after %d evaluations without ATOL", (int)k,
+                      (int)st[k], (int)it[k]);
+        ck_assert_msg(res[k] > 0.1, "start %d: relative residual %g", (int)k, res[k]);
+    }
+
+    /* ATOL = 1e-3: every start converges, at the origin, on every backend */
+    for (int32_t kind = HAM_SOLVER_PICARD; kind <= HAM_SOLVER_NEWTON; kind++) {
+        ham_solver_free(sv);
+        TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, kind));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_WARM_START, 1));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 20));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_ATOL, 1e-3));
+        memcpy(v, S, (size_t)count * d * sizeof(float));
+        TU_OK(ham_solver_solve(sv, v, count, NULL));
+        TU_OK(ham_solver_get_samples(it, res, st, sv, count));
+        TU_OK(ham_model_apply(g, m, HAM_OPERATOR_EVEN_ODD, count, NULL, v));
+        for (int32_t k = 0; k < count; k++) {
+            const float *vk = v + (size_t)k * d, *gk = g + (size_t)k * d;
+            double dist = 0.0;
+            for (int32_t i = 0; i < d; i++)
+                dist += ((double)gk[i] - vk[i]) * ((double)gk[i] - vk[i]);
+            ck_assert_msg(st[k] == HAM_SAMPLE_CONVERGED && it[k] < 20,
+                          "%s start %d: status %d after %d evaluations with ATOL",
+                          ham_solver_kind_name(kind), (int)k, (int)st[k], (int)it[k]);
+            ck_assert_msg(tu_norm(vk, (size_t)d) < 1e-2 && sqrt(dist) < 1e-3,
+                          "%s start %d: |v| = %g, |G(v) - v| = %g", ham_solver_kind_name(kind),
+                          (int)k, tu_norm(vk, (size_t)d), sqrt(dist));
+        }
+    }
+    ham_solver_free(sv);
+    ham_model_free(m);
+    free(X);
+    free(S);
+    free(v);
+    free(g);
 }
 END_TEST
 
@@ -588,6 +760,13 @@ START_TEST(test_bad_input)
     TU_RC(HAM_ERR_INVALID, ham_mhn_find_minima(&res, NULL, 0, NULL, sv, v, 2, NAN));
     TU_RC(HAM_ERR_INVALID, ham_mhn_find_minima(&res, NULL, 0, NULL, sv, v, 2, 2.0));
     TU_RC(HAM_ERR_UNSUPPORTED, ham_mhn_find_minima(&res, NULL, 0, NULL, sv_other, v, 2, 0.01));
+    /* a user backend cannot be copied into find_minima's own solver */
+    ham_solver_def_t def = {.size = sizeof def, .name = "picard-copy", .init = picard_init,
+                            .fini = picard_fini, .step = picard_step};
+    ham_solver_t *sv_custom;
+    TU_OK(ham_solver_new_custom(&sv_custom, m, HAM_OPERATOR_EVEN_ODD, &def));
+    TU_RC(HAM_ERR_UNSUPPORTED, ham_mhn_find_minima(&res, NULL, 0, NULL, sv_custom, v, 2, 0.01));
+    ham_solver_free(sv_custom);
     v[3] = INFINITY;
     TU_RC(HAM_ERR_NONFINITE, ham_mhn_find_minima(&res, NULL, 0, NULL, sv, v, 2, 0.01));
     v[3] = 0.4f;
@@ -645,6 +824,8 @@ int main(void)
     tc = tu_tcase("phase");
     tcase_add_test(tc, test_sweep_5_patterns);
     tcase_add_test(tc, test_solvers_agree);
+    tcase_add_test(tc, test_atol_at_origin);
+    tcase_add_test(tc, test_minima_solver_test);
     suite_add_tcase(s, tc);
     tc = tu_tcase("errors");
     tcase_add_test(tc, test_bad_input);

@@ -573,6 +573,226 @@ START_TEST(test_callback)
 }
 END_TEST
 
+/* ------------------------------------------------------- convergence tests */
+
+/* A user convergence test demanding ||G(s) - s|| < limit, absolute; it records what it was
+ * shown and can abort the solve for one sample. */
+typedef struct conv_log {
+    int32_t B, dim, calls, bad;
+    double tol, atol, limit;
+    int32_t iters[8];             /* per sample: evaluations at the last call */
+    double fnorm[8], gnorm[8];    /* per sample: the norms of the last call */
+    int32_t accepted[8];          /* per sample: calls that returned 1 */
+    float *in, *out;              /* B x dim: s and G(s) of each sample's accepted call */
+    int32_t abort_sample, abort_iters, abort_rc;
+} conv_log_t;
+
+static int abs_test(const ham_conv_info_t *info, void *user)
+{
+    conv_log_t *log = user;
+    log->calls++;
+    int32_t k = info->sample;
+    if (info->size < sizeof *info || info->dim != log->dim || k < 0 || k >= log->B)
+        return log->bad = 1, 0;
+    if (info->tol != log->tol || info->atol != log->atol || !(info->residual_norm >= 0) ||
+        !(info->output_norm >= 0) || info->iterations <= log->iters[k] ||
+        !isfinite(tu_norm(info->state, (size_t)info->dim)))
+        log->bad = log->bad ? log->bad : 2;
+    log->iters[k] = info->iterations;
+    log->fnorm[k] = info->residual_norm;
+    log->gnorm[k] = info->output_norm;
+    if (log->abort_rc != 0 && k == log->abort_sample && info->iterations >= log->abort_iters)
+        return log->abort_rc;
+    int ok = info->residual_norm < log->limit;
+    if (ok) {
+        log->accepted[k]++;
+        memcpy(log->in + (size_t)k * log->dim, info->state, (size_t)log->dim * sizeof(float));
+        memcpy(log->out + (size_t)k * log->dim, info->output, (size_t)log->dim * sizeof(float));
+    }
+    return ok;
+}
+
+static void conv_log_reset(conv_log_t *log)
+{
+    log->calls = log->bad = 0;
+    for (int32_t k = 0; k < 8; k++) {
+        log->iters[k] = log->accepted[k] = 0;
+        log->fnorm[k] = log->gnorm[k] = NAN;
+    }
+}
+
+/* ham_solver_set_conv_test: a user test that demands ||G(s) - s|| < 1e-3 replaces the
+ * built-in relative one (other counts, and every sample satisfies it); FIXED_ITERS
+ * overrides it; a negative return aborts the solve with a message; NULL restores the
+ * built-in test exactly. */
+START_TEST(test_conv_test_hook)
+{
+    const tu_problem_t *p = &tu_problems[0];
+    ham_model_t *m = tu_problem_model(p);
+    float *x = tu_problem_inputs(p, m);
+    const int32_t B = p->batch, d = tu_dim(m, HAM_OPERATOR_EVEN_ODD);
+    ck_assert_int_le(B, 8);
+    float *s = tu_floats((size_t)B * d), *s_def = tu_floats((size_t)B * d);
+    float *g = tu_floats((size_t)B * d);
+    ham_solver_t *sv = new_solver(m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD, 1e-4, 500);
+    int32_t it_def[8], st_def[8], it[8], st[8];
+    double res_def[8], res[8];
+
+    TU_OK(ham_solver_solve(sv, s_def, B, x));
+    TU_OK(ham_solver_get_samples(it_def, res_def, st_def, sv, B));
+
+    conv_log_t log = {.B = B, .dim = d, .tol = 1e-4, .atol = 0.0, .limit = 1e-3};
+    log.in = tu_floats((size_t)B * d);
+    log.out = tu_floats((size_t)B * d);
+    conv_log_reset(&log);
+    TU_OK(ham_solver_set_conv_test(sv, abs_test, &log));
+    TU_OK(ham_solver_solve(sv, s, B, x));
+    TU_OK(ham_solver_get_samples(it, res, st, sv, B));
+    ck_assert_msg(log.bad == 0, "the convergence test saw inconsistent info (code %d)", log.bad);
+    ck_assert_msg(memcmp(it, it_def, (size_t)B * sizeof it[0]) != 0,
+                  "the absolute test gave the default's iteration counts");
+    TU_OK(ham_model_apply(g, m, HAM_OPERATOR_EVEN_ODD, B, x, log.in));
+    for (int32_t k = 0; k < B; k++) {
+        const float *sk = log.in + (size_t)k * d, *gk = log.out + (size_t)k * d;
+        ck_assert_int_eq(st[k], HAM_SAMPLE_CONVERGED);
+        ck_assert_int_eq(log.accepted[k], 1); /* accepted once, then retired */
+        ck_assert_int_eq(log.iters[k], it[k]);
+        ck_assert_msg(log.fnorm[k] < 1e-3, "sample %d accepted at %g", (int)k, log.fnorm[k]);
+        /* the returned state is the accepted call's G(s), whose norms the test was shown */
+        ck_assert_msg(memcmp(s + (size_t)k * d, gk, (size_t)d * sizeof(float)) == 0,
+                      "sample %d: the state returned is not the accepted output", (int)k);
+        double fn = 0.0;
+        for (int32_t i = 0; i < d; i++) {
+            double t = (double)g[(size_t)k * d + i] - sk[i];
+            fn += t * t;
+        }
+        fn = sqrt(fn);
+        ck_assert_msg(fabs(fn - log.fnorm[k]) <= 1e-6 + 1e-4 * log.fnorm[k] && fn < 1.01e-3,
+                      "sample %d: ||G(s) - s|| is %g, the test was shown %g", (int)k, fn,
+                      log.fnorm[k]);
+        ck_assert(fabs(tu_norm(gk, (size_t)d) - log.gnorm[k]) <= 1e-6 * log.gnorm[k]);
+        /* the residual reported stays the relative one */
+        ck_assert_msg(fabs(res[k] - log.fnorm[k] / log.gnorm[k]) <= 1e-12 * res[k],
+                      "sample %d: residual %g, relative %g", (int)k, res[k],
+                      log.fnorm[k] / log.gnorm[k]);
+    }
+
+    /* a fixed count ignores the test: it is not even asked */
+    conv_log_reset(&log);
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_FIXED_ITERS, 1));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 7));
+    TU_OK(ham_solver_solve(sv, s, B, x));
+    TU_OK(ham_solver_get_samples(it, NULL, st, sv, B));
+    ck_assert_int_eq(log.calls, 0);
+    for (int32_t k = 0; k < B; k++)
+        ck_assert(it[k] == 7 && st[k] == HAM_SAMPLE_MAX_ITER);
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_FIXED_ITERS, 0));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 500));
+
+    /* aborting: a status of ours passes through, anything else is HAM_ERR_CALLBACK; the
+     * samples not finished are reported at MAX_ITER with the evaluations they used */
+    const int codes[2] = {-1000, HAM_ERR_NUMERIC}, expect[2] = {HAM_ERR_CALLBACK,
+                                                                  HAM_ERR_NUMERIC};
+    for (int c = 0; c < 2; c++) {
+        conv_log_reset(&log);
+        log.abort_sample = 2;
+        log.abort_iters = 3;
+        log.abort_rc = codes[c];
+        TU_RC(expect[c], ham_solver_solve(sv, s, B, x));
+        ck_assert_msg(strstr(ham_last_error(), "convergence test") != NULL, "message: %s",
+                      ham_last_error());
+        ham_solve_stats_t stt;
+        tu_stats(&stt, sv);
+        ck_assert_int_eq(stt.samples, B);
+        ck_assert_int_eq(stt.converged + stt.not_converged + stt.diverged, B);
+        TU_OK(ham_solver_get_samples(it, NULL, st, sv, B));
+        ck_assert(it[2] == 3 && st[2] == HAM_SAMPLE_MAX_ITER);
+        for (int32_t k = 0; k < B; k++)
+            ck_assert(st[k] == (log.accepted[k] ? HAM_SAMPLE_CONVERGED : HAM_SAMPLE_MAX_ITER));
+    }
+    log.abort_rc = 0;
+
+    /* removing the test restores the built-in one, bit for bit */
+    TU_OK(ham_solver_set_conv_test(sv, NULL, NULL));
+    int32_t calls = log.calls;
+    TU_OK(ham_solver_solve(sv, s, B, x));
+    TU_OK(ham_solver_get_samples(it, res, st, sv, B));
+    ck_assert_int_eq(log.calls, calls);
+    ck_assert(memcmp(it, it_def, (size_t)B * sizeof it[0]) == 0);
+    ck_assert(memcmp(st, st_def, (size_t)B * sizeof st[0]) == 0);
+    ck_assert(memcmp(res, res_def, (size_t)B * sizeof res[0]) == 0);
+    ck_assert(memcmp(s, s_def, (size_t)B * d * sizeof(float)) == 0);
+
+    ham_solver_free(sv);
+    free(log.in);
+    free(log.out);
+    free(s);
+    free(s_def);
+    free(g);
+    free(x);
+    ham_model_free(m);
+}
+END_TEST
+
+/* The built-in test with HAM_OPT_ATOL is exactly "r < tol or ||G(s) - s|| < atol": a user
+ * test saying just that gives the same counts, statuses and states, for every backend on
+ * either operator; and an ATOL that bites changes the counts. */
+typedef struct either_user {
+    int32_t calls;
+} either_user_t;
+
+static int either_test(const ham_conv_info_t *info, void *user)
+{
+    ((either_user_t *)user)->calls++;
+    double r = info->output_norm > 0.0 ? info->residual_norm / info->output_norm
+                                       : (info->residual_norm == 0.0 ? 0.0 : INFINITY);
+    return r < info->tol || info->residual_norm < info->atol;
+}
+
+START_TEST(test_atol_is_either_criterion)
+{
+    const int32_t kind = kinds[_i / 2], op = _i % 2;
+    const tu_problem_t *p = &tu_problems[1];
+    ham_model_t *m = tu_problem_model(p);
+    float *x = tu_problem_inputs(p, m);
+    const int32_t B = p->batch, d = tu_dim(m, op);
+    float *s1 = tu_floats((size_t)B * d), *s2 = tu_floats((size_t)B * d);
+    int32_t it0[8], it1[8], it2[8], st1[8], st2[8];
+    double r1[8], r2[8];
+    ck_assert_int_le(B, 8);
+
+    ham_solver_t *sv = new_solver(m, op, kind, 1e-6, 3000);
+    TU_OK(ham_solver_solve(sv, s1, B, x));
+    TU_OK(ham_solver_get_samples(it0, NULL, NULL, sv, B));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_ATOL, 1e-3));
+    TU_OK(ham_solver_solve(sv, s1, B, x));
+    TU_OK(ham_solver_get_samples(it1, r1, st1, sv, B));
+    either_user_t u = {0};
+    TU_OK(ham_solver_set_conv_test(sv, either_test, &u));
+    TU_OK(ham_solver_solve(sv, s2, B, x));
+    TU_OK(ham_solver_get_samples(it2, r2, st2, sv, B));
+    ck_assert_int_gt(u.calls, 0);
+    ck_assert(memcmp(it1, it2, (size_t)B * sizeof it1[0]) == 0);
+    ck_assert(memcmp(st1, st2, (size_t)B * sizeof st1[0]) == 0);
+    ck_assert(memcmp(r1, r2, (size_t)B * sizeof r1[0]) == 0);
+    ck_assert(memcmp(s1, s2, (size_t)B * d * sizeof(float)) == 0);
+    int64_t sum0 = 0, sum1 = 0;
+    for (int32_t k = 0; k < B; k++) {
+        ck_assert_int_eq(st1[k], HAM_SAMPLE_CONVERGED);
+        sum0 += it0[k];
+        sum1 += it1[k];
+    }
+    /* these states have norms ~1, so atol = 1e-3 stops well before tol = 1e-6 does */
+    ck_assert_msg(sum1 < sum0, "%s/%s: %lld evaluations with ATOL, %lld without", kname(kind),
+                  ham_operator_name(op), (long long)sum1, (long long)sum0);
+    ham_solver_free(sv);
+    free(s1);
+    free(s2);
+    free(x);
+    ham_model_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------- Newton on long states */
 
 /* A state longer than HAM_OPT_NEWTON_MAX_DIM takes matrix-free GMRES directions instead
@@ -932,6 +1152,8 @@ int main(void)
     }
     TCase *tc = tu_tcase("driver");
     tcase_add_test(tc, test_callback);
+    tcase_add_test(tc, test_conv_test_hook);
+    tcase_add_loop_test(tc, test_atol_is_either_criterion, 0, 2 * N_KINDS);
     tcase_add_test(tc, test_divergence_limit);
     tcase_add_loop_test(tc, test_nan_sample_diverges, 0, 2);
     suite_add_tcase(s, tc);

@@ -15,7 +15,9 @@
  *     G(v) = X softmax(beta X^T v).
  *
  * Retrieval is a solve of `v = G(v)` from the query: ::HAM_OPT_WARM_START = 1 and the
- * query as the initial state, with any built-in solver.
+ * query as the initial state, with any built-in solver. The mean of centred patterns is
+ * a fixed point at the origin, which a purely relative residual cannot certify: give
+ * such solves an absolute tolerance (::HAM_OPT_ATOL) on the patterns' scale.
  */
 #ifndef HAMDEQ_MHN_H
 #define HAMDEQ_MHN_H
@@ -115,38 +117,43 @@ typedef struct ham_mhn_minima {
 /**
  * @brief Solves retrieval from many starts and counts the distinct minima reached.
  *
- * Every start is solved with `solver` (its kind and options as the caller set them;
- * ::HAM_OPT_WARM_START is forced to 1 for the call and then restored). Let `r` be the
- * largest pattern norm (1 if every pattern is zero). A start has *converged* when its
- * final state `v` satisfies `||G(v) - v|| < tol * max(||G(v)||, r)`, `tol` the
- * solver's ::HAM_OPT_TOL: this is the solver's own test, except that a fixed point near
- * the origin (the mean of centred patterns) is judged on the patterns' scale, where the
- * solver's purely relative residual cannot get small. Converged states closer than
+ * Let `r` be the largest pattern norm (1 if every pattern is zero). The starts are
+ * solved on an internal solver of the same kind and operator as `solver`, with its
+ * options, except ::HAM_OPT_WARM_START = 1 (the starts are the initial states),
+ * ::HAM_OPT_FIXED_ITERS = 0, and ::HAM_OPT_ATOL = `max(atol, tol * r)` (`tol`, `atol`:
+ * `solver`'s ::HAM_OPT_TOL and ::HAM_OPT_ATOL). `solver` itself is not modified (options,
+ * statistics and per-sample results stay as they were) and its iteration callback and
+ * convergence test are not called. A start has *converged* when that solver's built-in
+ * test accepted it: with the default atol = 0, at the first iterate `s` with
+ * `||G(s) - s|| < tol * max(||G(s)||, r)`, so that a fixed point near the origin (the
+ * mean of centred patterns), where the purely relative residual cannot get small, is
+ * judged on the patterns' scale; its state is `v = G(s)`. Converged states closer than
  * `cluster_tol * r` to an earlier fixed point are the same fixed point (greedy
  * clustering in start order, so the numbering is deterministic). Each distinct fixed
  * point is a minimum when ham_mhn_hessian_min() is positive there, a saddle otherwise.
  * The mean attractor is the minimum within `cluster_tol * r` of the pattern mean
  * `(1/N) sum_mu x_mu` (the closest if several).
  *
- * Allocates its workspace per call (the solves themselves do not allocate).
+ * Allocates its workspace and the internal solver per call (the solves themselves do
+ * not allocate).
  * @param[out] result counts (`result->size` set by the caller)
  * @param[out] minima the first `min(capacity, result->minima)` minima, `dim` floats each,
  *   in order of discovery; may be NULL when `capacity` is 0
  * @param capacity rows `minima` can hold, >= 0
  * @param[out] assign `n_starts` values (may be NULL): the index of the minimum start `i`
  *   reached, -1 when it did not converge, -2 when it reached a saddle
- * @param solver a solver of an MHN model (as for ham_mhn_energy()), operator
- *   ::HAM_OPERATOR_EVEN_ODD (the state is `v`) or ::HAM_OPERATOR_SYNC (the hidden layer is
- *   initialised from each start)
+ * @param solver a built-in solver (not ham_solver_new_custom()) of an MHN model (as for
+ *   ham_mhn_energy()), operator ::HAM_OPERATOR_EVEN_ODD (the state is `v`) or
+ *   ::HAM_OPERATOR_SYNC (the hidden layer is initialised from each start; the test is
+ *   then on the state `[h, v]`)
  * @param starts `n_starts x dim` visible starting states
  * @param n_starts >= 1
  * @param cluster_tol in (0, 1]
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (n_starts, capacity, cluster_tol,
  *   `minima` NULL with a positive capacity, a covariance too large to form),
  *   ::HAM_ERR_STRUCT_SIZE,
- *   ::HAM_ERR_UNSUPPORTED (not an MHN), ::HAM_ERR_NONFINITE (in `starts`),
- *   ::HAM_ERR_NOMEM, ::HAM_ERR_NUMERIC, or what ham_solver_solve() returned (its message
- *   is on the solver).
+ *   ::HAM_ERR_UNSUPPORTED (not an MHN, or a custom solver), ::HAM_ERR_NONFINITE (in
+ *   `starts`), ::HAM_ERR_NOMEM, ::HAM_ERR_NUMERIC, or what ham_solver_solve() returned.
  */
 HAM_API int ham_mhn_find_minima(ham_mhn_minima_t *result, float *minima, int32_t capacity,
                                 int32_t *assign, ham_solver_t *solver, const float *starts,

@@ -6,21 +6,24 @@
  * solve (and grown only when a later solve has a larger batch); iterations never allocate.
  *
  * Convergence, per sample `k` (docs/math.md section 4): relative residual
- * `r_k = ||G(s_k) - s_k|| / ||G(s_k)||`; the sample has converged when `r_k < tol`. Its
- * iteration count is the number of operator evaluations it took. Converged samples are
- * removed from the working batch, so they stop costing work. A sample whose residual
- * becomes NaN or infinite is reported as ::HAM_SAMPLE_DIVERGED; one that reaches the
- * iteration limit as ::HAM_SAMPLE_MAX_ITER. The state returned for every sample is the
- * last operator output `G(s_k)`.
+ * `r_k = ||G(s_k) - s_k|| / ||G(s_k)||`; the built-in test accepts the sample when
+ * `r_k < tol` or `||G(s_k) - s_k|| < atol` (::HAM_OPT_TOL, ::HAM_OPT_ATOL; atol is 0 by
+ * default, so the test is purely relative), and ham_solver_set_conv_test() replaces it.
+ * Its iteration count is the number of operator evaluations it took. Converged samples
+ * are removed from the working batch, so they stop costing work. A sample whose residual
+ * becomes NaN or infinite is reported as ::HAM_SAMPLE_DIVERGED (before any test is
+ * asked); one that reaches the iteration limit as ::HAM_SAMPLE_MAX_ITER. The state
+ * returned for every sample is the last operator output `G(s_k)`.
  *
  * Lifetime: a solver holds a reference to its model (ham_model_ref()), so the model may
  * be freed before the solver; the solver's free drops that reference.
  *
- * Callbacks (the iteration callback, a custom backend's) must not unwind through the
- * library: no C++ exception, `longjmp` or thread cancellation may leave them (catch
- * everything at the callback's boundary). Report failure with the callback's return
- * value instead: a non-zero return from ::ham_iter_callback_t, a non-zero (preferably
- * negative ::ham_status_t) one from a backend's `init`, `reset` or `step`. A `void`
+ * Callbacks (the iteration callback, the convergence test, a custom backend's) must not
+ * unwind through the library: no C++ exception, `longjmp` or thread cancellation may
+ * leave them (catch everything at the callback's boundary). Report failure with the
+ * callback's return value instead: a non-zero return from ::ham_iter_callback_t, a
+ * negative one from ::ham_conv_test_t, a non-zero (preferably negative ::ham_status_t)
+ * one from a backend's `init`, `reset` or `step`. A `void`
  * callback (`fini`, `compact`) records the failure in its state or user data so that
  * the next `step` returns it.
  *
@@ -56,7 +59,8 @@ typedef enum ham_solver_kind {
  * come from ham_solver_option_info(); integer options take integral doubles.
  */
 typedef enum ham_option {
-    HAM_OPT_TOL = 0,               /**< relative residual tolerance; default 1e-4, (0, 1) */
+    HAM_OPT_TOL = 0,               /**< relative residual tolerance: converged when
+                                        `||G(s)-s|| < tol ||G(s)||`; default 1e-4, (0, 1) */
     HAM_OPT_MAX_ITER = 1,          /**< operator evaluations per sample; default 100, [1, 1e6] */
     HAM_OPT_WARM_START = 2,        /**< 1: start from the state passed in; default 0 (zeros) */
     HAM_OPT_DT = 3,                /**< Picard step / forward-Euler dt; default 1, (0, 1] */
@@ -75,14 +79,18 @@ typedef enum ham_option {
                                         1e30, [1, 3e38] */
     HAM_OPT_NEWTON_KRYLOV_DIM = 12,/**< most GMRES steps per Newton step; default 30, [1, 500] */
     HAM_OPT_NEWTON_FORCING = 13,   /**< GMRES relative tolerance; default 1e-2, (0, 1) */
-    HAM_OPT_FIXED_ITERS = 14       /**< 1: ignore TOL and run exactly MAX_ITER evaluations per
+    HAM_OPT_FIXED_ITERS = 14,      /**< 1: ignore the convergence test (TOL, ATOL or the
+                                        user's) and run exactly MAX_ITER evaluations per
                                         sample (like-for-like with fixed-count codes); a
                                         diverged sample still stops; default 0 */
+    HAM_OPT_ATOL = 15              /**< absolute residual tolerance: also converged when
+                                        `||G(s)-s|| < atol`, for fixed points at or near
+                                        the origin; default 0 (off), [0, 3e38] */
 } ham_option_t;
 
 /** Final status of one sample. Values are pinned. */
 typedef enum ham_sample_status {
-    HAM_SAMPLE_CONVERGED = 0, /**< `r < tol` */
+    HAM_SAMPLE_CONVERGED = 0, /**< the convergence test accepted it */
     HAM_SAMPLE_MAX_ITER = 1,  /**< iteration limit reached first */
     HAM_SAMPLE_DIVERGED = 2   /**< residual or state became non-finite or too large */
 } ham_sample_status_t;
@@ -124,6 +132,35 @@ typedef struct ham_iter_info {
  * @return 0 to go on; non-zero stops the solve with ::HAM_ERR_CANCELLED.
  */
 typedef int (*ham_iter_callback_t)(const ham_iter_info_t *info, void *user);
+
+/**
+ * What a convergence test sees: one sample at one driver iteration (size-prefixed, read
+ * `size` before new fields). Valid only during the call.
+ */
+typedef struct ham_conv_info {
+    uint32_t size;        /**< sizeof the struct the library filled */
+    int32_t sample;       /**< original index of the sample in the batch */
+    int32_t iterations;   /**< operator evaluations the sample has used so far */
+    int32_t dim;          /**< state length */
+    const float *state;   /**< `dim` floats: the current iterate s */
+    const float *output;  /**< `dim` floats: G(s), the state returned if accepted */
+    double residual_norm; /**< `||G(s) - s||` (finite) */
+    double output_norm;   /**< `||G(s)||` (finite; 0 only when `s = G(s) = 0`) */
+    double tol;           /**< the solver's ::HAM_OPT_TOL */
+    double atol;          /**< the solver's ::HAM_OPT_ATOL */
+} ham_conv_info_t;
+
+/**
+ * A convergence test, installed with ham_solver_set_conv_test() in place of the built-in
+ * one (as SUNDIALS' SUNNonlinSolSetConvTestFn). Called for every sample still iterating
+ * once per driver iteration, after the iteration callback, unless the sample diverged.
+ * It must not call into the same solver.
+ * @return 1 (or any positive value): converged, the sample is retired with `G(s)`;
+ *   0: go on (the sample still stops at ::HAM_OPT_MAX_ITER); negative: abort the solve,
+ *   which returns this value when it is a libhamdeq status and ::HAM_ERR_CALLBACK
+ *   otherwise.
+ */
+typedef int (*ham_conv_test_t)(const ham_conv_info_t *info, void *user);
 
 /** Context handed to a custom backend's step (valid only during that call). */
 typedef struct ham_step ham_step_t;
@@ -257,6 +294,46 @@ HAM_API int ham_solver_get_option(double *value, const ham_solver_t *solver, int
  */
 HAM_API int ham_solver_set_callback(ham_solver_t *solver, ham_iter_callback_t callback,
                                     void *user);
+
+/**
+ * @brief Replaces the built-in convergence test (`r < tol` or `||G(s)-s|| < atol`) by
+ * `test`, or restores it when `test` is NULL.
+ *
+ * The per-sample residual ham_solver_get_samples() reports stays the relative one, and a
+ * sample whose residual is NaN or infinite is still diverged without asking the test.
+ * ::HAM_OPT_FIXED_ITERS = 1 overrides the test too. The test runs on the solving
+ * thread; it must return (not unwind, see the top of this file) and must not allocate
+ * per call if the solve is to stay allocation-free.
+ * @param solver the solver
+ * @param test the test, or NULL for the built-in one
+ * @param user passed unchanged to `test` (ignored when `test` is NULL)
+ * @return ::HAM_OK, ::HAM_ERR_NULL (solver).
+ */
+HAM_API int ham_solver_set_conv_test(ham_solver_t *solver, ham_conv_test_t test, void *user);
+
+/**
+ * @brief The model a solver was created for.
+ * @param solver the solver
+ * @return the model, borrowed: the solver's reference keeps it alive while the solver
+ *   lives (take one of your own with ham_model_ref() to keep it longer); NULL when
+ *   `solver` is NULL.
+ */
+HAM_API const ham_model_t *ham_solver_model(const ham_solver_t *solver);
+
+/**
+ * @brief The kind of a solver.
+ * @param solver the solver
+ * @return a ::ham_solver_kind_t value (::HAM_SOLVER_CUSTOM for a user backend), or -1
+ *   when `solver` is NULL.
+ */
+HAM_API int32_t ham_solver_kind(const ham_solver_t *solver);
+
+/**
+ * @brief The operator a solver iterates.
+ * @param solver the solver
+ * @return ::HAM_OPERATOR_SYNC or ::HAM_OPERATOR_EVEN_ODD, or -1 when `solver` is NULL.
+ */
+HAM_API int32_t ham_solver_operator(const ham_solver_t *solver);
 
 /**
  * @brief Solves the fixed point for a batch.

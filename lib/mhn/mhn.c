@@ -8,10 +8,46 @@
 
 int hamp_mhn_check(const ham_model_t *m)
 {
-    if (m->n_layers != 2 || m->clamped || m->lag[0].kind != HAM_LAGRANGIAN_SOFTMAX ||
-        m->lag[1].kind != HAM_LAGRANGIAN_IDENTITY)
-        return HAMP_FAIL(HAM_ERR_UNSUPPORTED);
+    int32_t k0 = -1, k1 = -1;
+    if (ham_model_n_layers(m) != 2 || ham_model_has_clamped_input(m) ||
+        ham_model_get_lagrangian(&k0, NULL, m, 0) != HAM_OK ||
+        ham_model_get_lagrangian(&k1, NULL, m, 1) != HAM_OK || k0 != HAM_LAGRANGIAN_SOFTMAX ||
+        k1 != HAM_LAGRANGIAN_IDENTITY)
+        return hamp_fail(HAM_ERR_UNSUPPORTED, "not a Modern Hopfield network: 2 free layers, "
+                                              "softmax then identity, expected");
     return HAM_OK;
+}
+
+void hamp_mhn_free(hamp_mhn_t *mh)
+{
+    free(mh->X); /* bh and bv live in the same block */
+    mh->X = mh->bh = mh->bv = NULL;
+}
+
+int hamp_mhn_load(hamp_mhn_t *mh, const ham_model_t *m)
+{
+    mh->X = mh->bh = mh->bv = NULL;
+    int rc = hamp_mhn_check(m);
+    if (rc != HAM_OK)
+        return rc;
+    mh->n = ham_model_layer_size(m, 0);
+    mh->d = ham_model_layer_size(m, 1);
+    size_t nd = (size_t)mh->n * (size_t)mh->d;
+    int32_t kind;
+    if ((rc = ham_model_get_lagrangian(&kind, &mh->beta, m, 0)) != HAM_OK)
+        return rc;
+    float *block = malloc((nd + (size_t)mh->n + (size_t)mh->d) * sizeof(float));
+    if (!block)
+        return hamp_fail(HAM_ERR_NOMEM, "cannot copy the %d x %d patterns", (int)mh->n,
+                         (int)mh->d);
+    mh->X = block;
+    mh->bh = block + nd;
+    mh->bv = mh->bh + mh->n;
+    if ((rc = ham_model_get_weights(mh->X, m, 0, nd)) != HAM_OK ||
+        (rc = ham_model_get_bias(mh->bh, m, 0, (size_t)mh->n)) != HAM_OK ||
+        (rc = ham_model_get_bias(mh->bv, m, 1, (size_t)mh->d)) != HAM_OK)
+        hamp_mhn_free(mh);
+    return rc;
 }
 
 HAM_API int ham_mhn_new(ham_model_t **model, const float *patterns, int32_t n_patterns,
@@ -74,7 +110,7 @@ static int check_states(const ham_model_t *m, int32_t batch, const float *v)
     int rc = hamp_mhn_check(m);
     if (rc != HAM_OK)
         return rc;
-    if (!hamp_check_finite(v, (size_t)batch * (size_t)m->size[1]))
+    if (!hamp_check_finite(v, (size_t)batch * (size_t)ham_model_layer_size(m, 1)))
         return HAMP_FAIL(HAM_ERR_NONFINITE);
     return HAM_OK;
 }
@@ -85,19 +121,22 @@ HAM_API int ham_mhn_energy(double *energy, const ham_model_t *model, int32_t bat
     if (!energy || !model || !v)
         return HAMP_FAIL(HAM_ERR_NULL);
     int rc = check_states(model, batch, v);
-    if (rc != HAM_OK)
+    hamp_mhn_t mh;
+    if (rc != HAM_OK || (rc = hamp_mhn_load(&mh, model)) != HAM_OK)
         return rc;
-    const int32_t n = model->size[0], d = model->size[1];
-    const double beta = model->lag[0].beta;
+    const int32_t n = mh.n, d = mh.d;
     double *p = malloc((size_t)n * sizeof(double));
-    if (!p)
+    if (!p) {
+        hamp_mhn_free(&mh);
         return HAMP_FAIL(HAM_ERR_NOMEM);
+    }
     for (int32_t r = 0; r < batch; r++) {
         const float *vr = v + (size_t)r * d;
-        double lse = hamp_mhn_softmax(p, model->W[0], model->b[0], vr, n, d, beta);
-        energy[r] = -lse / beta + 0.5 * hamp_dot(vr, vr, d) - hamp_dot(model->b[1], vr, d);
+        double lse = hamp_mhn_softmax(p, mh.X, mh.bh, vr, n, d, mh.beta);
+        energy[r] = -lse / mh.beta + 0.5 * hamp_dot(vr, vr, d) - hamp_dot(mh.bv, vr, d);
     }
     free(p);
+    hamp_mhn_free(&mh);
     return HAM_OK;
 }
 
@@ -220,26 +259,30 @@ HAM_API int ham_mhn_hessian_min(double *lambda_min, const ham_model_t *model, in
     if (!lambda_min || !model || !v)
         return HAMP_FAIL(HAM_ERR_NULL);
     int rc = check_states(model, batch, v);
-    if (rc != HAM_OK)
+    hamp_mhn_t mh;
+    if (rc != HAM_OK || (rc = hamp_mhn_load(&mh, model)) != HAM_OK)
         return rc;
-    const int32_t n = model->size[0], d = model->size[1];
-    const double beta = model->lag[0].beta;
+    const int32_t n = mh.n, d = mh.d;
     hamp_mhn_cov_t c;
-    if ((rc = hamp_mhn_cov_init(&c, n, d)) != HAM_OK)
+    if ((rc = hamp_mhn_cov_init(&c, n, d)) != HAM_OK) {
+        hamp_mhn_free(&mh);
         return rc;
+    }
     double *p = malloc((size_t)n * sizeof(double));
     if (!p) {
         hamp_mhn_cov_free(&c);
+        hamp_mhn_free(&mh);
         return HAMP_FAIL(HAM_ERR_NOMEM);
     }
     for (int32_t r = 0; r < batch && rc == HAM_OK; r++) {
         double lmax = 0.0;
-        hamp_mhn_softmax(p, model->W[0], model->b[0], v + (size_t)r * d, n, d, beta);
-        rc = hamp_mhn_cov_max(&lmax, &c, model->W[0], p);
+        hamp_mhn_softmax(p, mh.X, mh.bh, v + (size_t)r * d, n, d, mh.beta);
+        rc = hamp_mhn_cov_max(&lmax, &c, mh.X, p);
         /* the Hessian is I - beta Cov_p; Cov_p is positive semi-definite */
-        lambda_min[r] = 1.0 - beta * fmax(lmax, 0.0);
+        lambda_min[r] = 1.0 - mh.beta * fmax(lmax, 0.0);
     }
     free(p);
     hamp_mhn_cov_free(&c);
+    hamp_mhn_free(&mh);
     return rc;
 }

@@ -1,8 +1,11 @@
-/* Private helpers shared by the Modern Hopfield network files (mhn.c, mhn_minima.c). */
+/* Private helpers shared by the Modern Hopfield network files (mhn.c, minima.c). The MHN
+ * code is a client of the model and the solver like any program: it reads them through
+ * the public API only (tests/check_layers.py keeps the solver's private header out of
+ * reach), and needs nothing above the common layer's helpers. */
 #ifndef HAMDEQ_MHN_PRIVATE_H
 #define HAMDEQ_MHN_PRIVATE_H
 
-#include "solver/solver_private.h"
+#include "common/common_private.h"
 
 /* Largest side of the covariance matrix the eigensolver is given (min(N, d) of it):
  * 8192^2 doubles are 512 MiB. */
@@ -14,6 +17,20 @@
 /* HAM_OK when m has the MHN layout (2 layers, free input, softmax layer 0, identity
  * layer 1), HAM_ERR_UNSUPPORTED otherwise. */
 int hamp_mhn_check(const ham_model_t *m);
+
+/* An MHN's parameters, copied out of the model once per call (ham_model_get_weights,
+ * ham_model_get_bias, ham_model_get_lagrangian). */
+typedef struct hamp_mhn {
+    int32_t n, d;     /* stored patterns (hidden units), visible units */
+    double beta;      /* the softmax's inverse temperature */
+    float *X;         /* n x d: W_0, the patterns as rows */
+    float *bh, *bv;   /* n hidden and d visible biases */
+} hamp_mhn_t;
+
+/* Checks the layout (hamp_mhn_check) and copies the parameters: HAM_OK,
+ * HAM_ERR_UNSUPPORTED, HAM_ERR_NOMEM. On failure mh holds nothing to free. */
+int hamp_mhn_load(hamp_mhn_t *mh, const ham_model_t *m);
+void hamp_mhn_free(hamp_mhn_t *mh);
 
 /* Workspace of hamp_mhn_cov_max for n patterns of length d. */
 typedef struct hamp_mhn_cov {

@@ -1,5 +1,9 @@
 /* ham_mhn_find_minima: retrieval from many starts, clustering of the fixed points reached,
- * and their classification into minima and saddles (the phase analysis of docs/mhn.md). */
+ * and their classification into minima and saddles (the phase analysis of docs/mhn.md).
+ * The model and the solver are used through the public API only; the starts are solved
+ * on a solver of our own, so the caller's is never modified, and whether a start
+ * converged is that solver's verdict (its built-in test, with HAM_OPT_ATOL on the
+ * patterns' scale), not a test of our own. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,22 +11,25 @@
 #include "mhn/mhn_private.h"
 
 typedef struct minima_work {
-    float *state;   /* n x dim(op) */
-    float *v, *gv;  /* n x d: final visible states and G of them */
-    float *reps;    /* n x d: one representative per distinct fixed point */
-    int32_t *iters; /* n */
+    float *state;     /* n x dim(op) */
+    float *v;         /* n x d: final visible states */
+    float *reps;      /* n x d: one representative per distinct fixed point */
+    float *mean;      /* d: the pattern mean */
+    int32_t *iters;   /* n */
+    int32_t *status;  /* n: the solver's verdict per start */
     int32_t *cluster; /* n: fixed point of each start, -1 if it did not converge */
-    double *lmin;   /* n: Hessian's smallest eigenvalue per fixed point */
-    int32_t *index; /* n: fixed point -> minimum index, or -2 for a saddle */
+    double *lmin;     /* n: Hessian's smallest eigenvalue per fixed point */
+    int32_t *index;   /* n: fixed point -> minimum index, or -2 for a saddle */
 } minima_work_t;
 
 static void work_free(minima_work_t *w)
 {
     free(w->state);
     free(w->v);
-    free(w->gv);
     free(w->reps);
+    free(w->mean);
     free(w->iters);
+    free(w->status);
     free(w->cluster);
     free(w->lmin);
     free(w->index);
@@ -33,14 +40,15 @@ static int work_init(minima_work_t *w, size_t n, size_t dim_op, size_t d)
     memset(w, 0, sizeof *w);
     w->state = malloc(n * dim_op * sizeof(float));
     w->v = malloc(n * d * sizeof(float));
-    w->gv = malloc(n * d * sizeof(float));
     w->reps = malloc(n * d * sizeof(float));
+    w->mean = malloc(d * sizeof(float));
     w->iters = malloc(n * sizeof(int32_t));
+    w->status = malloc(n * sizeof(int32_t));
     w->cluster = malloc(n * sizeof(int32_t));
     w->lmin = malloc(n * sizeof(double));
     w->index = malloc(n * sizeof(int32_t));
-    if (!w->state || !w->v || !w->gv || !w->reps || !w->iters || !w->cluster || !w->lmin ||
-        !w->index) {
+    if (!w->state || !w->v || !w->reps || !w->mean || !w->iters || !w->status ||
+        !w->cluster || !w->lmin || !w->index) {
         work_free(w);
         return HAMP_FAIL(HAM_ERR_NOMEM);
     }
@@ -57,34 +65,63 @@ static double dist(const float *a, const float *b, int32_t d)
     return sqrt(acc);
 }
 
-/* Solves every start with the caller's solver, warm-started; leaves the visible states in
- * w->v and the per-start iteration counts in w->iters. */
-static int solve_starts(minima_work_t *w, ham_solver_t *sv, int32_t op, const float *starts,
-                        int32_t n, int32_t d)
+/* The solver the starts are solved with: the caller's kind, operator and options, except
+ * warm-started (the starts are the initial states), never a fixed count (a start needs a
+ * verdict), and HAM_OPT_ATOL raised to tol * scale, so that a fixed point at the origin
+ * (the mean of centred patterns) is judged on the patterns' scale. */
+static int own_solver(ham_solver_t **own, const ham_solver_t *caller, const ham_model_t *m,
+                      int32_t op, int32_t kind, double scale)
 {
-    const ham_model_t *m = sv->model;
+    int rc = ham_solver_new(own, m, op, kind);
+    if (rc != HAM_OK)
+        return rc;
+    /* every option; HAM_OPT_ATOL is the last (HAMP_OPT_LAST_ in solver_private.h) */
+    double value, tol = 0.0, atol = 0.0;
+    for (int32_t o = 0; o <= HAM_OPT_ATOL && rc == HAM_OK; o++)
+        if ((rc = ham_solver_get_option(&value, caller, o)) == HAM_OK)
+            rc = ham_solver_set_option(*own, o, value);
+    if (rc == HAM_OK)
+        rc = ham_solver_get_option(&tol, caller, HAM_OPT_TOL);
+    if (rc == HAM_OK)
+        rc = ham_solver_get_option(&atol, caller, HAM_OPT_ATOL);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(*own, HAM_OPT_WARM_START, 1.0);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(*own, HAM_OPT_FIXED_ITERS, 0.0);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(*own, HAM_OPT_ATOL, fmin(fmax(atol, tol * scale), 3e38));
+    if (rc != HAM_OK) {
+        ham_solver_free(*own);
+        *own = NULL;
+    }
+    return rc;
+}
+
+/* Solves every start; leaves the visible states in w->v, the per-start iteration counts
+ * in w->iters and the solver's verdicts in w->status. */
+static int solve_starts(minima_work_t *w, ham_solver_t *sv, const ham_model_t *m, int32_t op,
+                        const float *starts, int32_t n, int32_t d)
+{
     int rc;
     if (op == HAM_OPERATOR_EVEN_ODD)
         memcpy(w->state, starts, (size_t)n * d * sizeof(float));
     else if ((rc = ham_model_eo_to_full(w->state, m, n, NULL, starts)) != HAM_OK)
         return rc;
-    double warm = 0.0;
-    ham_solver_get_option(&warm, sv, HAM_OPT_WARM_START);
-    ham_solver_set_option(sv, HAM_OPT_WARM_START, 1.0);
-    rc = ham_solver_solve(sv, w->state, n, NULL);
-    ham_solver_set_option(sv, HAM_OPT_WARM_START, warm);
-    if (rc != HAM_OK)
+    if ((rc = ham_solver_solve(sv, w->state, n, NULL)) != HAM_OK)
         return rc;
-    if ((rc = ham_solver_get_samples(w->iters, NULL, NULL, sv, n)) != HAM_OK)
+    if ((rc = ham_solver_get_samples(w->iters, NULL, w->status, sv, n)) != HAM_OK)
         return rc;
     if (op == HAM_OPERATOR_EVEN_ODD) {
         memcpy(w->v, w->state, (size_t)n * d * sizeof(float));
-    } else {
-        /* the sync state is [h, v]: v is the visible slice */
-        int32_t dim = m->layout[HAM_OPERATOR_SYNC].dim, off = m->layout[HAM_OPERATOR_SYNC].offset[1];
-        for (int32_t r = 0; r < n; r++)
-            memcpy(w->v + (size_t)r * d, w->state + (size_t)r * dim + off, (size_t)d * sizeof(float));
+        return HAM_OK;
     }
+    /* the sync state is [h, v]: v is the visible slice */
+    int32_t dim = 0, off = 0;
+    if ((rc = ham_model_state_dim(&dim, m, HAM_OPERATOR_SYNC)) != HAM_OK ||
+        (rc = ham_model_state_offset(&off, m, HAM_OPERATOR_SYNC, 1)) != HAM_OK)
+        return rc;
+    for (int32_t r = 0; r < n; r++)
+        memcpy(w->v + (size_t)r * d, w->state + (size_t)r * dim + off, (size_t)d * sizeof(float));
     return HAM_OK;
 }
 
@@ -100,56 +137,54 @@ HAM_API int ham_mhn_find_minima(ham_mhn_minima_t *result, float *minima, int32_t
     if (n_starts < 1 || capacity < 0 || (capacity > 0 && !minima) ||
         !(cluster_tol > 0.0 && cluster_tol <= 1.0))
         return HAMP_FAIL(HAM_ERR_INVALID);
-    const ham_model_t *m = solver->model;
+    const ham_model_t *m = ham_solver_model(solver);
     int rc = hamp_mhn_check(m);
     if (rc != HAM_OK)
         return rc;
-    const int32_t op = solver->op->kind, n = m->size[0], d = m->size[1];
+    const int32_t op = ham_solver_operator(solver), kind = ham_solver_kind(solver);
     if (op != HAM_OPERATOR_EVEN_ODD && op != HAM_OPERATOR_SYNC)
         return HAMP_FAIL(HAM_ERR_UNSUPPORTED);
+    if (!ham_solver_kind_name(kind))
+        return hamp_fail(HAM_ERR_UNSUPPORTED, "ham_mhn_find_minima needs a built-in solver "
+                                              "kind (a custom backend cannot be copied)");
+    const int32_t d = ham_model_layer_size(m, 1);
     if (!hamp_check_finite(starts, (size_t)n_starts * (size_t)d))
         return HAMP_FAIL(HAM_ERR_NONFINITE);
 
-    minima_work_t w;
-    if ((rc = work_init(&w, (size_t)n_starts, (size_t)m->layout[op].dim, (size_t)d)) != HAM_OK)
+    hamp_mhn_t mh;
+    if ((rc = hamp_mhn_load(&mh, m)) != HAM_OK)
         return rc;
-    if ((rc = solve_starts(&w, solver, op, starts, n_starts, d)) != HAM_OK)
-        goto done;
+    const int32_t n = mh.n;
+    const float *X = mh.X;
+    int32_t dim_op = 0;
+    ham_solver_t *sv = NULL;
+    minima_work_t w;
+    if ((rc = ham_model_state_dim(&dim_op, m, op)) != HAM_OK ||
+        (rc = work_init(&w, (size_t)n_starts, (size_t)dim_op, (size_t)d)) != HAM_OK) {
+        hamp_mhn_free(&mh);
+        return rc;
+    }
 
     /* the patterns' scale: their largest norm */
-    const float *X = m->W[0];
     double scale = 0.0;
     for (int32_t mu = 0; mu < n; mu++)
         scale = fmax(scale, hamp_nrm2(X + (size_t)mu * d, d));
     if (!(scale > 0.0))
         scale = 1.0;
 
-    /* a start that diverged has nothing to evaluate: zero it, it is not converged */
-    for (int32_t r = 0; r < n_starts; r++)
-        if (!hamp_check_finite(w.v + (size_t)r * d, (size_t)d)) {
-            memset(w.v + (size_t)r * d, 0, (size_t)d * sizeof(float));
-            w.cluster[r] = -2; /* marker, replaced below */
-        } else {
-            w.cluster[r] = -1;
-        }
-    if ((rc = ham_model_apply(w.gv, m, HAM_OPERATOR_EVEN_ODD, n_starts, NULL, w.v)) != HAM_OK)
+    if ((rc = own_solver(&sv, solver, m, op, kind, scale)) != HAM_OK ||
+        (rc = solve_starts(&w, sv, m, op, starts, n_starts, d)) != HAM_OK)
         goto done;
-    double tol = 1e-4;
-    ham_solver_get_option(&tol, solver, HAM_OPT_TOL);
 
     /* greedy clustering in start order of the converged states */
     int32_t n_fixed = 0, converged = 0;
     const double radius = cluster_tol * scale;
     for (int32_t r = 0; r < n_starts; r++) {
-        int diverged = w.cluster[r] == -2;
         w.cluster[r] = -1;
-        if (diverged)
-            continue;
-        const float *v = w.v + (size_t)r * d, *gv = w.gv + (size_t)r * d;
-        double res = dist(gv, v, d) / fmax(hamp_nrm2(gv, d), scale);
-        if (!(res < tol))
+        if (w.status[r] != HAM_SAMPLE_CONVERGED)
             continue;
         converged++;
+        const float *v = w.v + (size_t)r * d;
         int32_t c = -1;
         for (int32_t j = 0; j < n_fixed && c < 0; j++)
             if (dist(v, w.reps + (size_t)j * d, d) <= radius)
@@ -180,15 +215,14 @@ HAM_API int ham_mhn_find_minima(ham_mhn_minima_t *result, float *minima, int32_t
     /* the mean attractor: the minimum closest to the pattern mean, within the radius */
     int32_t mean_idx = -1;
     double best = INFINITY;
-    float *mean = w.gv; /* G(v) is no longer needed: reuse its first row */
     for (int32_t i = 0; i < d; i++) {
         double s = 0.0;
         for (int32_t mu = 0; mu < n; mu++)
             s += X[(size_t)mu * d + i];
-        mean[i] = (float)(s / n);
+        w.mean[i] = (float)(s / n);
     }
     for (int32_t j = 0; j < n_fixed; j++) {
-        double dj = dist(w.reps + (size_t)j * d, mean, d);
+        double dj = dist(w.reps + (size_t)j * d, w.mean, d);
         if (w.index[j] >= 0 && dj <= radius && dj < best) {
             best = dj;
             mean_idx = w.index[j];
@@ -215,6 +249,8 @@ HAM_API int ham_mhn_find_minima(ham_mhn_minima_t *result, float *minima, int32_t
     out.iters_mean = (double)iters_sum / n_starts;
     rc = hamp_struct_out(result, &out, HAMP_MHN_MINIMA_V1, sizeof out, "ham_mhn_minima_t");
 done:
+    ham_solver_free(sv);
     work_free(&w);
+    hamp_mhn_free(&mh);
     return rc;
 }

@@ -1,7 +1,7 @@
-/* The solver driver: owns the workspace, evaluates the operator, measures per-sample
- * residuals, retires finished samples (compacting the working batch so that they stop
- * costing work) and asks the backend for the next iterate. Backends never see a
- * finished sample and never allocate while iterating. */
+/* The solver driver: owns the workspace, evaluates the operator, has each sample's
+ * residual measured and judged (convergence.c), retires finished samples (compacting the
+ * working batch so that they stop costing work) and asks the backend for the next
+ * iterate. Backends never see a finished sample and never allocate while iterating. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,13 +135,14 @@ static void free_workspace(ham_solver_t *sv)
     free(sv->row_iters);
     free(sv->row_resid);
     free(sv->row_fnorm);
+    free(sv->row_gnorm);
     free(sv->keep);
     free(sv->iters);
     free(sv->resid);
     free(sv->status);
     sv->s = sv->gs = NULL;
     sv->row_sample = sv->row_iters = sv->keep = sv->iters = sv->status = NULL;
-    sv->row_resid = sv->row_fnorm = sv->resid = NULL;
+    sv->row_resid = sv->row_fnorm = sv->row_gnorm = sv->resid = NULL;
     sv->cap = 0;
 }
 
@@ -154,6 +155,21 @@ HAM_API void ham_solver_free(ham_solver_t *solver)
         solver->custom.destroy(solver->custom.user);
     hamp_model_release(solver->model);
     free(solver);
+}
+
+HAM_API const ham_model_t *ham_solver_model(const ham_solver_t *solver)
+{
+    return solver ? solver->model : NULL;
+}
+
+HAM_API int32_t ham_solver_kind(const ham_solver_t *solver)
+{
+    return solver ? solver->kind : -1;
+}
+
+HAM_API int32_t ham_solver_operator(const ham_solver_t *solver)
+{
+    return solver ? solver->op->kind : -1;
 }
 
 HAM_API int ham_solver_set_callback(ham_solver_t *solver, ham_iter_callback_t callback,
@@ -206,12 +222,14 @@ static int ensure_workspace(ham_solver_t *sv, int32_t batch)
         sv->row_iters = malloc(rows * sizeof(int32_t));
         sv->row_resid = malloc(rows * sizeof(double));
         sv->row_fnorm = malloc(rows * sizeof(double));
+        sv->row_gnorm = malloc(rows * sizeof(double));
         sv->keep = malloc(rows * sizeof(int32_t));
         sv->iters = malloc(rows * sizeof(int32_t));
         sv->resid = malloc(rows * sizeof(double));
         sv->status = malloc(rows * sizeof(int32_t));
         if (!sv->s || !sv->gs || !sv->row_sample || !sv->row_iters || !sv->row_resid ||
-            !sv->row_fnorm || !sv->keep || !sv->iters || !sv->resid || !sv->status)
+            !sv->row_fnorm || !sv->row_gnorm || !sv->keep || !sv->iters || !sv->resid ||
+            !sv->status)
             goto nomem;
         sv->cap = cap;
     }
@@ -227,6 +245,20 @@ void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t row
     sv->op->apply(sv->model, &sv->eval, out, s, rows);
     for (int32_t r = 0; r < rows; r++)
         sv->row_iters[r]++;
+}
+
+void hamp_solver_apply_counted(ham_solver_t *sv, float *out, const float *s, int32_t rows,
+                               const unsigned char *count)
+{
+    sv->op->apply(sv->model, &sv->eval, out, s, rows);
+    for (int32_t r = 0; r < rows; r++)
+        sv->row_iters[r] += count[r] != 0;
+}
+
+int32_t hamp_solver_evals_left(const ham_solver_t *sv, int32_t r)
+{
+    int32_t left = (int32_t)sv->opt[HAM_OPT_MAX_ITER] - sv->row_iters[r];
+    return left > 0 ? left : 0;
 }
 
 void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult)
@@ -253,6 +285,7 @@ static void compact(ham_solver_t *sv, int32_t n_keep)
     hamp_compact_rows_i(sv->row_iters, 1, sv->keep, n_keep);
     hamp_compact_rows_d(sv->row_resid, 1, sv->keep, n_keep);
     hamp_compact_rows_d(sv->row_fnorm, 1, sv->keep, n_keep);
+    hamp_compact_rows_d(sv->row_gnorm, 1, sv->keep, n_keep);
     hamp_eval_compact(&sv->eval, sv->model, sv->keep, n_keep);
     if (sv->backend->compact)
         sv->backend->compact(sv, sv->backend_state, sv->keep, n_keep);
@@ -358,25 +391,13 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
     if (sv->backend->reset && (rc = sv->backend->reset(sv, sv->backend_state, batch)) != HAM_OK)
         return rc;
 
-    /* a fixed count: no residual is below a negative tolerance */
-    const double tol = sv->opt[HAM_OPT_FIXED_ITERS] != 0.0 ? -1.0 : sv->opt[HAM_OPT_TOL];
+    const hamp_conv_ops_t *conv = hamp_conv_select(sv);
     const int32_t max_iter = (int32_t)sv->opt[HAM_OPT_MAX_ITER];
-    const double limit = sv->opt[HAM_OPT_DIVERGENCE];
     int32_t rows = batch, have_g = 0;
     for (int32_t it = 0; rows > 0; it++) {
         if (!have_g)
             hamp_solver_apply(sv, sv->gs, sv->s, rows);
-        for (int32_t r = 0; r < rows; r++) {
-            const float *s = sv->s + (size_t)r * d, *gs = sv->gs + (size_t)r * d;
-            double num, den;
-            hamp_diff_norms2(&num, &den, gs, s, (int32_t)d);
-            num = sqrt(num);
-            den = sqrt(den);
-            sv->row_fnorm[r] = num;
-            double res = den > 0.0 ? num / den : (num == 0.0 ? 0.0 : INFINITY);
-            /* a state beyond the divergence limit counts as non-finite */
-            sv->row_resid[r] = (isfinite(num) && isfinite(den) && den <= limit) ? res : NAN;
-        }
+        conv->measure(sv, rows);
         if (sv->callback) {
             ham_iter_info_t info = {sizeof info, it,      rows, sv->row_sample, sv->row_resid,
                                     sv->row_iters, sv->dim, sv->s, sv->gs};
@@ -391,10 +412,19 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
         }
         int32_t n_keep = 0;
         for (int32_t r = 0; r < rows; r++) {
-            double res = sv->row_resid[r];
-            if (isnan(res) || isinf(res))
+            int verdict = conv->test(sv, r, it);
+            if (verdict < 0) {
+                /* the user's test aborted: every row not retired yet ends here */
+                for (int32_t k = 0; k < n_keep; k++)
+                    retire(sv, state, sv->keep[k], HAM_SAMPLE_MAX_ITER);
+                for (int32_t k = r; k < rows; k++)
+                    retire(sv, state, k, HAM_SAMPLE_MAX_ITER);
+                finish_stats(sv);
+                return verdict; /* the test set the message */
+            }
+            if (verdict == HAMP_CONV_DIVERGED)
                 retire(sv, state, r, HAM_SAMPLE_DIVERGED);
-            else if (res < tol)
+            else if (verdict == HAMP_CONV_CONVERGED)
                 retire(sv, state, r, HAM_SAMPLE_CONVERGED);
             else if (sv->row_iters[r] >= max_iter)
                 retire(sv, state, r, HAM_SAMPLE_MAX_ITER);

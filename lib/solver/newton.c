@@ -14,7 +14,8 @@
  * the second bound Newton steps fall back into them after Picard has left them).
  * Otherwise take the Picard step, and only Picard steps for a while (see below).
  * A trial evaluation counts as an operator evaluation of the rows still searching;
- * JVPs are counted apart (ham_solve_stats_t.jacobian_products). */
+ * JVPs are counted apart (ham_solve_stats_t.jacobian_products). All of it goes through
+ * the driver (hamp_solver_apply_counted, hamp_solver_jvp), which keeps the counts. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ typedef struct newton {
     int32_t *fails;   /* cap: consecutive failed line searches */
     double *best;     /* cap: smallest residual a Newton step has reached */
     int32_t *cooldown;/* cap: Picard steps to take before trying Newton again */
+    unsigned char *count; /* cap: 1 for the rows an evaluation counts for */
     double *a, *b;    /* dim x dim and dim scratch for one solve */
     int32_t *ipiv;
 } newton_t;
@@ -59,6 +61,7 @@ static void newton_fini(ham_solver_t *sv, void *state)
     free(st->fails);
     free(st->best);
     free(st->cooldown);
+    free(st->count);
     free(st->alpha);
     free(st->a);
     free(st->b);
@@ -87,11 +90,13 @@ static int newton_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
     st->fails = malloc(rows * sizeof(int32_t));
     st->best = malloc(rows * sizeof(double));
     st->cooldown = malloc(rows * sizeof(int32_t));
+    st->count = malloc(rows);
     st->a = malloc(dense * dense * sizeof(double));
     st->b = malloc(d * sizeof(double));
     st->ipiv = malloc(d * sizeof(int32_t));
     int rc = !st->tangent || !st->jcols || !st->rhs || !st->dir || !st->trial || !st->gtrial ||
-                     !st->res0 || !st->alpha || !st->fails || !st->best || !st->cooldown || !st->a || !st->b || !st->ipiv
+                     !st->res0 || !st->alpha || !st->fails || !st->best || !st->cooldown ||
+                     !st->count || !st->a || !st->b || !st->ipiv
                  ? HAMP_FAIL(HAM_ERR_NOMEM)
                  : HAM_OK;
     if (rc == HAM_OK && st->krylov)
@@ -162,7 +167,6 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
     newton_t *st = state;
     const size_t d = (size_t)st->dim;
     const int linesearch = sv->opt[HAM_OPT_NEWTON_LINESEARCH] != 0.0;
-    const int32_t max_iter = (int32_t)sv->opt[HAM_OPT_MAX_ITER];
 
     /* the driver has just evaluated G at s, so the workspace is linearised there */
     if (st->krylov)
@@ -197,9 +201,9 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
             pending |= st->alpha[r] > 0.0;
         if (!pending)
             break;
-        sv->op->apply(sv->model, &sv->eval, st->gtrial, st->trial, rows);
         for (int32_t r = 0; r < rows; r++)
-            sv->row_iters[r] += st->alpha[r] > 0.0;
+            st->count[r] = st->alpha[r] > 0.0;
+        hamp_solver_apply_counted(sv, st->gtrial, st->trial, rows, st->count);
         for (int32_t r = 0; r < rows; r++) {
             if (!(st->alpha[r] > 0.0))
                 continue;
@@ -211,7 +215,7 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
                 st->best[r] = res;
                 continue;
             }
-            if (sv->row_iters[r] >= max_iter) {
+            if (hamp_solver_evals_left(sv, r) == 0) {
                 st->alpha[r] = 0.0; /* out of evaluations: stop at this evaluated point */
                 continue;
             }
@@ -238,9 +242,9 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
     for (int32_t r = 0; r < rows; r++)
         missing |= st->alpha[r] != 0.0;
     if (missing) {
-        sv->op->apply(sv->model, &sv->eval, st->gtrial, st->trial, rows);
         for (int32_t r = 0; r < rows; r++)
-            sv->row_iters[r] += st->alpha[r] != 0.0;
+            st->count[r] = st->alpha[r] != 0.0;
+        hamp_solver_apply_counted(sv, st->gtrial, st->trial, rows, st->count);
     }
     memcpy(s, st->trial, (size_t)rows * d * sizeof(float));
     memcpy(gs, st->gtrial, (size_t)rows * d * sizeof(float));

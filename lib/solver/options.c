@@ -26,7 +26,11 @@ static const option_info_t options[HAMP_N_OPTIONS] = {
     [HAM_OPT_NEWTON_KRYLOV_DIM] = {30, 1, 500, 1, 0},
     [HAM_OPT_NEWTON_FORCING] = {1e-2, 0.0, 1.0, 0, 1, 1},
     [HAM_OPT_FIXED_ITERS] = {0, 0, 1, 1, 0, 0},
+    [HAM_OPT_ATOL] = {0.0, 0.0, 3e38, 0, 0, 0},
 };
+
+/* One entry per ham_option_t value: a new option moves HAMP_OPT_LAST_ too. */
+_Static_assert(HAMP_N_OPTIONS == HAMP_OPT_LAST_ + 1, "HAMP_N_OPTIONS does not match ham_option_t");
 
 void hamp_solver_default_options(double *opt)
 {

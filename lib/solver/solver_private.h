@@ -7,6 +7,7 @@
 /* ------------------------------------------------ solver driver and backends */
 
 typedef struct hamp_solver_ops hamp_solver_ops_t;
+typedef struct hamp_conv_ops hamp_conv_ops_t;
 
 /* The first published sizes of the solver's size-prefixed structs. */
 #define HAMP_SOLVE_STATS_V1 (offsetof(ham_solve_stats_t, jacobian_products) + sizeof(int64_t))
@@ -17,8 +18,11 @@ struct ham_step {
     int32_t rows;
 };
 
-/* Options, stored in the solver in the order of ham_option_t. */
-#define HAMP_N_OPTIONS 15
+/* Options, stored in the solver in the order of ham_option_t; HAMP_OPT_LAST_ is its
+ * last value (options.c asserts that the two agree; lib/mhn/minima.c, which sees only
+ * the public API, copies options 0 .. HAM_OPT_ATOL: move it too). */
+#define HAMP_OPT_LAST_ HAM_OPT_ATOL
+#define HAMP_N_OPTIONS 16
 void hamp_solver_default_options(double *opt);
 
 struct ham_solver {
@@ -33,6 +37,8 @@ struct ham_solver {
     double opt[HAMP_N_OPTIONS];
     ham_iter_callback_t callback;
     void *callback_user;
+    ham_conv_test_t conv_test;          /* the user's convergence test (NULL: built-in) */
+    void *conv_user;
 
     /* workspace, sized for cap rows on the first solve, grown only by a larger batch */
     int32_t cap;
@@ -44,6 +50,7 @@ struct ham_solver {
     int32_t *row_iters;                 /* operator evaluations so far, per working row */
     double *row_resid;                  /* last relative residual, per working row */
     double *row_fnorm;                  /* last ||G(s) - s||, per working row (backends) */
+    double *row_gnorm;                  /* last ||G(s)||, per working row */
     int32_t *keep;                      /* compaction scratch */
     int64_t jvp_rows;                   /* tangent rows pushed through JVPs this solve */
 
@@ -92,8 +99,38 @@ int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
 int hamp_solver_solve_with_input(ham_solver_t *sv, float *state, int32_t batch, const float *x,
                                  const hamp_eval_t *input);
 
+/* Convergence: measures the working rows and judges them, one entry per kind of test
+ * (convergence.c). The driver calls only these; it never reads a residual itself. */
+struct hamp_conv_ops {
+    const char *name;
+    /* Fills row_fnorm = ||G(s) - s||, row_gnorm = ||G(s)|| and row_resid (the relative
+     * residual, NaN when a norm is not finite or ||G(s)|| > HAM_OPT_DIVERGENCE) of the
+     * working rows from sv->s and sv->gs. */
+    void (*measure)(ham_solver_t *sv, int32_t rows);
+    /* The verdict on working row r at driver iteration it: HAMP_CONV_GO_ON,
+     * HAMP_CONV_CONVERGED, HAMP_CONV_DIVERGED, or a negative status (message set) that
+     * aborts the solve. */
+    int (*test)(ham_solver_t *sv, int32_t r, int32_t it);
+};
+
+#define HAMP_CONV_GO_ON 0
+#define HAMP_CONV_CONVERGED 1
+#define HAMP_CONV_DIVERGED 2
+
+extern const hamp_conv_ops_t hamp_conv_builtin; /* r < tol or ||G(s) - s|| < atol */
+extern const hamp_conv_ops_t hamp_conv_user;    /* the user's ham_conv_test_t */
+extern const hamp_conv_ops_t hamp_conv_fixed;   /* HAM_OPT_FIXED_ITERS: never converged */
+/* The test a solve with the solver's current options and hook uses. */
+const hamp_conv_ops_t *hamp_conv_select(const ham_solver_t *sv);
+
 /* Evaluate G on the working rows from a backend (counts one evaluation per row). */
 void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows);
+/* Evaluate G on all working rows (the workspace ends linearised at every row's point),
+ * counting the evaluation only for rows r with count[r] != 0. */
+void hamp_solver_apply_counted(ham_solver_t *sv, float *out, const float *s, int32_t rows,
+                               const unsigned char *count);
+/* Operator evaluations working row r may still use before HAM_OPT_MAX_ITER (>= 0). */
+int32_t hamp_solver_evals_left(const ham_solver_t *sv, int32_t r);
 /* J v / J^T v at the point of the last hamp_solver_apply (v: rows*mult rows). */
 void hamp_solver_jvp(ham_solver_t *sv, float *out, const float *v, int32_t rows, int32_t mult);
 

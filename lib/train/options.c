@@ -25,6 +25,10 @@ static const train_option_t options[HAMP_N_TRAIN_OPTIONS] = {
     [HAM_TRAIN_BACKWARD_TOL] = {0, 0, 1, 0, 0, 1},
 };
 
+/* One entry per ham_train_option_t value: HAM_TRAIN_BACKWARD_TOL is the last one. */
+_Static_assert(HAMP_N_TRAIN_OPTIONS == HAM_TRAIN_BACKWARD_TOL + 1,
+               "HAMP_N_TRAIN_OPTIONS does not match ham_train_option_t");
+
 void hamp_trainer_default_options(double *opt)
 {
     for (int i = 0; i < HAMP_N_TRAIN_OPTIONS; i++)

@@ -202,13 +202,13 @@ START_TEST(test_idx_raw_and_gzip)
     for (int k = 0; k < 4; k++) {
         ham_dataset_t *ds = NULL;
         TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, names[k][0]),
-                                   td_path(pl, &d, names[k][1])));
+                                   td_path(pl, &d, names[k][1]), NULL));
         check_test_dataset(ds, &img, &lab);
         ham_dataset_free(ds);
     }
     /* images only */
     ham_dataset_t *ds = NULL;
-    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img.gz"), NULL));
+    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img.gz"), NULL, NULL));
     check_test_dataset(ds, &img, NULL);
     float x[ROWS * COLS];
     int32_t y;
@@ -234,24 +234,24 @@ START_TEST(test_load_dir)
     td_write(&d, "t10k-images-idx3-ubyte", img.p, img.n);
     td_write_gz(&d, "t10k-labels-idx1-ubyte.gz", lab.p, lab.n);
     ham_dataset_t *ds = NULL;
-    TU_OK(ham_dataset_load_dir(&ds, d.path, "train"));
+    TU_OK(ham_dataset_load_dir(&ds, d.path, "train", NULL));
     check_test_dataset(ds, &img, &lab);
     ham_dataset_free(ds);
-    TU_OK(ham_dataset_load_dir(&ds, d.path, "t10k"));
+    TU_OK(ham_dataset_load_dir(&ds, d.path, "t10k", NULL));
     check_test_dataset(ds, &img, &lab);
     ham_dataset_free(ds);
     /* a missing split names what it looked for */
     ds = (ham_dataset_t *)&d;
-    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "valid"));
+    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "valid", NULL));
     ck_assert(ds == NULL);
     ck_assert_msg(strstr(ham_last_error(), "valid-images-idx3-ubyte") != NULL, "message: %s", ham_last_error());
     /* images present, labels missing */
     td_write(&d, "lonely-images-idx3-ubyte", img.p, img.n);
-    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "lonely"));
+    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "lonely", NULL));
     ck_assert_msg(strstr(ham_last_error(), "lonely-labels-idx1-ubyte") != NULL, "message: %s", ham_last_error());
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(NULL, d.path, "train"));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(&ds, NULL, "train"));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(&ds, d.path, NULL));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(NULL, d.path, "train", NULL));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(&ds, NULL, "train", NULL));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_dir(&ds, d.path, NULL, NULL));
     free(img.p);
     free(lab.p);
     td_rmdir(&d);
@@ -267,7 +267,7 @@ START_TEST(test_get_errors)
     td_write(&d, "lab", lab.p, lab.n);
     char pi[512], pl[512];
     ham_dataset_t *ds = NULL;
-    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img"), td_path(pl, &d, "lab")));
+    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img"), td_path(pl, &d, "lab"), NULL));
     float x[N_IMG * ROWS * COLS];
     int32_t y[N_IMG];
     TU_RC(HAM_ERR_NULL, ham_dataset_get(NULL, y, ds, 0, 1));
@@ -292,10 +292,10 @@ START_TEST(test_get_errors)
     ck_assert_int_eq(ham_dataset_has_labels(NULL), 0);
     ck_assert_int_eq(ham_dataset_n_classes(NULL), 0);
     ham_dataset_free(ds);
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_idx(NULL, pi, pl));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_idx(&ds, NULL, pl));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_npy(NULL, pi, pl));
-    TU_RC(HAM_ERR_NULL, ham_dataset_load_npy(&ds, NULL, pl));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_idx(NULL, pi, pl, NULL));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_idx(&ds, NULL, pl, NULL));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_npy(NULL, pi, pl, NULL));
+    TU_RC(HAM_ERR_NULL, ham_dataset_load_npy(&ds, NULL, pl, NULL));
     free(img.p);
     free(lab.p);
     td_rmdir(&d);
@@ -303,6 +303,11 @@ START_TEST(test_get_errors)
 END_TEST
 
 /* ------------------------------------------------------------------ bad files */
+
+/* The options expect_idx and expect_npy load with (NULL: the defaults). */
+static const ham_load_options_t *td_options;
+/* No cap on what a load may allocate: what bounds it then is the format alone. */
+static const ham_load_options_t td_unlimited = {sizeof(ham_load_options_t), 0, UINT64_MAX};
 
 /* Loads images (+ labels) from d and expects status `want`, a one-line message naming
  * `culprit`, and no dataset. */
@@ -312,7 +317,7 @@ static void expect_idx(int want, const td_dir_t *d, const char *images, const ch
     char pi[512], pl[512];
     ham_dataset_t *ds = (ham_dataset_t *)d;
     int rc = ham_dataset_load_idx(&ds, td_path(pi, d, images),
-                                  labels ? td_path(pl, d, labels) : NULL);
+                                  labels ? td_path(pl, d, labels) : NULL, td_options);
     ck_assert_msg(rc == want, "%s: got %s (%s), want %s", what, ham_status_name(rc), ham_last_error(),
                   ham_status_name(want));
     ck_assert_msg(ds == NULL, "%s: dataset not NULL on failure", what);
@@ -320,6 +325,9 @@ static void expect_idx(int want, const td_dir_t *d, const char *images, const ch
     ck_assert_msg(strchr(ham_last_error(), '\n') == NULL, "%s: message is not one line: %s", what, ham_last_error());
     ck_assert_msg(strstr(ham_last_error(), culprit) != NULL, "%s: message does not name %s: %s", what,
                   culprit, ham_last_error());
+    /* zlib knows a descriptor as "<fd:N>": the message names the path instead */
+    ck_assert_msg(strstr(ham_last_error(), "<fd:") == NULL, "%s: message names a descriptor: %s",
+                  what, ham_last_error());
 }
 
 /* Writes buf raw and gzipped as NAME and NAME.gz. */
@@ -423,7 +431,8 @@ START_TEST(test_idx_bad_files)
     for (size_t i = 12; i < n - 8; i++)
         gz[i] ^= 0x55;
     td_write(&d, "garbled.gz", gz, n);
-    expect_idx(HAM_ERR_FORMAT, &d, "garbled.gz", NULL, "garbled.gz", "garbled deflate data");
+    expect_idx(HAM_ERR_FORMAT, &d, "garbled.gz", NULL, "garbled.gz: corrupt gzip data",
+               "garbled deflate data");
     for (size_t i = 12; i < n - 8; i++)
         gz[i] ^= 0x55;
     gz[n - 6] ^= 0x01; /* CRC-32 in the trailer */
@@ -438,11 +447,11 @@ START_TEST(test_idx_bad_files)
     expect_idx(HAM_ERR_IO, &d, "missing", NULL, "missing", "missing file");
     expect_idx(HAM_ERR_IO, &d, "img", "missing-labels", "missing-labels", "missing labels");
     ham_dataset_t *ds = NULL;
-    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL));
+    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL, NULL));
     ck_assert(ham_last_error()[0] != '\0');
     /* a NULL or tiny error buffer is fine */
-    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL));
-    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL));
+    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL, NULL));
+    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, d.path, NULL, NULL));
     free(img.p);
     free(lab.p);
     td_rmdir(&d);
@@ -479,8 +488,10 @@ static double now(void)
 }
 
 /* Forged headers: HAM_ERR_FORMAT at once, whatever they claim, and no allocation larger
- * than the file can fill (with the address space capped at 512 MiB above the current
- * use, a 4 GB allocation would fail with HAM_ERR_NOMEM instead). */
+ * than the file can fill, even with no cap on the load (with the address space capped
+ * at 512 MiB above the current use, a 4 GB allocation would fail with HAM_ERR_NOMEM
+ * instead). Under the default cap of 2 GiB, a gzip file that declares more is refused
+ * from its header with HAM_ERR_NOMEM naming the limit (a raw file is still truncated). */
 START_TEST(test_absurd_dimensions)
 {
     td_dir_t d;
@@ -489,6 +500,7 @@ START_TEST(test_absurd_dimensions)
     td_write(&d, "img", img.p, img.n);
     int capped = cap_address_space();
     double t0 = now();
+    td_options = &td_unlimited;
     struct {
         const char *name;
         uint32_t dims[3];
@@ -513,6 +525,10 @@ START_TEST(test_absurd_dimensions)
     expect_idx(HAM_ERR_FORMAT, &d, "big.gz", "many-labels.gz", "many-labels.gz",
                "huge label count");
     free(b.p);
+    td_options = NULL;
+    expect_idx(HAM_ERR_FORMAT, &d, "big", NULL, "big", "big raw file, default cap");
+    expect_idx(HAM_ERR_NOMEM, &d, "big.gz", NULL, "load limit of 2147483648 bytes",
+               "big gzip file, default cap");
     double dt = now() - t0;
     ck_assert_msg(dt < 20.0, "forged headers took %.1f s", dt);
     if (!capped)
@@ -631,7 +647,7 @@ START_TEST(test_npy)
     for (int k = 0; k < 4; k++) {
         ham_dataset_t *ds = NULL;
         TU_OK(ham_dataset_load_npy(&ds, td_path(ps, &d, fnames[k]),
-                                   lnames[k] ? td_path(pl, &d, lnames[k]) : NULL));
+                                   lnames[k] ? td_path(pl, &d, lnames[k]) : NULL, NULL));
         ck_assert_int_eq(ham_dataset_count(ds), N);
         ck_assert_int_eq(ham_dataset_dim(ds), R * C);
         ck_assert_int_eq(ham_dataset_has_labels(ds), lnames[k] != NULL);
@@ -648,7 +664,7 @@ START_TEST(test_npy)
     for (int k = 0; k < 2; k++) {
         ham_dataset_t *ds = NULL;
         TU_OK(ham_dataset_load_npy(&ds, td_path(ps, &d, k ? "u1b.npy" : "u1.npy"),
-                                   td_path(pl, &d, "y1.npy")));
+                                   td_path(pl, &d, "y1.npy"), NULL));
         ck_assert_int_eq(ham_dataset_dim(ds), R * C);
         float x[N * R * C];
         TU_OK(ham_dataset_get(x, NULL, ds, 0, N));
@@ -666,13 +682,15 @@ static void expect_npy(int want, const td_dir_t *d, const char *samples, const c
     char ps[512], pl[512];
     ham_dataset_t *ds = (ham_dataset_t *)d;
     int rc = ham_dataset_load_npy(&ds, td_path(ps, d, samples),
-                                  labels ? td_path(pl, d, labels) : NULL);
+                                  labels ? td_path(pl, d, labels) : NULL, td_options);
     ck_assert_msg(rc == want, "%s: got %s (%s), want %s", what, ham_status_name(rc), ham_last_error(),
                   ham_status_name(want));
     ck_assert_msg(ds == NULL, "%s: dataset not NULL on failure", what);
     ck_assert_msg(ham_last_error()[0] != '\0' && strchr(ham_last_error(), '\n') == NULL, "%s: message '%s'", what, ham_last_error());
     ck_assert_msg(strstr(ham_last_error(), culprit) != NULL, "%s: message does not name %s: %s", what,
                   culprit, ham_last_error());
+    ck_assert_msg(strstr(ham_last_error(), "<fd:") == NULL, "%s: message names a descriptor: %s",
+                  what, ham_last_error());
 }
 
 START_TEST(test_npy_bad_files)
@@ -714,6 +732,7 @@ START_TEST(test_npy_bad_files)
         {"huge", "{'descr': '|u1', 'fortran_order': False, 'shape': (3000000000, 1000), }", 96},
         {"big", "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000), }", 96},
     };
+    td_options = &td_unlimited; /* the format's own bounds, not the default cap */
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         unsigned char *zeros = calloc(1, bad[k].body + 1);
         ck_assert(zeros != NULL);
@@ -729,6 +748,9 @@ START_TEST(test_npy_bad_files)
         free(b.p);
         free(zeros);
     }
+    td_options = NULL;
+    expect_npy(HAM_ERR_NOMEM, &d, "big.npy.gz", NULL, "ham_load_options_t.max_bytes",
+               "4 GB in a gzip file, default cap");
 
     /* magic, version, header length */
     td_buf_t b = npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 6), }",
@@ -754,6 +776,21 @@ START_TEST(test_npy_bad_files)
     td_write_gz(&d, "hlen2.npy.gz", b.p, b.n);
     expect_npy(HAM_ERR_FORMAT, &d, "hlen2.npy.gz", NULL, "hlen2.npy.gz", "2 GB header");
     free(b.p);
+
+    /* corrupt gzip: the message names the file, not zlib's "<fd:N>" */
+    b = npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 6), }", body,
+                 sizeof body);
+    td_write_gz(&d, "good.npy.gz", b.p, b.n);
+    free(b.p);
+    size_t gn;
+    unsigned char *gzp = td_read(&d, "good.npy.gz", &gn);
+    ck_assert(gn > 30);
+    for (size_t i = 12; i < gn - 8; i++)
+        gzp[i] ^= 0x55;
+    td_write(&d, "garbled.npy.gz", gzp, gn);
+    expect_npy(HAM_ERR_FORMAT, &d, "garbled.npy.gz", NULL, "garbled.npy.gz: corrupt gzip data",
+               "garbled deflate data");
+    free(gzp);
 
     /* NaN in the samples */
     float nan_body[24] = {0};
@@ -796,9 +833,163 @@ START_TEST(test_npy_bad_files)
     /* and the good pair still loads */
     char ps[512], pl[512];
     ham_dataset_t *ds = NULL;
-    TU_OK(ham_dataset_load_npy(&ds, td_path(ps, &d, "ok.npy"), td_path(pl, &d, "lab.npy")));
+    TU_OK(ham_dataset_load_npy(&ds, td_path(ps, &d, "ok.npy"), td_path(pl, &d, "lab.npy"), NULL));
     ck_assert_int_eq(ham_dataset_n_classes(ds), 4);
     ham_dataset_free(ds);
+    td_rmdir(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ special files */
+
+/* A FIFO without a writer, in every position a loader opens a file: each load fails at
+ * once with HAM_ERR_IO "not a regular file" instead of waiting for a writer forever
+ * (the alarm turns a hang into a failure of this test). A character device likewise. */
+START_TEST(test_special_files)
+{
+    td_dir_t d;
+    td_mkdir(&d);
+    alarm(60);
+    td_buf_t img = test_images(), lab = test_labels();
+    td_write(&d, "img", img.p, img.n);
+    td_write(&d, "lab", lab.p, lab.n);
+    write_npy(&d, "ok.npy", 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (5, 12), }",
+              img.p + 16, N_IMG * ROWS * COLS);
+    char p[512];
+    ck_assert(mkfifo(td_path(p, &d, "fifo"), 0600) == 0);
+    ck_assert(mkfifo(td_path(p, &d, "split-images-idx3-ubyte"), 0600) == 0);
+    td_write(&d, "split-labels-idx1-ubyte", lab.p, lab.n);
+    ck_assert(mkfifo(td_path(p, &d, "other-labels-idx1-ubyte.gz"), 0600) == 0);
+    td_write(&d, "other-images-idx3-ubyte", img.p, img.n);
+
+    expect_idx(HAM_ERR_IO, &d, "fifo", NULL, "not a regular file", "FIFO images");
+    expect_idx(HAM_ERR_IO, &d, "img", "fifo", "fifo: not a regular file", "FIFO labels");
+    expect_npy(HAM_ERR_IO, &d, "fifo", NULL, "not a regular file", "FIFO samples");
+    expect_npy(HAM_ERR_IO, &d, "ok.npy", "fifo", "fifo: not a regular file", "FIFO labels");
+    ham_dataset_t *ds = (ham_dataset_t *)&d;
+    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "split", NULL));
+    ck_assert(ds == NULL);
+    ck_assert_msg(strstr(ham_last_error(), "split-images-idx3-ubyte: not a regular file"),
+                  "message: %s", ham_last_error());
+    TU_RC(HAM_ERR_IO, ham_dataset_load_dir(&ds, d.path, "other", NULL));
+    ck_assert_msg(strstr(ham_last_error(), "other-labels-idx1-ubyte.gz: not a regular file"),
+                  "message: %s", ham_last_error());
+    TU_RC(HAM_ERR_IO, ham_dataset_load_idx(&ds, "/dev/zero", NULL, NULL));
+    ck_assert(strstr(ham_last_error(), "not a regular file") != NULL);
+    TU_RC(HAM_ERR_IO, ham_dataset_load_npy(&ds, "/dev/zero", NULL, NULL));
+    /* the regular files next to them still load */
+    char pi[512], pl[512];
+    TU_OK(ham_dataset_load_idx(&ds, td_path(pi, &d, "img"), td_path(pl, &d, "lab"), NULL));
+    check_test_dataset(ds, &img, &lab);
+    ham_dataset_free(ds);
+    alarm(0);
+    free(img.p);
+    free(lab.p);
+    td_rmdir(&d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ load limits */
+
+/* ham_load_options_t.max_bytes: a load needs exactly the bytes of its data (images,
+ * raw labels, int32 labels; a .npy header too), loads at that limit, and fails one byte
+ * below with HAM_ERR_NOMEM naming the limit; a gzip file that declares far more than
+ * the limit is refused from its header. */
+START_TEST(test_load_limit)
+{
+    td_dir_t d;
+    td_mkdir(&d);
+    td_buf_t img = test_images(), lab = test_labels();
+    write_both(&d, "img", &img);
+    write_both(&d, "lab", &lab);
+    const uint64_t need_img = N_IMG * ROWS * COLS, need_lab = N_IMG + 4 * N_IMG;
+    char pi[512], pl[512];
+    td_path(pi, &d, "img.gz");
+    td_path(pl, &d, "lab.gz");
+    ham_load_options_t o = {sizeof o, 0, need_img + need_lab};
+    ham_dataset_t *ds = NULL;
+    TU_OK(ham_dataset_load_idx(&ds, pi, pl, &o));
+    check_test_dataset(ds, &img, &lab);
+    ham_dataset_free(ds);
+    o.max_bytes--;
+    TU_RC(HAM_ERR_NOMEM, ham_dataset_load_idx(&ds, pi, pl, &o));
+    ck_assert(ds == NULL);
+    ck_assert_msg(strstr(ham_last_error(), "lab.gz: the labels needs 20 bytes") &&
+                      strstr(ham_last_error(), "load limit of 84 bytes"),
+                  "message: %s", ham_last_error());
+    o.max_bytes = need_img - 1; /* the raw images alone are too many now */
+    TU_RC(HAM_ERR_NOMEM, ham_dataset_load_idx(&ds, td_path(pi, &d, "img"), NULL, &o));
+    ck_assert_msg(strstr(ham_last_error(), "img: image data needs 60 bytes, more than the load "
+                                           "limit of 59 bytes (ham_load_options_t.max_bytes)"),
+                  "message: %s", ham_last_error());
+    o.max_bytes = need_img;
+    TU_OK(ham_dataset_load_idx(&ds, pi, NULL, &o));
+    ham_dataset_free(ds);
+    /* through the directory loader */
+    td_write_gz(&d, "s-images-idx3-ubyte.gz", img.p, img.n);
+    td_write(&d, "s-labels-idx1-ubyte", lab.p, lab.n);
+    o.max_bytes = need_img + need_lab;
+    TU_OK(ham_dataset_load_dir(&ds, d.path, "s", &o));
+    ham_dataset_free(ds);
+    o.max_bytes = need_img + need_lab - 1;
+    TU_RC(HAM_ERR_NOMEM, ham_dataset_load_dir(&ds, d.path, "s", &o));
+
+    /* .npy: the header text (its length field says how long), samples, raw labels, int32 */
+    const char *dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (5, 12), }";
+    td_buf_t nb = npy_file(1, dict, img.p + 16, N_IMG * ROWS * COLS);
+    const uint64_t hlen = (uint64_t)nb.p[8] | (uint64_t)nb.p[9] << 8;
+    td_write_gz(&d, "s.npy.gz", nb.p, nb.n);
+    free(nb.p);
+    write_npy(&d, "y.npy", 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (5,), }",
+              "\0\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\2\0\0\0\0\0\0\0"
+              "\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 40);
+    const uint64_t hlen_y = 128 - 10;
+    o.max_bytes = hlen + need_img + hlen_y + 40 + 4 * N_IMG;
+    TU_OK(ham_dataset_load_npy(&ds, td_path(pi, &d, "s.npy.gz"), td_path(pl, &d, "y.npy"), &o));
+    ck_assert_int_eq(ham_dataset_n_classes(ds), 3);
+    ham_dataset_free(ds);
+    o.max_bytes--;
+    TU_RC(HAM_ERR_NOMEM, ham_dataset_load_npy(&ds, pi, pl, &o));
+    ck_assert_msg(strstr(ham_last_error(), "y.npy") && strstr(ham_last_error(), "max_bytes"),
+                  "message: %s", ham_last_error());
+
+    /* 1 GB declared in a gzip file of a few KB: refused from the header under a 1 MiB
+     * cap (without a cap, the stream ends first: truncated) */
+    const uint32_t dims[3] = {1000, 1000, 1000};
+    td_buf_t big = idx_file(0x08, 3, dims, 65536);
+    td_write_gz(&d, "declares-1gb.gz", big.p, big.n);
+    free(big.p);
+    o.max_bytes = 1 << 20;
+    td_options = &o;
+    expect_idx(HAM_ERR_NOMEM, &d, "declares-1gb.gz", NULL,
+               "image data needs 1000000000 bytes, more than the load limit of 1048576 bytes",
+               "1 GB under a 1 MiB cap");
+    td_options = &td_unlimited;
+    expect_idx(HAM_ERR_FORMAT, &d, "declares-1gb.gz", NULL, "truncated", "1 GB, no cap");
+    td_options = NULL;
+
+    /* the options struct itself */
+    ham_load_options_t bad = o;
+    bad.flags = 1;
+    TU_RC(HAM_ERR_INVALID, ham_dataset_load_idx(&ds, pi, NULL, &bad));
+    TU_RC(HAM_ERR_INVALID, ham_dataset_load_npy(&ds, pi, NULL, &bad));
+    TU_RC(HAM_ERR_INVALID, ham_dataset_load_dir(&ds, d.path, "s", &bad));
+    bad = o;
+    bad.size = 8; /* older than the first version */
+    TU_RC(HAM_ERR_STRUCT_SIZE, ham_dataset_load_idx(&ds, pi, NULL, &bad));
+    bad.size = 0;
+    TU_RC(HAM_ERR_STRUCT_SIZE, ham_dataset_load_idx(&ds, pi, NULL, &bad));
+    struct {
+        ham_load_options_t o;
+        uint64_t future;
+    } newer = {{sizeof newer, 0, 0}, 0};
+    td_path(pi, &d, "img.gz");
+    TU_OK(ham_dataset_load_idx(&ds, pi, NULL, &newer.o)); /* max_bytes 0: the default */
+    ham_dataset_free(ds);
+    newer.future = 1;
+    TU_RC(HAM_ERR_STRUCT_SIZE, ham_dataset_load_idx(&ds, pi, NULL, &newer.o));
+    free(img.p);
+    free(lab.p);
     td_rmdir(&d);
 }
 END_TEST
@@ -820,7 +1011,7 @@ START_TEST(test_mnist10k)
     const int64_t counts[2] = {8000, 2000};
     for (int k = 0; k < 2; k++) {
         ham_dataset_t *ds = NULL;
-        int rc = ham_dataset_load_dir(&ds, dir, splits[k]);
+        int rc = ham_dataset_load_dir(&ds, dir, splits[k], NULL);
         ck_assert_msg(rc == HAM_OK, "%s: %s", splits[k], ham_last_error());
         ck_assert_int_eq(ham_dataset_count(ds), counts[k]);
         ck_assert_int_eq(ham_dataset_dim(ds), 784);
@@ -866,6 +1057,8 @@ int main(void)
     tcase_add_test(tc, test_absurd_dimensions);
     tcase_add_test(tc, test_npy);
     tcase_add_test(tc, test_npy_bad_files);
+    tcase_add_test(tc, test_special_files);
+    tcase_add_test(tc, test_load_limit);
     tcase_add_test(tc, test_mnist10k);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -166,6 +166,38 @@ START_TEST(test_clone_is_deep)
 }
 END_TEST
 
+/* Every size derived from the layer sizes fits an int32_t, or ham_model_new refuses the
+ * model before allocating: two free layers {2^31 - 1, 1} have a legal weight block but a
+ * state of 2^31 values (once a signed overflow in the layout, a negative state length,
+ * and a solver made for it). */
+START_TEST(test_derived_sizes_checked)
+{
+    ham_model_t *m = (ham_model_t *)&m;
+    const int32_t two[2] = {INT32_MAX, 1};
+    TU_RC(HAM_ERR_INVALID, ham_model_new(&m, 2, two, HAM_MODEL_FREE_INPUT));
+    ck_assert(m == NULL);
+    ck_assert_msg(strstr(ham_last_error(), "state") && strstr(ham_last_error(), "2147483648"),
+                  "message: %s", ham_last_error());
+    const int32_t three[3] = {1 << 30, 1, 1 << 30}; /* blocks of 2^30, state 2^31 + 1 */
+    TU_RC(HAM_ERR_INVALID, ham_model_new(&m, 3, three, HAM_MODEL_FREE_INPUT));
+    ck_assert_msg(strstr(ham_last_error(), "2147483649"), "message: %s", ham_last_error());
+    /* the same with a clamped first layer: the state is 2^30 + 1 (not built here: the
+     * weights would take 8 GB); a weight block of 2^31 entries is refused as before */
+    const int32_t block[2] = {1 << 16, 1 << 15};
+    TU_RC(HAM_ERR_INVALID, ham_model_new(&m, 2, block, HAM_MODEL_CLAMPED_INPUT));
+    ck_assert_msg(strstr(ham_last_error(), "weight block 0"), "message: %s", ham_last_error());
+    /* what the state length is made of: the free layers only */
+    const int32_t small[4] = {7, 5, 3, 2};
+    TU_OK(ham_model_new(&m, 4, small, HAM_MODEL_CLAMPED_INPUT));
+    int32_t dim = -1;
+    TU_OK(ham_model_state_dim(&dim, m, HAM_OPERATOR_SYNC));
+    ck_assert_int_eq(dim, 5 + 3 + 2);
+    TU_OK(ham_model_state_dim(&dim, m, HAM_OPERATOR_EVEN_ODD));
+    ck_assert_int_eq(dim, 5 + 2);
+    ham_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -174,6 +206,7 @@ int main(void)
     tcase_add_test(tc, test_xavier);
     tcase_add_test(tc, test_parameter_round_trip);
     tcase_add_test(tc, test_clone_is_deep);
+    tcase_add_test(tc, test_derived_sizes_checked);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -770,6 +770,18 @@ START_TEST(test_buffer_forged_sizes)
         put_le32(big + 48 + 16 * l, 0x7FFFFFFF);
     fix_crc(big, sizeof big);
     expect_format_buffer(big, sizeof big, "64 huge layers", "2^31");
+    /* two free layers {2^31 - 1, 1}: a legal weight block, but a state of 2^31 values
+     * (the sum overflowed an int32_t once): refused from the table, whatever the length */
+    unsigned char two[128]; /* at least the smallest model */
+    memset(two, 0, sizeof two);
+    memcpy(two, buf, 48);
+    put_le32(two + 12, 0); /* free input */
+    put_le64(two + 16, sizeof two);
+    put_le32(two + 24, 2);
+    put_le32(two + 48, 0x7FFFFFFF);
+    put_le32(two + 64, 1);
+    fix_crc(two, sizeof two);
+    expect_format_buffer(two, sizeof two, "state of 2^31", "state length");
     free(buf);
     ham_model_free(m);
 }
@@ -892,12 +904,12 @@ START_TEST(test_atomic_save)
     ck_assert_msg(strstr(ham_last_error(), q) != NULL, "message: %s", ham_last_error());
     assert_only(&d, p, a);
 
-    /* a path that is a directory: the rename fails after the temporary file was written */
+    /* a path that is a directory: refused before a temporary file is made */
     char sub[600];
     snprintf(sub, sizeof sub, "%s/sub", d.path);
     ck_assert(mkdir(sub, 0755) == 0);
     TU_RC(HAM_ERR_IO, ham_model_save(b, sub));
-    ck_assert(ham_last_error()[0] != '\0');
+    ck_assert_msg(strstr(ham_last_error(), "is a directory"), "message: %s", ham_last_error());
     ck_assert_int_eq(td_count(&d, NULL, 0), 2); /* model.ham and sub, no temporary file */
     ck_assert(rmdir(sub) == 0);
     assert_only(&d, p, a);
@@ -905,6 +917,50 @@ START_TEST(test_atomic_save)
     ham_model_free(a);
     ham_model_free(b);
     ham_model_free(c);
+    td_rmdir(&d);
+}
+END_TEST
+
+/* Saving over a FIFO (or a device: the same check, not tried here on a real one) is
+ * refused before anything is written: rename() would replace the node with a regular
+ * file, and as root `--save /dev/null` would replace the system's /dev/null. A symbolic
+ * link is replaced by the file, its target left as it was. */
+START_TEST(test_save_refuses_special_files)
+{
+    td_dir_t d;
+    td_mkdir(&d);
+    alarm(60); /* nothing may open the FIFO and wait */
+    char fifo[512], target[512], link[512], flink[512];
+    ck_assert(mkfifo(td_path(fifo, &d, "fifo"), 0600) == 0);
+    ham_model_t *a = model3();
+    const int32_t sizes[4] = {6, 5, 4, 3};
+    ham_model_t *b = tu_model_new(4, sizes, HAM_MODEL_CLAMPED_INPUT, 71, 1.0);
+    TU_RC(HAM_ERR_IO, ham_model_save(a, fifo));
+    ck_assert_msg(strstr(ham_last_error(), fifo) && strstr(ham_last_error(), "is a FIFO"),
+                  "message: %s", ham_last_error());
+    struct stat st;
+    ck_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(td_count(&d, NULL, 0), 1); /* no temporary file either */
+
+    TU_OK(ham_model_save(a, td_path(target, &d, "target.ham")));
+    ck_assert(symlink(target, td_path(link, &d, "link.ham")) == 0);
+    TU_OK(ham_model_save(b, link));
+    ck_assert(lstat(link, &st) == 0 && S_ISREG(st.st_mode));
+    ham_model_t *m = NULL;
+    TU_OK(ham_model_load(&m, link));
+    assert_same_model(b, m);
+    ham_model_free(m);
+    TU_OK(ham_model_load(&m, target));
+    assert_same_model(a, m);
+    ham_model_free(m);
+    ck_assert(symlink(fifo, td_path(flink, &d, "fifo-link.ham")) == 0);
+    TU_OK(ham_model_save(b, flink));
+    ck_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    ck_assert(lstat(flink, &st) == 0 && S_ISREG(st.st_mode));
+    ck_assert_int_eq(td_count(&d, NULL, 0), 4);
+    alarm(0);
+    ham_model_free(a);
+    ham_model_free(b);
     td_rmdir(&d);
 }
 END_TEST
@@ -955,6 +1011,7 @@ int main(void)
     tcase_add_test(tc, test_buffer_random_damage);
     tcase_add_test(tc, test_atomic_save);
     tcase_add_test(tc, test_failed_write_keeps_previous);
+    tcase_add_test(tc, test_save_refuses_special_files);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -261,7 +261,7 @@ int cmd_retrieve(int argc, char **argv)
     }
 
     ham_dataset_t *ds = NULL;
-    if ((rc = ham_dataset_load_dir(&ds, a.data, a.split)) != HAM_OK) {
+    if ((rc = ham_dataset_load_dir(&ds, a.data, a.split, NULL)) != HAM_OK) {
         cli_error("%s", ham_last_error());
         return CLI_EXIT_RUNTIME;
     }

@@ -8,7 +8,7 @@
 
 static int load_split(ham_dataset_t **ds, const char *dir, const char *split)
 {
-    int rc = ham_dataset_load_dir(ds, dir, split);
+    int rc = ham_dataset_load_dir(ds, dir, split, NULL);
     if (rc != HAM_OK) {
         *ds = NULL;
         cli_error("%s", ham_last_error());

@@ -46,7 +46,7 @@ int cli_inputs_load(float **x, const char *source, int32_t batch, int32_t featur
 
     /* an IDX images file, raw or gzip: the library's reader */
     ham_dataset_t *ds = NULL;
-    if (ham_dataset_load_idx(&ds, source, NULL) != HAM_OK) {
+    if (ham_dataset_load_idx(&ds, source, NULL, NULL) != HAM_OK) {
         cli_error("%s", ham_last_error());
         return CLI_EXIT_RUNTIME;
     }

@@ -63,7 +63,9 @@ typedef enum ham_operator {
  * @param sizes `n_layers` positive layer sizes
  * @param flags ::HAM_MODEL_CLAMPED_INPUT or ::HAM_MODEL_FREE_INPUT
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (layer count, size <= 0, unknown
- *   flag, or more than 2^31 weights in a block), ::HAM_ERR_NOMEM.
+ *   flag, a weight block of more than 2^31 - 1 entries, or a state of more than 2^31 - 1
+ *   values: the free layers' sizes added up; every derived size is checked before
+ *   anything is allocated), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_model_new(ham_model_t **model, int32_t n_layers, const int32_t *sizes,
                           uint32_t flags);
@@ -256,15 +258,26 @@ HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, in
  * (layer sizes, clamping, Lagrangians and their parameters, solver defaults, weights,
  * biases, CRC-32 checksum; little-endian).
  *
- * The file is written atomically: to a temporary file in the same directory, flushed
- * with fsync, then renamed over `path`, so a crash mid-save leaves the previous file
- * intact and readers never see a half-written one. A replaced file keeps its permissions;
- * a new one gets 0666 less the umask. The file holds exactly the bytes of
- * ham_model_save_buffer().
+ * The file is written atomically: to a temporary file `PATH.XXXXXX` (six characters
+ * from `[A-Za-z0-9]`) in the same directory, flushed with fsync, renamed over `path`, and
+ * the directory fsynced, so a crash mid-save leaves the previous file intact and readers
+ * never see a half-written one. A save that fails removes its temporary file; a process
+ * killed during a save (or a power loss) may leave that one temporary file behind, never
+ * under `path` itself: delete stale `PATH.XXXXXX` files when no save is running. A
+ * replaced file keeps its permissions; a new one gets 0666 less the umask. The file
+ * holds exactly the bytes of ham_model_save_buffer().
+ *
+ * `path` must be new, a regular file or a symbolic link (the link is replaced by the
+ * file; its target is left as it was). Anything else, a directory, a FIFO, a device
+ * (as root, `/dev/null` would otherwise be replaced by a regular file) or a socket, is
+ * refused with ::HAM_ERR_IO before anything is written.
  * @param model the model to save
  * @param path the file to create or replace
- * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO, ::HAM_ERR_UNSUPPORTED (a layer has a
- *   custom Lagrangian, whose callbacks cannot be saved).
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_IO (empty path, not a regular file or
+ *   symbolic link, cannot create, write, fsync or rename the file, or fsync its
+ *   directory: then the new file is in place but its rename may not be durable),
+ *   ::HAM_ERR_UNSUPPORTED (a layer has a custom Lagrangian, whose callbacks cannot be
+ *   saved), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_model_save(const ham_model_t *model, const char *path);
 

@@ -87,6 +87,10 @@ struct ham_model {
 };
 
 void hamp_layout_build(ham_model_t *m);
+/* Length of the full (synchronous) state of a model with these layers: the sum of the
+ * free layers' sizes, which bounds the even-odd state too. ham_model_new refuses more
+ * than INT32_MAX. */
+int64_t hamp_state_len(const int32_t *sizes, int32_t n_layers, int clamped);
 /* Take and drop one reference to a model, for the handles that hold it (solvers,
  * trainers): the same as ham_model_ref() and ham_model_free(), on a const pointer. */
 const ham_model_t *hamp_model_retain(const ham_model_t *m);

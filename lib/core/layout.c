@@ -9,6 +9,16 @@ int hamp_layer_free(const ham_model_t *m, int32_t l)
     return !(m->clamped && l == 0);
 }
 
+int64_t hamp_state_len(const int32_t *sizes, int32_t n_layers, int clamped)
+{
+    int64_t n = 0;
+    for (int32_t l = clamped ? 1 : 0; l < n_layers; l++)
+        n += sizes[l];
+    return n;
+}
+
+/* ham_model_new bounds the full state (hamp_state_len) by INT32_MAX, and the even-odd
+ * state is part of it, so dim and every offset fit an int32_t. */
 static void build(const ham_model_t *m, hamp_layout_t *lay, int even_odd)
 {
     int32_t out_parity = (m->n_layers - 1) % 2;

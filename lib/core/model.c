@@ -36,14 +36,31 @@ HAM_API int ham_model_new(ham_model_t **model, int32_t n_layers, const int32_t *
     *model = NULL;
     if (!sizes)
         return HAMP_FAIL(HAM_ERR_NULL);
-    if (n_layers < 2 || n_layers > HAM_MAX_LAYERS || flags > HAM_MODEL_CLAMPED_INPUT)
-        return HAMP_FAIL(HAM_ERR_INVALID);
+    if (n_layers < 2 || n_layers > HAM_MAX_LAYERS)
+        return hamp_fail(HAM_ERR_INVALID, "ham_model_new: %d layers (2 to %d are possible)",
+                         (int)n_layers, HAM_MAX_LAYERS);
+    if (flags > HAM_MODEL_CLAMPED_INPUT)
+        return hamp_fail(HAM_ERR_INVALID, "ham_model_new: unknown flags 0x%x", (unsigned)flags);
     for (int32_t l = 0; l < n_layers; l++)
         if (sizes[l] <= 0)
-            return HAMP_FAIL(HAM_ERR_INVALID);
+            return hamp_fail(HAM_ERR_INVALID, "ham_model_new: layer %d has size %d", (int)l,
+                             (int)sizes[l]);
+    /* Every size derived from the layers is checked before anything is allocated: the
+     * code indexes states, blocks and offsets with int32_t, and BLAS takes 32-bit sizes.
+     * Weight blocks: */
     for (int32_t l = 0; l + 1 < n_layers; l++)
         if ((int64_t)sizes[l] * sizes[l + 1] > INT32_MAX)
-            return HAMP_FAIL(HAM_ERR_INVALID); /* BLAS takes 32-bit sizes and offsets */
+            return hamp_fail(HAM_ERR_INVALID,
+                             "ham_model_new: weight block %d (%d x %d) has more than 2^31 - 1 "
+                             "entries",
+                             (int)l, (int)sizes[l], (int)sizes[l + 1]);
+    /* The full state (the even-odd one is part of it; offsets lie inside it): */
+    int64_t state = hamp_state_len(sizes, n_layers, (flags & HAM_MODEL_CLAMPED_INPUT) != 0);
+    if (state > INT32_MAX)
+        return hamp_fail(HAM_ERR_INVALID,
+                         "ham_model_new: the state (the free layers' sizes added up) would "
+                         "have %lld values, more than 2^31 - 1",
+                         (long long)state);
 
     ham_model_t *m = calloc(1, sizeof *m);
     if (!m)

@@ -1,10 +1,50 @@
 /* ham_dataset_t: samples kept as loaded (uint8 pixels or float32), handed out as float
  * batches. The loaders (idx.c, npy.c) hand it their buffers through hamp_dataset_wrap. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/io_private.h"
+
+/* The first published size of ham_load_options_t: smaller sizes are refused. */
+#define LOAD_OPTIONS_V1 (offsetof(ham_load_options_t, max_bytes) + sizeof(uint64_t))
+
+int hamp_load_options_read(hamp_budget_t *b, const ham_load_options_t *options)
+{
+    b->max = HAM_LOAD_DEFAULT_MAX_BYTES;
+    b->used = 0;
+    if (!options)
+        return HAM_OK;
+    ham_load_options_t o;
+    int rc = hamp_struct_in(&o, options, LOAD_OPTIONS_V1, sizeof o, "ham_load_options_t");
+    if (rc != HAM_OK)
+        return rc;
+    if (o.flags != 0)
+        return hamp_fail(HAM_ERR_INVALID, "ham_load_options_t.flags is 0x%x, must be 0",
+                         (unsigned)o.flags);
+    if (o.max_bytes != 0)
+        b->max = o.max_bytes;
+    return HAM_OK;
+}
+
+int hamp_budget_take(hamp_budget_t *b, uint64_t n, const char *path, const char *what)
+{
+    if (n > b->max - b->used) {
+        if (b->used == 0)
+            return hamp_fail(HAM_ERR_NOMEM,
+                             "%s: %s needs %llu bytes, more than the load limit of %llu bytes "
+                             "(ham_load_options_t.max_bytes)",
+                             path, what, (unsigned long long)n, (unsigned long long)b->max);
+        return hamp_fail(HAM_ERR_NOMEM,
+                         "%s: %s needs %llu bytes, which with the %llu already allocated "
+                         "exceeds the load limit of %llu bytes (ham_load_options_t.max_bytes)",
+                         path, what, (unsigned long long)n, (unsigned long long)b->used,
+                         (unsigned long long)b->max);
+    }
+    b->used += n;
+    return HAM_OK;
+}
 
 int hamp_dataset_wrap(ham_dataset_t **out, int64_t count, int32_t dim, uint8_t *u8, float *f32,
                       int32_t *labels)

@@ -97,26 +97,30 @@ static int read_header(idx_header_t *h, hamp_rfile_t *f, const char *role)
 }
 
 HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
-                                 const char *labels)
+                                 const char *labels, const ham_load_options_t *options)
 {
     if (!dataset)
         return hamp_fail(HAM_ERR_NULL, "dataset output pointer is NULL");
     *dataset = NULL;
     if (!images)
         return hamp_fail(HAM_ERR_NULL, "images path is NULL");
+    hamp_budget_t budget;
+    int rc = hamp_load_options_read(&budget, options);
+    if (rc != HAM_OK)
+        return rc;
 
     hamp_rfile_t fi, fl;
     memset(&fl, 0, sizeof fl);
     idx_header_t hi, hl;
     uint8_t *pix = NULL, *lab8 = NULL;
     int32_t *lab = NULL;
-    int rc = hamp_rfile_open(&fi, images);
+    rc = hamp_rfile_open(&fi, images, &budget);
     if (rc != HAM_OK)
         return rc;
     if ((rc = read_header(&hi, &fi, "images")) != HAM_OK)
         goto done;
     if (labels) {
-        if ((rc = hamp_rfile_open(&fl, labels)) != HAM_OK)
+        if ((rc = hamp_rfile_open(&fl, labels, &budget)) != HAM_OK)
             goto done;
         if ((rc = read_header(&hl, &fl, "labels")) != HAM_OK)
             goto done;
@@ -135,6 +139,9 @@ HAM_API int ham_dataset_load_idx(ham_dataset_t **dataset, const char *images,
     if (labels) {
         if ((rc = hamp_rfile_read_body(&fl, (void **)&lab8, hl.count, "label data")) != HAM_OK ||
             (rc = hamp_rfile_expect_end(&fl)) != HAM_OK)
+            goto done;
+        if ((rc = hamp_budget_take(&budget, hl.count * sizeof *lab, labels, "the labels")) !=
+            HAM_OK)
             goto done;
         if (hl.count > SIZE_MAX / sizeof *lab ||
             !(lab = malloc((size_t)hl.count * sizeof *lab))) {

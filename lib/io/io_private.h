@@ -24,21 +24,38 @@ struct ham_dataset {
 int hamp_dataset_wrap(ham_dataset_t **out, int64_t count, int32_t dim, uint8_t *u8, float *f32,
                       int32_t *labels);
 
-/* A file read through zlib: gzip or raw, detected from the content (data_file.c). */
+/* What one load may allocate (ham_load_options_t.max_bytes): every buffer whose size the
+ * files decide is taken from it before it is allocated, and counted even after it is
+ * freed, so `used` bounds the load's peak as well. */
+typedef struct hamp_budget {
+    uint64_t max;
+    uint64_t used;
+} hamp_budget_t;
+
+/* Reads a caller's options (NULL: the defaults) into a fresh budget. */
+int hamp_load_options_read(hamp_budget_t *b, const ham_load_options_t *options);
+/* Takes n bytes of `what` from the budget, or fails with HAM_ERR_NOMEM naming the limit
+ * (and `path`). */
+int hamp_budget_take(hamp_budget_t *b, uint64_t n, const char *path, const char *what);
+
+/* A file read through zlib: gzip or raw, detected from the content (rfile.c). */
 struct gzFile_s;
 typedef struct hamp_rfile {
     const char *path;
+    hamp_budget_t *budget; /* what read_body may allocate */
     struct gzFile_s *gz;
     int direct;    /* 1: a raw file, whose size bounds what a header may claim */
     uint64_t size; /* bytes on disk */
     uint64_t pos;  /* (decompressed) bytes read so far */
 } hamp_rfile_t;
 
-int hamp_rfile_open(hamp_rfile_t *f, const char *path);
+/* Opens path without blocking (a FIFO or a device is refused, never waited on). */
+int hamp_rfile_open(hamp_rfile_t *f, const char *path, hamp_budget_t *budget);
 /* Reads exactly len bytes (HAM_ERR_FORMAT "truncated" if the data ends first). */
 int hamp_rfile_read(hamp_rfile_t *f, void *buf, size_t len, const char *what);
 /* Reads a declared body of len bytes into a new malloc'd buffer: checked against a raw
- * file's size first, grown as data arrives from a gzip stream. */
+ * file's size first, then taken from the budget, grown as data arrives from a gzip
+ * stream. */
 int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *what);
 /* HAM_ERR_FORMAT if data follows; also makes zlib verify a gzip trailer. */
 int hamp_rfile_expect_end(hamp_rfile_t *f);

@@ -35,14 +35,18 @@ static char *find_file(const char *dir, const char *split, const char *stem, int
     return NULL;
 }
 
-HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split)
+HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split,
+                                 const ham_load_options_t *options)
 {
     if (!dataset)
         return hamp_fail(HAM_ERR_NULL, "dataset output pointer is NULL");
     *dataset = NULL;
     if (!dir || !split)
         return hamp_fail(HAM_ERR_NULL, "directory or split name is NULL");
-    int rc = HAM_OK;
+    hamp_budget_t check; /* options are checked before the files are looked for */
+    int rc = hamp_load_options_read(&check, options);
+    if (rc != HAM_OK)
+        return rc;
     char *images = find_file(dir, split, "images-idx3-ubyte", &rc);
     if (!images)
         return rc;
@@ -51,7 +55,7 @@ HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const
         free(images);
         return rc;
     }
-    rc = ham_dataset_load_idx(dataset, images, labels);
+    rc = ham_dataset_load_idx(dataset, images, labels, options);
     free(images);
     free(labels);
     return rc;

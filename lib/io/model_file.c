@@ -74,28 +74,22 @@ static int create_temp(char *tmp, size_t base)
     return -1;
 }
 
-/* fsync of the directory holding path, so that the rename itself is durable. Opening the
- * directory may be refused (no read permission) or fsync unsupported (EINVAL): then the
- * rename stands without it; a failing fsync (EIO) is an error. */
-static int sync_dir(const char *path)
+/* fsync of the directory holding the file whose name is in buf, so that the rename
+ * itself is durable. buf is overwritten with the directory's name: it is the
+ * temporary name's buffer, free once the rename is done, and always long enough, so this
+ * step allocates nothing and cannot fail for want of memory. Opening the directory may
+ * be refused (no read permission) or fsync unsupported (EINVAL, EROFS): then the rename
+ * stands without it; a failing fsync (EIO) is an error. */
+static int sync_dir(char *buf)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir;
+    char *slash = strrchr(buf, '/');
     if (!slash)
-        dir = strdup(".");
-    else if (slash == path)
-        dir = strdup("/");
-    else {
-        dir = malloc((size_t)(slash - path) + 1);
-        if (dir) {
-            memcpy(dir, path, (size_t)(slash - path));
-            dir[slash - path] = '\0';
-        }
-    }
-    if (!dir)
-        return 0;
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    free(dir);
+        strcpy(buf, ".");
+    else if (slash == buf)
+        strcpy(buf, "/");
+    else
+        *slash = '\0';
+    int fd = open(buf, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     int rc = fsync(fd);
@@ -108,6 +102,21 @@ static int sync_dir(const char *path)
     return 0;
 }
 
+static const char *node_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
 HAM_API int ham_model_save(const ham_model_t *model, const char *path)
 {
     if (!model || !path)
@@ -118,6 +127,15 @@ HAM_API int ham_model_save(const ham_model_t *model, const char *path)
     size_t base = strlen(path);
     if (base == 0)
         return hamp_fail(HAM_ERR_IO, "empty model file path");
+    /* rename() would replace a FIFO or a device node (as root, /dev/null itself) with a
+     * regular file: only a regular file, or a symbolic link (replaced by the file, its
+     * target untouched), may be replaced. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+        return hamp_fail(HAM_ERR_IO,
+                         "%s: is %s, not a regular file: a model is saved only to a new path, "
+                         "a regular file or a symbolic link",
+                         path, node_kind(st.st_mode));
     char *tmp = malloc(base + 8);
     if (!tmp)
         return hamp_fail(HAM_ERR_NOMEM, "%s: out of memory", path);
@@ -131,7 +149,6 @@ HAM_API int ham_model_save(const ham_model_t *model, const char *path)
                          strerror(e));
     }
     /* A replaced file keeps its permissions. */
-    struct stat st;
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
         (void)fchmod(fd, st.st_mode & 07777);
 
@@ -159,10 +176,11 @@ HAM_API int ham_model_save(const ham_model_t *model, const char *path)
         step = "rename";
         goto fail;
     }
+    rc = sync_dir(tmp) != 0 ? errno : 0;
     free(tmp);
-    if (sync_dir(path) != 0)
+    if (rc != 0)
         return hamp_fail(HAM_ERR_IO, "%s: saved, but syncing its directory failed: %s", path,
-                         strerror(errno));
+                         strerror(rc));
     return HAM_OK;
 fail:
     unlink(tmp);

@@ -316,6 +316,11 @@ static int read_header(header_t *h, const unsigned char *p, uint64_t total, cons
         }
         sum += 4 * (nw + nb); /* < 64 x 2^35 in all: no overflow */
     }
+    /* Before the length: a forged table is then refused for what ham_model_new refuses. */
+    if (hamp_state_len(h->size, (int32_t)h->n_layers, (h->flags & FLAG_CLAMPED) != 0) >
+        INT32_MAX)
+        return invalid(src, "the free layers' sizes add up to more than 2^31 - 1 (the state "
+                            "length)");
     if (sum != total)
         return invalid(src, "the layer sizes make %llu bytes, the %s has %llu",
                        (unsigned long long)sum, src->noun, (unsigned long long)total);

@@ -270,7 +270,9 @@ static int read_labels(int32_t **out, hamp_rfile_t *f, const npy_header_t *h)
     int rc = hamp_rfile_read_body(f, (void **)&raw, h->count * h->item, "label data");
     if (rc != HAM_OK)
         return rc;
-    if ((rc = hamp_rfile_expect_end(f)) != HAM_OK) {
+    if ((rc = hamp_rfile_expect_end(f)) != HAM_OK ||
+        (rc = hamp_budget_take(f->budget, h->count * sizeof **out, f->path, "the labels")) !=
+            HAM_OK) {
         free(raw);
         return rc;
     }
@@ -303,26 +305,30 @@ static int read_labels(int32_t **out, hamp_rfile_t *f, const npy_header_t *h)
 }
 
 HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
-                                 const char *labels)
+                                 const char *labels, const ham_load_options_t *options)
 {
     if (!dataset)
         return hamp_fail(HAM_ERR_NULL, "dataset output pointer is NULL");
     *dataset = NULL;
     if (!samples)
         return hamp_fail(HAM_ERR_NULL, "samples path is NULL");
+    hamp_budget_t budget;
+    int rc = hamp_load_options_read(&budget, options);
+    if (rc != HAM_OK)
+        return rc;
 
     hamp_rfile_t fs, fl;
     memset(&fl, 0, sizeof fl);
     npy_header_t hs, hl;
     void *data = NULL;
     int32_t *lab = NULL;
-    int rc = hamp_rfile_open(&fs, samples);
+    rc = hamp_rfile_open(&fs, samples, &budget);
     if (rc != HAM_OK)
         return rc;
     if ((rc = read_header(&hs, &fs, 0)) != HAM_OK)
         goto done;
     if (labels) {
-        if ((rc = hamp_rfile_open(&fl, labels)) != HAM_OK)
+        if ((rc = hamp_rfile_open(&fl, labels, &budget)) != HAM_OK)
             goto done;
         if ((rc = read_header(&hl, &fl, 1)) != HAM_OK)
             goto done;

@@ -21,11 +21,14 @@
 /* Largest single gzread (its length is an unsigned int, its result an int). */
 #define MAX_READ ((size_t)1 << 30)
 
-int hamp_rfile_open(hamp_rfile_t *f, const char *path)
+int hamp_rfile_open(hamp_rfile_t *f, const char *path, hamp_budget_t *budget)
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    f->budget = budget;
+    /* O_NONBLOCK: opening a FIFO without a writer (or a device) must not wait; it is
+     * refused below. Cleared again before reading a regular file. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return hamp_fail(HAM_ERR_IO, "%s: cannot open: %s", path,
                            strerror(errno));
@@ -40,6 +43,9 @@ int hamp_rfile_open(hamp_rfile_t *f, const char *path)
         return hamp_fail(HAM_ERR_IO, "%s: not a regular file", path);
     }
     f->size = (uint64_t)st.st_size;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl != -1)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         close(fd);
@@ -71,10 +77,16 @@ static int read_failure(hamp_rfile_t *f, const char *what)
     if (zerr == Z_MEM_ERROR)
         return hamp_fail(HAM_ERR_NOMEM, "%s: out of memory decompressing",
                            f->path);
-    /* zlib prefixes its message with the path; ours already names the file. */
+    /* zlib prefixes its message with the name it knows the stream by: "<fd:N>" for a
+     * descriptor handed to gzdopen (or the path, for gzopen). Ours names the file. */
     size_t n = strlen(f->path);
     if (msg && strncmp(msg, f->path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
         msg += n + 2;
+    else if (msg && strncmp(msg, "<fd:", 4) == 0) {
+        const char *end = strstr(msg, ">: ");
+        if (end)
+            msg = end + 3;
+    }
     if (zerr == Z_BUF_ERROR)
         return hamp_fail(HAM_ERR_FORMAT,
                            "%s: truncated: the gzip stream ends inside %s", f->path, what);
@@ -135,6 +147,9 @@ int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *
                            "%llu after the header",
                            f->path, (unsigned long long)len, what,
                            (unsigned long long)(f->size > f->pos ? f->size - f->pos : 0));
+    int rc = hamp_budget_take(f->budget, len, f->path, what);
+    if (rc != HAM_OK)
+        return rc;
     size_t n = (size_t)len;
     /* Raw: the size check above bounds the allocation. Gzip: start small and double. */
     size_t cap = f->direct || n < FIRST_CHUNK ? n : FIRST_CHUNK;
@@ -144,7 +159,6 @@ int hamp_rfile_read_body(hamp_rfile_t *f, void **out, uint64_t len, const char *
                            "%s: out of memory for %zu bytes of %s", f->path, cap, what);
     size_t have = 0;
     for (;;) {
-        int rc = HAM_OK;
         int64_t got = read_some(f, buf + have, cap - have, what, &rc);
         if (got < 0) {
             free(buf);

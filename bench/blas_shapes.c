@@ -1,5 +1,5 @@
 /* The BLAS products of a solve, timed on one and on two OpenBLAS threads: the measurements
- * behind the thread thresholds of lib/linalg.c and the thin-block kernels of lib/thin.c
+ * behind the thread thresholds of lib/common/linalg.c and the thin-block kernels of lib/common/thin.c
  * (docs/performance.md). Not built by meson; run it by hand:
  *
  *   cc -O2 bench/blas_shapes.c -o /tmp/blas_shapes $(pkg-config --cflags --libs openblas)

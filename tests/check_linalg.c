@@ -1,4 +1,4 @@
-/* The products' kernels, lib/linalg.c, lib/thin.c and lib/input_sparse.c: hamp_sgemm
+/* The products' kernels, lib/common/linalg.c, lib/common/thin.c and lib/train/input_sparse.c: hamp_sgemm
  * (which forwards single rows and columns to sgemv) against a naive product for every
  * transpose, shape and beta; the thin-block kernels likewise; the input block's gradient
  * from a compressed mostly-zero input; hamp_dgesv_small (a native LU below 33 unknowns,

@@ -129,7 +129,7 @@ static void model_cost(cost_t *c, const cli_model_spec_t *spec)
  *                   + 4 P per sample for the other parameter gradients (synchronous F),
  *                     6 P with even-odd G (the inner layers' adjoints C_IS lambda),
  *                   + the input block's gradient g_0' A: 2 D per sample, or on a batch
- *                     with at most 35% non-zero pixels (lib/input_sparse.c) 2 N_1 per
+ *                     with at most 35% non-zero pixels (lib/train/input_sparse.c) 2 N_1 per
  *                     non-zero pixel + N_1 per sample;
  *                   the drive is computed once per step and shared by both solves. */
 static double case_flops(const cost_t *c, const counts_t *n, int eo)
@@ -141,7 +141,7 @@ static double case_flops(const cost_t *c, const counts_t *n, int eo)
     return f;
 }
 
-/* The input block's gradient on one batch, as lib/input_sparse.c chooses its path (the
+/* The input block's gradient on one batch, as lib/train/input_sparse.c chooses its path (the
  * shifted sigmoid is additive; 0.35 and 8 rows are HAMP_SPARSE_MAX, HAMP_SPARSE_MIN_ROWS). */
 static double grad_w0_flops(const float *x, int32_t rows, int32_t n0, int32_t n1)
 {

@@ -340,3 +340,15 @@ void cli_set_threads(int64_t threads)
              "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS, which a BLAS may read only at start-up");
 #endif
 }
+
+const char *cli_json_float(char *buf, size_t len, double v)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, len, "null");
+        return buf;
+    }
+    int n = snprintf(buf, len, "%.6g", v);
+    if (n > 0 && (size_t)n + 2 < len && !strpbrk(buf, ".e"))
+        memcpy(buf + n, ".0", 3);
+    return buf;
+}

@@ -174,6 +174,10 @@ int cli_split_list(char **items, int max_items, char *buf, size_t buflen, const 
 /* Sets the number of BLAS threads (threads <= 0: leave the BLAS's own). */
 void cli_set_threads(int64_t threads);
 
+/* A JSON number for a field documented as float: "%.6g", with ".0" added when that
+ * reads as an integer ("4" -> "4.0"), and null when v is not finite. Returns buf. */
+const char *cli_json_float(char *buf, size_t len, double v);
+
 /* --------------------------------------------------------------- monotonic time */
 
 double cli_now_ms(void);

@@ -121,14 +121,6 @@ static void make_starts(float *S, int32_t count, int32_t d, double r, mhn_rng_t 
     }
 }
 
-static void print_json_number(double v)
-{
-    if (isfinite(v))
-        printf("%.6g", v);
-    else
-        printf("null");
-}
-
 /* ------------------------------------------------------------------ the SVG plot */
 
 typedef struct plot_ctx {
@@ -372,8 +364,9 @@ int cmd_phase(int argc, char **argv)
         if (r->minima - mean > 0 && !isfinite(beta_pattern))
             beta_pattern = beta;
         if (a.json) {
-            printf("{\"beta\": %.6g, \"distinct_minima\": %d, \"mean_attractor\": %s}\n", beta,
-                   (int)r->minima, mean ? "true" : "false");
+            char b[40];
+            printf("{\"beta\": %s, \"distinct_minima\": %d, \"mean_attractor\": %s}\n",
+                   cli_json_float(b, sizeof b, beta), (int)r->minima, mean ? "true" : "false");
         } else {
             char basin[32];
             snprintf(basin, sizeof basin, "%.2f%%", 100.0 * r->mean_basin / r->starts);
@@ -384,11 +377,9 @@ int cmd_phase(int argc, char **argv)
         fflush(stdout);
     }
     if (a.json) {
-        printf("{\"beta_s\": ");
-        print_json_number(beta_s);
-        printf(", \"beta_pattern_minima\": ");
-        print_json_number(beta_pattern);
-        printf("}\n");
+        char b1[40], b2[40];
+        printf("{\"beta_s\": %s, \"beta_pattern_minima\": %s}\n",
+               cli_json_float(b1, sizeof b1, beta_s), cli_json_float(b2, sizeof b2, beta_pattern));
     } else {
         printf("\nbeta_s (mean attractor loses stability): %.6g\n", beta_s);
         if (isfinite(beta_pattern))

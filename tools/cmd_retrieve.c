@@ -403,10 +403,12 @@ int cmd_retrieve(int argc, char **argv)
                 }
                 const char *name = ham_solver_kind_name(kind);
                 int not_conv = stats.samples - stats.converged;
+                char b[40];
                 if (a.json)
-                    printf("{\"patterns\": %d, \"beta\": %.6g, \"solver\": \"%s\", "
+                    printf("{\"patterns\": %d, \"beta\": %s, \"solver\": \"%s\", "
                            "\"accuracy\": %.4f, \"iters_mean\": %.4f, \"not_converged\": %d}\n",
-                           (int)K, betas[ib], name, (double)ok / Q, stats.iters_mean, not_conv);
+                           (int)K, cli_json_float(b, sizeof b, betas[ib]), name, (double)ok / Q,
+                           stats.iters_mean, not_conv);
                 else
                     printf("%6d  %8.4g  %8.4g  %11.3f  %-8s  %8.3f  %10.3f  %7.3f  %10.2f  %13d  "
                            "%9.2f\n",

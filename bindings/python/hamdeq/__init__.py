@@ -12,7 +12,8 @@ See README.md for the conventions (arrays, errors, callbacks, lifetimes, threads
 """
 
 from . import constants
-from ._lib import cstr as _cstr, ffi, lib as _lib, library_name
+from ._lib import cstr as _cstr, ffi, library_name
+from ._lib import lib  # the raw cffi library, for what the wrappers do not cover
 from ._names import (lagrangian_from_name, lagrangian_name, operator_from_name, operator_name,
                      solver_kind_from_name, solver_kind_name)
 from .constants import *  # noqa: F401,F403 - the enums and their C-named aliases
@@ -28,19 +29,19 @@ __version__ = "0.1.0"
 
 def version():
     """Version of the loaded library as (major, minor, patch) (``ham_version``)."""
-    v = _lib.ham_version()
+    v = lib.ham_version()
     return (v // 10000, v // 100 % 100, v % 100)
 
 
 def version_string():
     """Version of the loaded library as a string such as "0.1.0" (``ham_version_string``)."""
-    return _cstr(_lib.ham_version_string())
+    return _cstr(lib.ham_version_string())
 
 
 def last_error():
     """This thread's message about its most recent failing call (``ham_last_error``); the
     binding already puts it into every HamDeqError."""
-    return _cstr(_lib.ham_last_error())
+    return _cstr(lib.ham_last_error())
 
 
 __all__ = constants.__all__ + [

@@ -1,7 +1,8 @@
 """Kinds, operators and options given as members, ints or names."""
 
 from ._lib import cstr, ffi, lib
-from .constants import LagrangianKind, Operator, Option, SolverKind, TrainOption, as_member
+from .constants import (Gradient, LagrangianKind, Loss, Operator, Optimizer, Option, SolverKind,
+                        TrainOption, as_member)
 from .errors import check
 
 
@@ -51,6 +52,25 @@ def solver_option(option):
 def train_option(option):
     """TrainOption member, int, or its name ("lr", "backward_iters")."""
     return _option(option, TrainOption, "trainer option")
+
+
+_VALUE_ENUMS = {TrainOption.LOSS: Loss, TrainOption.OPTIMIZER: Optimizer,
+                TrainOption.GRADIENT: Gradient}
+
+
+def train_option_value(option, name):
+    """The value of an enum-valued trainer option given by name."""
+    if option == TrainOption.BACKWARD_SOLVER:
+        return solver_kind(name)
+    cls = _VALUE_ENUMS.get(option)
+    if cls is None:
+        raise TypeError("trainer option %s takes a number, not %r"
+                        % (as_member(TrainOption, option).name.lower(), name))
+    try:
+        return cls[name.upper().replace("-", "_")]
+    except KeyError:
+        raise ValueError("unknown %s %r (known: %s)" % (cls.__name__, name, ", ".join(
+            m.name.lower().replace("_", "-") for m in cls))) from None
 
 
 def operator_name(op):

@@ -80,10 +80,15 @@ class Trainer(Handle):
         return OptionInfo(d[0], lo[0], hi[0])
 
     def set_option(self, option, value):
-        """Sets a trainer option (a TrainOption, an int or its name: "lr", "loss", ...)."""
+        """Sets a trainer option (a TrainOption, an int or its name: "lr", "loss", ...).
+        The enum-valued ones also take names: loss "mse" / "cross-entropy", optimizer
+        "sgd" / "adam" / "madam", gradient "implicit" / "recurrent", backward_solver a
+        solver kind name."""
+        option = _names.train_option(option)
+        if isinstance(value, str):
+            value = _names.train_option_value(option, value)
         with self._busy() as p:
-            check(lib.ham_trainer_set_option(p, _names.train_option(option), float(value)),
-                  "ham_trainer_set_option")
+            check(lib.ham_trainer_set_option(p, option, float(value)), "ham_trainer_set_option")
 
     def get_option(self, option):
         """Reads a trainer option (a float)."""

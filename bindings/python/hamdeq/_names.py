@@ -6,10 +6,10 @@ from .constants import (Gradient, LagrangianKind, Loss, Operator, Optimizer, Opt
 from .errors import check
 
 
-def _parse(value, from_name, cls, what):
+def _parse(value, from_name, fname, cls, what):
     if isinstance(value, str):
         out = ffi.new("int32_t *")
-        check(from_name(out, value.encode()), what + " name")
+        check(from_name(out, value.encode()), fname)
         return as_member(cls, out[0])
     if isinstance(value, bool) or not isinstance(value, int):
         # enum members are ints; anything else (floats, None) is a mistake
@@ -19,17 +19,20 @@ def _parse(value, from_name, cls, what):
 
 def operator(op):
     """Operator member, int, or "sync" / "even-odd"."""
-    return _parse(op, lib.ham_operator_from_name, Operator, "operator")
+    return _parse(op, lib.ham_operator_from_name, "ham_operator_from_name", Operator,
+                  "operator")
 
 
 def solver_kind(kind):
     """SolverKind member, int, or "picard" / "anderson" / "broyden" / "newton"."""
-    return _parse(kind, lib.ham_solver_kind_from_name, SolverKind, "solver kind")
+    return _parse(kind, lib.ham_solver_kind_from_name, "ham_solver_kind_from_name", SolverKind,
+                  "solver kind")
 
 
 def lagrangian_kind(kind):
     """LagrangianKind member, int, or a name such as "tanh"."""
-    return _parse(kind, lib.ham_lagrangian_from_name, LagrangianKind, "Lagrangian kind")
+    return _parse(kind, lib.ham_lagrangian_from_name, "ham_lagrangian_from_name",
+                  LagrangianKind, "Lagrangian kind")
 
 
 def _option(option, cls, what):
@@ -40,7 +43,8 @@ def _option(option, cls, what):
             raise ValueError("unknown %s %r (known: %s)"
                              % (what, option, ", ".join(m.name.lower() for m in cls))) from None
     if isinstance(option, bool) or not isinstance(option, int):
-        raise TypeError("%s: expected a %s, an int or a name, got %r" % (what, cls.__name__, option))
+        raise TypeError("%s: expected a %s, an int or a name, got %r"
+                        % (what, cls.__name__, option))
     return option
 
 

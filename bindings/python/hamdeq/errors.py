@@ -9,7 +9,7 @@ re-raises the recorded exception, with its original traceback, once the call ret
 
 import threading
 
-from ._lib import cstr, ffi, lib
+from ._lib import cstr, lib
 
 __all__ = ["HamDeqError", "status_name", "strerror"]
 
@@ -32,6 +32,8 @@ class HamDeqError(Exception):
         self.message = message if message else text
         self.function = function
         where = "%s: " % function if function else ""
+        if function and self.message.startswith(function + ":"):
+            where = ""
         super().__init__("%s%s (%s, %d)" % (where, self.message, self.name, self.status))
 
     def __reduce__(self):
@@ -59,6 +61,11 @@ def record(exc):
     """Keeps the first exception a callback raised during the current C call."""
     if getattr(_tls, "pending", None) is None:
         _tls.pending = exc
+
+
+def has_pending():
+    """True when a callback recorded an exception during the current C call."""
+    return getattr(_tls, "pending", None) is not None
 
 
 def take_pending():

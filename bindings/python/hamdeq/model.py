@@ -9,7 +9,7 @@ import numpy as np
 from . import _arrays as A
 from . import _names
 from ._handle import Handle
-from ._lib import cstr, ffi, lib
+from ._lib import ffi, lib
 from .constants import LagrangianKind, ModelFlags, Operator, SolverKind, as_member
 from .errors import check, record
 
@@ -25,8 +25,8 @@ class Lagrangian:
     """Base class (optional: any object with these methods will do) of a Lagrangian
     written in Python, for Model.set_custom_lagrangian().
 
-    Each method gets one row (one sample) of ``n`` units as read-only float32 arrays,
-    valid during the call only, and is called once per row per evaluation, so a Python
+    Each method gets one row (one sample) of ``n`` units as float32 arrays (copies), and
+    is called once per row per evaluation, so a Python
     Lagrangian is slow: it is meant for experiments and tests. An exception raised here
     does not reach C: the output is filled with NaN (the sample then diverges), the solve
     or step is cancelled at the next iteration, and the exception is raised by the
@@ -73,7 +73,8 @@ def python_lagrangians_alive():
 
 
 def _row(p, n):
-    return A.view(p, (n,), np.float32, writeable=False)
+    # a copy: the callback may keep it, and the C row is reused right after the call
+    return A.view(p, (n,), np.float32, writeable=False).copy()
 
 
 def _fill(p, n, result, what):

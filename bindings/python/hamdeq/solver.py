@@ -10,8 +10,8 @@ from . import _arrays as A
 from . import _names
 from ._handle import Handle
 from ._lib import ffi, lib
-from .constants import Operator, Option, SampleStatus, SolverKind, as_member
-from .errors import check, error_status, record
+from .constants import Operator, Option, SolverKind, as_member
+from .errors import check, error_status, has_pending, record
 from .model import Model, python_lagrangians_alive
 
 __all__ = ["Solver", "SolverBackend", "Step", "IterInfo", "ConvInfo", "SolveStats", "Samples",
@@ -160,8 +160,7 @@ class _SolverState:
 def _iter_trampoline(info, user):
     try:
         # an exception a Python Lagrangian recorded during this solve cancels it
-        from .errors import _tls
-        if getattr(_tls, "pending", None) is not None:
+        if has_pending():
             return 1
         fn = ffi.from_handle(user).callback
         if fn is None:

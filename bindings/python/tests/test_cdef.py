@@ -7,7 +7,6 @@ against the headers checks the struct layouts cffi computed against the compiler
 """
 
 import os
-import pathlib
 import re
 import shutil
 import subprocess

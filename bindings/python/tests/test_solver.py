@@ -164,7 +164,8 @@ def test_callback_exception_is_reraised(rng):
         s.set_callback(cb)
         with pytest.raises(Boom, match="from the callback") as e:
             s.solve(rng.random((3, 12)))
-        assert any("HAM_ERR_CANCELLED" in n for n in getattr(e.value, "__notes__", ["HAM_ERR_CANCELLED"]))
+        notes = getattr(e.value, "__notes__", None)      # Python 3.11+: the C status noted
+        assert notes is None or "HAM_ERR_CANCELLED" in notes[0]
         with pytest.raises(RuntimeError, match="only valid during the callback"):
             kept[0].state
         assert kept[0].iteration == 0          # the scalars stay readable

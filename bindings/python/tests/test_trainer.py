@@ -2,7 +2,6 @@
 
 import gc
 import os
-import shutil
 import subprocess
 import time
 

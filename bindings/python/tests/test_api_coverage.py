@@ -28,3 +28,14 @@ def test_every_exported_function_is_bound(repo):
 def test_no_binding_of_an_unexported_function(repo):
     extra = sorted(bound_functions() - set(map_functions(repo)))
     assert not extra, "the binding calls functions that lib/hamdeq.map does not export: %s" % extra
+
+
+def test_readme_maps_every_function(repo):
+    readme = (PKG.parent / "README.md").read_text()
+    missing = [f for f in map_functions(repo) if "`%s`" % f not in readme]
+    assert not missing, "README.md's API map lacks %s" % missing
+
+
+def test_public_names_exist():
+    for name in hamdeq.__all__:
+        assert hasattr(hamdeq, name), name

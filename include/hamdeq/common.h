@@ -63,7 +63,8 @@ HAM_API const char *ham_strerror(int status);
 /**
  * @brief Name of a status code, e.g. "HAM_ERR_NULL".
  * @param status a ::ham_status_t value (any int is accepted)
- * @return never NULL; "HAM_UNKNOWN" for undefined values.
+ * @return never NULL: a static string; "HAM_UNKNOWN" for undefined values.
+ * Thread-safe.
  */
 HAM_API const char *ham_status_name(int status);
 
@@ -80,10 +81,18 @@ HAM_API const char *ham_last_error(void);
 
 /**
  * @brief Version of the loaded library as 10000*major + 100*minor + patch.
+ *
+ * Compare it with ::HAM_VERSION_NUMBER, the version of the headers compiled against.
+ * Thread-safe.
+ * @return e.g. 100 for 0.1.0; never fails.
  */
 HAM_API uint32_t ham_version(void);
 
-/** @brief Version of the loaded library as a static string such as "0.1.0". */
+/**
+ * @brief Version of the loaded library as a string. Thread-safe.
+ * @return a static string such as "0.1.0" (::HAM_VERSION_STRING of the library's own
+ *   build); never NULL.
+ */
 HAM_API const char *ham_version_string(void);
 
 #ifdef __cplusplus

@@ -100,25 +100,47 @@ HAM_API int ham_dataset_load_npy(ham_dataset_t **dataset, const char *samples,
 HAM_API int ham_dataset_load_dir(ham_dataset_t **dataset, const char *dir, const char *split,
                                  const ham_load_options_t *options);
 
-/** @brief Frees a dataset; NULL is a no-op. */
+/**
+ * @brief Frees a dataset; NULL is a no-op.
+ * @param dataset the dataset, or NULL
+ */
 HAM_API void ham_dataset_free(ham_dataset_t *dataset);
 
-/** @brief Number of samples (0 for NULL). */
+/**
+ * @brief Number of samples.
+ * @param dataset the dataset, or NULL
+ * @return the count (the first axis of the files); 0 for NULL.
+ */
 HAM_API int64_t ham_dataset_count(const ham_dataset_t *dataset);
 
-/** @brief Values per sample, e.g. 784 for 28 x 28 images (0 for NULL). */
+/**
+ * @brief Values per sample, e.g. 784 for 28 x 28 images.
+ * @param dataset the dataset, or NULL
+ * @return the product of the sample's dimensions; 0 for NULL.
+ */
 HAM_API int32_t ham_dataset_dim(const ham_dataset_t *dataset);
 
-/** @brief 1 if the dataset has labels, 0 otherwise. */
+/**
+ * @brief Whether the dataset has labels.
+ * @param dataset the dataset, or NULL
+ * @return 1 if the dataset has labels, 0 otherwise (and for NULL).
+ */
 HAM_API int32_t ham_dataset_has_labels(const ham_dataset_t *dataset);
 
-/** @brief Number of classes: largest label + 1 (0 without labels). */
+/**
+ * @brief Number of classes.
+ * @param dataset the dataset, or NULL
+ * @return the largest label + 1; 0 without labels and for NULL.
+ */
 HAM_API int32_t ham_dataset_n_classes(const ham_dataset_t *dataset);
 
 /**
  * @brief Copies samples `first .. first+count-1` out as floats (uint8 data divided by 255).
- * @param x `count x dim` floats
- * @param labels `count` labels, or NULL (must be NULL for an unlabelled dataset)
+ * @param[out] x `count x dim` floats
+ * @param[out] labels `count` labels, or NULL (must be NULL for an unlabelled dataset)
+ * @param dataset the dataset
+ * @param first index of the first sample, `0 .. count()-1`
+ * @param count number of samples, > 0, with `first + count <= ham_dataset_count()`
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (range outside the data, count <= 0,
  *   labels requested from an unlabelled dataset).
  */
@@ -127,7 +149,15 @@ HAM_API int ham_dataset_get(float *x, int32_t *labels, const ham_dataset_t *data
 
 /**
  * @brief Same as ham_dataset_get() for an arbitrary list of sample indices (shuffled
- * mini-batches).
+ * mini-batches). Every index is checked before anything is written.
+ * @param[out] x `count x dim` floats, row `k` from sample `indices[k]`
+ * @param[out] labels `count` labels, or NULL (must be NULL for an unlabelled dataset)
+ * @param dataset the dataset
+ * @param indices `count` sample indices, each in `0 .. ham_dataset_count()-1` (repeats
+ *   allowed)
+ * @param count number of samples, > 0
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`x`, `dataset` or `indices`), ::HAM_ERR_INVALID (count
+ *   <= 0, an index out of range, labels requested from an unlabelled dataset).
  */
 HAM_API int ham_dataset_gather(float *x, int32_t *labels, const ham_dataset_t *dataset,
                                const int64_t *indices, int32_t count);

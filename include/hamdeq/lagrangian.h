@@ -81,14 +81,18 @@ typedef struct ham_lagrangian_def {
 /**
  * @brief Short static name of a built-in Lagrangian kind ("shifted-sigmoid", "sigmoid",
  * "tanh", "identity", "softmax", "custom").
- * @return NULL for an unknown kind.
+ * @param kind a ::ham_lagrangian_kind_t value
+ * @return the name, a static string; NULL for an unknown kind (not an error:
+ *   ham_last_error() is left as it was).
  */
 HAM_API const char *ham_lagrangian_name(int32_t kind);
 
 /**
  * @brief Parses a name as printed by ham_lagrangian_name() (not "custom").
- * @param[out] kind the kind
- * @return ::HAM_OK, ::HAM_ERR_NULL, or ::HAM_ERR_UNKNOWN_LAGRANGIAN.
+ * @param[out] kind the ::ham_lagrangian_kind_t; left unchanged on failure
+ * @param name the name, e.g. "shifted-sigmoid" (compared exactly, case included)
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`kind` or `name`), ::HAM_ERR_UNKNOWN_LAGRANGIAN (no
+ *   built-in kind has that name; "custom" included).
  */
 HAM_API int ham_lagrangian_from_name(int32_t *kind, const char *name);
 

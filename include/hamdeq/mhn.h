@@ -61,8 +61,9 @@ HAM_API int ham_mhn_new(ham_model_t **model, const float *patterns, int32_t n_pa
  *   (as built by ham_mhn_new())
  * @param batch number of samples, > 0
  * @param v `batch x dim` visible states
- * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (batch), ::HAM_ERR_UNSUPPORTED (the
- *   model does not have the MHN layout), ::HAM_ERR_NONFINITE (NaN or infinity in `v`).
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`energy`, `model` or `v`), ::HAM_ERR_INVALID (batch),
+ *   ::HAM_ERR_UNSUPPORTED (the model does not have the MHN layout), ::HAM_ERR_NONFINITE
+ *   (NaN or infinity in `v`), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_mhn_energy(double *energy, const ham_model_t *model, int32_t batch,
                            const float *v);
@@ -80,6 +81,8 @@ HAM_API int ham_mhn_energy(double *energy, const ham_model_t *model, int32_t bat
  * @param[out] beta_s the threshold; `+INFINITY` when every pattern is the same (a single
  *   pattern included): the mean is then stable at every beta
  * @param patterns `n_patterns x dim` floats, row-major
+ * @param n_patterns number of patterns `N`, >= 1
+ * @param dim length of a pattern, >= 1
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (n_patterns or dim < 1, or a
  *   `dim x dim` / `N x N` matrix too large to form), ::HAM_ERR_NONFINITE,
  *   ::HAM_ERR_NOMEM, ::HAM_ERR_NUMERIC (the eigensolver failed).
@@ -93,6 +96,9 @@ HAM_API int ham_mhn_beta_s(double *beta_s, const float *patterns, int32_t n_patt
  * covariance of the patterns under the weights `p`. A fixed point is a strict local
  * minimum when it is positive, a saddle when it is negative.
  * @param[out] lambda_min `batch` doubles
+ * @param model an MHN model, as for ham_mhn_energy()
+ * @param batch number of samples, > 0
+ * @param v `batch x dim` visible states
  * @return as ham_mhn_energy(), plus ::HAM_ERR_INVALID (a covariance matrix too large to
  *   form, as for ham_mhn_beta_s()), ::HAM_ERR_NOMEM and ::HAM_ERR_NUMERIC.
  */

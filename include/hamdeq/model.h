@@ -103,13 +103,26 @@ HAM_API void ham_model_free(ham_model_t *model);
  */
 HAM_API int ham_model_clone(ham_model_t **out, const ham_model_t *model);
 
-/** @brief Number of layers, or 0 for NULL. */
+/**
+ * @brief Number of layers.
+ * @param model the model, or NULL
+ * @return `L`, from 2 to ::HAM_MAX_LAYERS; 0 for NULL.
+ */
 HAM_API int32_t ham_model_n_layers(const ham_model_t *model);
 
-/** @brief Size of layer `layer`, or 0 when the model is NULL or the layer out of range. */
+/**
+ * @brief Size `N_layer` of one layer.
+ * @param model the model, or NULL
+ * @param layer the layer, `0 .. n_layers-1`
+ * @return the number of units, > 0; 0 when `model` is NULL or `layer` out of range.
+ */
 HAM_API int32_t ham_model_layer_size(const ham_model_t *model, int32_t layer);
 
-/** @brief 1 if layer 0 is clamped to the input, 0 otherwise (and for NULL). */
+/**
+ * @brief Whether layer 0 is clamped to the input (::HAM_MODEL_CLAMPED_INPUT).
+ * @param model the model, or NULL
+ * @return 1 if layer 0 is clamped to the input, 0 otherwise (and for NULL).
+ */
 HAM_API int32_t ham_model_has_clamped_input(const ham_model_t *model);
 
 /**
@@ -145,8 +158,12 @@ HAM_API int ham_model_set_custom_lagrangian(ham_model_t *model, int32_t layer,
 
 /**
  * @brief Reads the Lagrangian of one layer.
- * @param[out] kind its ::ham_lagrangian_kind_t
+ * @param[out] kind its ::ham_lagrangian_kind_t (::HAM_LAGRANGIAN_CUSTOM for a custom one)
  * @param[out] param beta for softmax, 0 otherwise (may be NULL)
+ * @param model the model
+ * @param layer the layer, `0 .. n_layers-1`
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`kind` or `model`), ::HAM_ERR_INVALID (layer out of
+ *   range).
  */
 HAM_API int ham_model_get_lagrangian(int32_t *kind, double *param, const ham_model_t *model,
                                      int32_t layer);
@@ -157,63 +174,126 @@ HAM_API int ham_model_get_lagrangian(int32_t *kind, double *param, const ham_mod
  *
  * The stream is a fixed xoshiro256** generator: the same seed gives the same weights
  * on every platform and run.
+ * @param model the model
+ * @param seed any value; the blocks are drawn in order `W_0, W_1, ...`, row-major
+ * @return ::HAM_OK, ::HAM_ERR_NULL.
  */
 HAM_API int ham_model_init_xavier(ham_model_t *model, uint64_t seed);
 
 /**
  * @brief Copies weight block `W_block` (`N_block x N_{block+1}`, row-major) out.
+ * @param[out] out `count` floats
+ * @param model the model
+ * @param block the block, `0 .. n_layers-2` (it couples layers `block` and `block+1`)
  * @param count number of floats in `out`; must equal `N_block * N_{block+1}`
- * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (block), ::HAM_ERR_DIMENSION (count).
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`out` or `model`), ::HAM_ERR_INVALID (block),
+ *   ::HAM_ERR_DIMENSION (count).
  */
 HAM_API int ham_model_get_weights(float *out, const ham_model_t *model, int32_t block,
                                   size_t count);
 
-/** @brief Sets weight block `W_block` from `count` finite floats (see ham_model_get_weights()).
- *  @return also ::HAM_ERR_NONFINITE. */
+/**
+ * @brief Sets weight block `W_block` from `count` finite floats (see
+ * ham_model_get_weights()). On failure the block is left as it was.
+ * @param model the model
+ * @param block the block, `0 .. n_layers-2`
+ * @param w `N_block x N_{block+1}` floats, row-major (copied)
+ * @param count number of floats in `w`; must equal `N_block * N_{block+1}`
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`model` or `w`), ::HAM_ERR_INVALID (block),
+ *   ::HAM_ERR_DIMENSION (count), ::HAM_ERR_NONFINITE (NaN or infinity in `w`).
+ */
 HAM_API int ham_model_set_weights(ham_model_t *model, int32_t block, const float *w,
                                   size_t count);
 
 /**
- * @brief Copies the bias of a free layer out (`count` must equal its size).
- * @return ::HAM_ERR_INVALID for the clamped input layer, which has no bias.
+ * @brief Copies the bias `b_layer` of a free layer out.
+ * @param[out] out `count` floats
+ * @param model the model
+ * @param layer a free layer, `0 .. n_layers-1` (not the clamped input layer)
+ * @param count number of floats in `out`; must equal the layer's size
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`out` or `model`), ::HAM_ERR_INVALID (layer out of
+ *   range, or the clamped input layer, which has no bias), ::HAM_ERR_DIMENSION (count).
  */
 HAM_API int ham_model_get_bias(float *out, const ham_model_t *model, int32_t layer,
                                size_t count);
 
-/** @brief Sets the bias of a free layer from `count` finite floats. */
+/**
+ * @brief Sets the bias `b_layer` of a free layer from `count` finite floats. On failure
+ * the bias is left as it was.
+ * @param model the model
+ * @param layer a free layer, `0 .. n_layers-1` (not the clamped input layer)
+ * @param b the layer's size in floats (copied)
+ * @param count number of floats in `b`; must equal the layer's size
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`model` or `b`), ::HAM_ERR_INVALID (layer out of
+ *   range, or the clamped input layer), ::HAM_ERR_DIMENSION (count), ::HAM_ERR_NONFINITE
+ *   (NaN or infinity in `b`).
+ */
 HAM_API int ham_model_set_bias(ham_model_t *model, int32_t layer, const float *b, size_t count);
 
 /**
  * @brief Length of one sample's state for an operator.
  * @param[out] dim the full state length (::HAM_OPERATOR_SYNC) or the even-odd one
+ * @param model the model
+ * @param op a ::ham_operator_t
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`dim` or `model`), ::HAM_ERR_UNKNOWN_OPERATOR.
  */
 HAM_API int ham_model_state_dim(int32_t *dim, const ham_model_t *model, int32_t op);
 
 /**
  * @brief Where layer `layer` starts inside one sample's state of operator `op`.
- * @return ::HAM_ERR_INVALID when that layer is not part of that state.
+ * @param[out] offset the index of the layer's first unit within a row of the state
+ * @param model the model
+ * @param op a ::ham_operator_t
+ * @param layer the layer, `0 .. n_layers-1`
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`offset` or `model`), ::HAM_ERR_UNKNOWN_OPERATOR,
+ *   ::HAM_ERR_INVALID (layer out of range, or not part of that state: the clamped input
+ *   layer, or, for ::HAM_OPERATOR_EVEN_ODD, a layer of the other parity class).
  */
 HAM_API int ham_model_state_offset(int32_t *offset, const ham_model_t *model, int32_t op,
                                    int32_t layer);
 
 /**
  * @brief Applies an operator: `out = F(s)` (sync) or `out = G(s)` (even-odd).
- * @param out `batch x dim` floats (dim from ham_model_state_dim())
+ *
+ * Allocates a workspace per call: solvers use a preallocated one instead.
+ * @param[out] out `batch x dim` floats (dim from ham_model_state_dim())
+ * @param model the model
+ * @param op a ::ham_operator_t
  * @param batch number of samples, > 0
  * @param x `batch x N_0` inputs for a clamped model, NULL otherwise
  * @param s `batch x dim` states
- * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (batch, x given to a free-input
- *   model), ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_NONFINITE, ::HAM_ERR_NOMEM.
- * Allocates a workspace per call: solvers use a preallocated one instead.
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`out`, `model`, `s`, or `x` for a clamped model),
+ *   ::HAM_ERR_INVALID (batch, x given to a free-input model), ::HAM_ERR_UNKNOWN_OPERATOR,
+ *   ::HAM_ERR_NONFINITE (NaN or infinity in `x` or `s`), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_model_apply(float *out, const ham_model_t *model, int32_t op, int32_t batch,
                             const float *x, const float *s);
 
-/** @brief Jacobian-vector product `out = J(s) v` of an operator, one tangent `v` per sample. */
+/**
+ * @brief Jacobian-vector product `out = J(s) v` of an operator, one tangent `v` per sample.
+ * @param[out] out `batch x dim` floats
+ * @param model the model
+ * @param op a ::ham_operator_t
+ * @param batch number of samples, > 0
+ * @param x `batch x N_0` inputs for a clamped model, NULL otherwise
+ * @param s `batch x dim` states: the linearisation point
+ * @param v `batch x dim` tangents
+ * @return as ham_model_apply() (::HAM_ERR_NULL and ::HAM_ERR_NONFINITE also for `v`).
+ */
 HAM_API int ham_model_jvp(float *out, const ham_model_t *model, int32_t op, int32_t batch,
                           const float *x, const float *s, const float *v);
 
-/** @brief Vector-Jacobian product `out = J(s)^T v` of an operator, one `v` per sample. */
+/**
+ * @brief Vector-Jacobian product `out = J(s)^T v` of an operator, one `v` per sample.
+ * @param[out] out `batch x dim` floats
+ * @param model the model
+ * @param op a ::ham_operator_t
+ * @param batch number of samples, > 0
+ * @param x `batch x N_0` inputs for a clamped model, NULL otherwise
+ * @param s `batch x dim` states: the linearisation point
+ * @param v `batch x dim` cotangents
+ * @return as ham_model_apply() (::HAM_ERR_NULL and ::HAM_ERR_NONFINITE also for `v`).
+ */
 HAM_API int ham_model_vjp(float *out, const ham_model_t *model, int32_t op, int32_t batch,
                           const float *x, const float *s, const float *v);
 
@@ -221,7 +301,13 @@ HAM_API int ham_model_vjp(float *out, const ham_model_t *model, int32_t op, int3
  * @brief Energy `E(s; x)` of full states (docs/math.md section 1), one value per sample,
  * accumulated in double precision.
  * @param[out] energy `batch` doubles
+ * @param model the model
+ * @param batch number of samples, > 0
+ * @param x `batch x N_0` inputs for a clamped model, NULL otherwise
  * @param full `batch x dim(HAM_OPERATOR_SYNC)` states
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`energy`, `model`, `full`, or `x` for a clamped
+ *   model), ::HAM_ERR_INVALID (batch, x given to a free-input model), ::HAM_ERR_NONFINITE
+ *   (NaN or infinity in `x` or `full`), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_model_energy(double *energy, const ham_model_t *model, int32_t batch,
                              const float *x, const float *full);
@@ -229,27 +315,54 @@ HAM_API int ham_model_energy(double *energy, const ham_model_t *model, int32_t b
 /**
  * @brief Full state from an even-odd state: the other parity class is set to its exact
  * conditional optimum `F_other(s_eo)` (the first half-step of `G`).
+ * @param[out] full `batch x dim(HAM_OPERATOR_SYNC)` floats
+ * @param model the model
+ * @param batch number of samples, > 0
+ * @param x `batch x N_0` inputs for a clamped model, NULL otherwise
+ * @param eo `batch x dim(HAM_OPERATOR_EVEN_ODD)` states
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`full`, `model`, `eo`, or `x` for a clamped model),
+ *   ::HAM_ERR_INVALID (batch, x given to a free-input model), ::HAM_ERR_NONFINITE (NaN or
+ *   infinity in `x` or `eo`), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_model_eo_to_full(float *full, const ham_model_t *model, int32_t batch,
                                  const float *x, const float *eo);
 
-/** @brief Even-odd state taken out of a full state (a copy of the state class's layers). */
+/**
+ * @brief Even-odd state taken out of a full state (a copy of the state class's layers).
+ * @param[out] eo `batch x dim(HAM_OPERATOR_EVEN_ODD)` floats
+ * @param model the model
+ * @param batch number of samples, > 0
+ * @param full `batch x dim(HAM_OPERATOR_SYNC)` states (copied as they are, unchecked)
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`eo`, `model` or `full`), ::HAM_ERR_INVALID (batch).
+ */
 HAM_API int ham_model_full_to_eo(float *eo, const ham_model_t *model, int32_t batch,
                                  const float *full);
 
 /**
  * @brief Records the solver a model is meant to be run with (saved in model files).
  * New models default to ::HAM_OPERATOR_EVEN_ODD, ::HAM_SOLVER_ANDERSON (values of
- * ::ham_solver_kind_t), tolerance 1e-4 and 100 iterations.
- * @param op an operator, @param solver a built-in solver kind,
- * @param tol in (0, 1), @param max_iter >= 1
+ * ::ham_solver_kind_t), tolerance 1e-4 and 100 iterations. A model only records them;
+ * ham_solver_new() does not apply them (`hamdeq eval` does).
+ * @param model the model
+ * @param op a ::ham_operator_t
+ * @param solver a built-in ::ham_solver_kind_t (not ::HAM_SOLVER_CUSTOM)
+ * @param tol relative tolerance, in (0, 1)
+ * @param max_iter iteration limit, >= 1
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_UNKNOWN_SOLVER,
  *   ::HAM_ERR_INVALID.
  */
 HAM_API int ham_model_set_defaults(ham_model_t *model, int32_t op, int32_t solver, double tol,
                                    int32_t max_iter);
 
-/** @brief Reads the solver defaults (any output may be NULL). */
+/**
+ * @brief Reads the solver defaults recorded by ham_model_set_defaults() (or a model file).
+ * @param[out] op the ::ham_operator_t (may be NULL)
+ * @param[out] solver the ::ham_solver_kind_t (may be NULL)
+ * @param[out] tol the relative tolerance (may be NULL)
+ * @param[out] max_iter the iteration limit (may be NULL)
+ * @param model the model
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`model`).
+ */
 HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, int32_t *max_iter,
                                    const ham_model_t *model);
 

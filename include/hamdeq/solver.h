@@ -155,6 +155,8 @@ typedef struct ham_conv_info {
  * one (as SUNDIALS' SUNNonlinSolSetConvTestFn). Called for every sample still iterating
  * once per driver iteration, after the iteration callback, unless the sample diverged.
  * It must not call into the same solver.
+ * @param info the sample being tested, valid during the call only
+ * @param user the pointer given to ham_solver_set_conv_test()
  * @return 1 (or any positive value): converged, the sample is retired with `G(s)`;
  *   0: go on (the sample still stops at ::HAM_OPT_MAX_ITER); negative: abort the solve,
  *   which returns this value when it is a libhamdeq status and ::HAM_ERR_CALLBACK
@@ -207,11 +209,27 @@ typedef struct ham_solver_def {
     void (*destroy)(void *user);
 } ham_solver_def_t;
 
-/** @brief Evaluates `out = G(s)` on the step's current rows (counts as one evaluation each). */
+/**
+ * @brief Evaluates the solver's operator, `out = G(s)` (or `F(s)`), on the step's current
+ * rows; each row counts as one operator evaluation of its sample. Only valid inside a
+ * custom backend's `step`.
+ * @param step the context passed to `step`
+ * @param[out] out `rows x dim` floats (ham_step_rows(), ham_step_dim())
+ * @param s `rows x dim` states
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`step`, `out` or `s`).
+ */
 HAM_API int ham_step_apply(ham_step_t *step, float *out, const float *s);
-/** @brief Number of rows of the current step. */
+/**
+ * @brief Number of rows (samples still iterating) of the current step.
+ * @param step the context passed to a custom backend's `step`, or NULL
+ * @return the rows, > 0; 0 for NULL.
+ */
 HAM_API int32_t ham_step_rows(const ham_step_t *step);
-/** @brief State length of the current step. */
+/**
+ * @brief State length of the current step.
+ * @param step the context passed to a custom backend's `step`, or NULL
+ * @return the state length (ham_model_state_dim() of the solver's operator); 0 for NULL.
+ */
 HAM_API int32_t ham_step_dim(const ham_step_t *step);
 
 /**
@@ -257,30 +275,65 @@ HAM_API int ham_solver_new_custom(ham_solver_t **solver, const ham_model_t *mode
  */
 HAM_API void ham_solver_free(ham_solver_t *solver);
 
-/** @brief Short static name of a built-in solver ("picard", "anderson", "broyden",
- *  "newton"), or NULL. */
+/**
+ * @brief Short static name of a built-in solver kind.
+ * @param kind a ::ham_solver_kind_t value
+ * @return "picard", "anderson", "broyden" or "newton"; NULL for any other value,
+ *   ::HAM_SOLVER_CUSTOM included (not an error: ham_last_error() is left as it was).
+ */
 HAM_API const char *ham_solver_kind_name(int32_t kind);
-/** @brief Parses a name as printed by ham_solver_kind_name(). */
+/**
+ * @brief Parses a name as printed by ham_solver_kind_name().
+ * @param[out] kind the ::ham_solver_kind_t; left unchanged on failure
+ * @param name the name (compared exactly, case included)
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`kind` or `name`), ::HAM_ERR_UNKNOWN_SOLVER.
+ */
 HAM_API int ham_solver_kind_from_name(int32_t *kind, const char *name);
-/** @brief Short static name of an operator ("sync", "even-odd"), or NULL. */
+/**
+ * @brief Short static name of an operator.
+ * @param op a ::ham_operator_t value
+ * @return "sync" or "even-odd"; NULL for any other value (not an error).
+ */
 HAM_API const char *ham_operator_name(int32_t op);
-/** @brief Parses a name as printed by ham_operator_name(). */
+/**
+ * @brief Parses a name as printed by ham_operator_name().
+ * @param[out] op the ::ham_operator_t; left unchanged on failure
+ * @param name the name (compared exactly, case included)
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`op` or `name`), ::HAM_ERR_UNKNOWN_OPERATOR.
+ */
 HAM_API int ham_operator_from_name(int32_t *op, const char *name);
 
 /**
- * @brief Default and bounds of an option (any pointer may be NULL).
+ * @brief Default and bounds of an option (any pointer may be NULL). Thread-safe: it reads
+ * a static table.
+ * @param[out] def the default value (may be NULL)
+ * @param[out] min the lower bound (may be NULL)
+ * @param[out] max the upper bound (may be NULL); whether a bound is open or closed is in
+ *   the table of docs/api.md
+ * @param option a ::ham_option_t
  * @return ::HAM_OK or ::HAM_ERR_UNKNOWN_OPTION.
  */
 HAM_API int ham_solver_option_info(double *def, double *min, double *max, int32_t option);
 
 /**
- * @brief Sets an option.
+ * @brief Sets an option; it applies from the next solve. On failure the option keeps its
+ * value.
+ * @param solver the solver
+ * @param option a ::ham_option_t
+ * @param value the new value, within the option's bounds (ham_solver_option_info());
+ *   integral for an integer option
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPTION, ::HAM_ERR_INVALID (out of
  *   bounds, NaN, or not integral for an integer option).
  */
 HAM_API int ham_solver_set_option(ham_solver_t *solver, int32_t option, double value);
 
-/** @brief Reads an option. */
+/**
+ * @brief Reads an option.
+ * @param[out] value the option's current value
+ * @param solver the solver
+ * @param option a ::ham_option_t
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`value` or `solver`), ::HAM_ERR_UNKNOWN_OPTION.
+ */
 HAM_API int ham_solver_get_option(double *value, const ham_solver_t *solver, int32_t option);
 
 /**
@@ -337,27 +390,45 @@ HAM_API int32_t ham_solver_operator(const ham_solver_t *solver);
 
 /**
  * @brief Solves the fixed point for a batch.
- * @param state `batch x dim` floats: the initial state when ::HAM_OPT_WARM_START is 1
+ * @param solver the solver
+ * @param[in,out] state `batch x dim` floats: the initial state when ::HAM_OPT_WARM_START is 1
  *   (otherwise ignored), the final state of every sample on return
  * @param batch number of samples, > 0
  * @param x `batch x N_0` inputs in the activation's domain for a clamped model, NULL otherwise
  * @return ::HAM_OK when the solve ran (samples that did not converge are reported by
  *   ham_solver_get_stats() and ham_solver_get_samples(), not by the status),
- *   ::HAM_ERR_NULL, ::HAM_ERR_INVALID, ::HAM_ERR_NONFINITE (NaN/Inf in `x` or in a warm
- *   start), ::HAM_ERR_NOMEM, ::HAM_ERR_CANCELLED, or a custom backend's status.
- *   On failure `state` may hold partial results.
+ *   ::HAM_ERR_NULL (`solver`, `state`, or `x` for a clamped model), ::HAM_ERR_INVALID
+ *   (batch <= 0, `x` given to a free-input model), ::HAM_ERR_NONFINITE (NaN/Inf in `x`
+ *   or in a warm start), ::HAM_ERR_NOMEM (the workspace), ::HAM_ERR_CANCELLED (the
+ *   iteration callback returned non-zero), the negative ::ham_status_t returned by the
+ *   convergence test or a custom backend's `init`, `reset` or `step`, or
+ *   ::HAM_ERR_CALLBACK for any other failing value they return.
+ *   On failure `state` may hold partial results. After ::HAM_ERR_CANCELLED, or a failure
+ *   of the convergence test or of a backend's `step`, every sample's final state is in
+ *   `state`, and the statistics and per-sample results describe the solve up to where it
+ *   stopped (the unfinished samples as ::HAM_SAMPLE_MAX_ITER).
  */
 HAM_API int ham_solver_solve(ham_solver_t *solver, float *state, int32_t batch, const float *x);
 
-/** @brief Summary of the last solve; `stats->size` must be set by the caller. */
+/**
+ * @brief Summary of the last solve (zeros before the first one).
+ * @param[in,out] stats `stats->size` set by the caller to `sizeof(ham_solve_stats_t)`; a
+ *   struct from newer headers is filled as far as this library knows, its tail zeroed
+ * @param solver the solver
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`stats` or `solver`), ::HAM_ERR_STRUCT_SIZE
+ *   (`stats->size` smaller than the first release's struct).
+ */
 HAM_API int ham_solver_get_stats(ham_solve_stats_t *stats, const ham_solver_t *solver);
 
 /**
  * @brief Per-sample results of the last solve. Any output may be NULL.
- * @param iterations `batch` operator-evaluation counts
- * @param residual `batch` final relative residuals
- * @param status `batch` ::ham_sample_status_t values
+ * @param[out] iterations `batch` operator-evaluation counts
+ * @param[out] residual `batch` final relative residuals
+ * @param[out] status `batch` ::ham_sample_status_t values
+ * @param solver the solver
  * @param batch must equal the last solve's batch
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`solver`), ::HAM_ERR_DIMENSION (`batch` is not the
+ *   last solve's, or no solve has run).
  */
 HAM_API int ham_solver_get_samples(int32_t *iterations, double *residual, int32_t *status,
                                    const ham_solver_t *solver, int32_t batch);

@@ -113,48 +113,112 @@ HAM_API void ham_trainer_free(ham_trainer_t *trainer);
  */
 HAM_API ham_solver_t *ham_trainer_solver(ham_trainer_t *trainer);
 
-/** @brief Default and bounds of a trainer option (any pointer may be NULL). */
+/**
+ * @brief Default and bounds of a trainer option (any pointer may be NULL). Thread-safe:
+ * it reads a static table.
+ * @param[out] def the default value (may be NULL)
+ * @param[out] min the lower bound (may be NULL)
+ * @param[out] max the upper bound (may be NULL); whether a bound is open or closed is in
+ *   the table of docs/api.md
+ * @param option a ::ham_train_option_t
+ * @return ::HAM_OK or ::HAM_ERR_UNKNOWN_OPTION.
+ */
 HAM_API int ham_trainer_option_info(double *def, double *min, double *max, int32_t option);
 
 /**
- * @brief Sets a trainer option. Changing the optimiser resets its state.
- * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPTION, ::HAM_ERR_INVALID.
+ * @brief Sets a trainer option; it applies from the next step. Changing the optimiser
+ * resets its state. On failure the option keeps its value.
+ * @param trainer the trainer
+ * @param option a ::ham_train_option_t
+ * @param value the new value, within the option's bounds (ham_trainer_option_info());
+ *   integral for an integer option (the enum-valued ones included)
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPTION, ::HAM_ERR_INVALID (out of
+ *   bounds, NaN, or not integral for an integer option).
  */
 HAM_API int ham_trainer_set_option(ham_trainer_t *trainer, int32_t option, double value);
 
-/** @brief Reads a trainer option. */
+/**
+ * @brief Reads a trainer option.
+ * @param[out] value the option's current value
+ * @param trainer the trainer
+ * @param option a ::ham_train_option_t
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`value` or `trainer`), ::HAM_ERR_UNKNOWN_OPTION.
+ */
 HAM_API int ham_trainer_get_option(double *value, const ham_trainer_t *trainer, int32_t option);
 
 /**
  * @brief Computes the loss and the gradient of every weight block and bias on a batch,
  * without changing the model (read them with ham_trainer_get_weight_grad() and
  * ham_trainer_get_bias_grad()).
+ * @param trainer the trainer
  * @param[out] loss the mean loss over the batch (may be NULL)
  * @param[out] correct samples whose `argmax s_y` is their label (may be NULL)
  * @param batch samples, > 0
  * @param x `batch x N_0` inputs
  * @param labels `batch` class indices in `[0, N_{L-1})`
- * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (batch, a label out of range),
- *   ::HAM_ERR_NONFINITE, ::HAM_ERR_NOMEM, or a solver error.
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`trainer`, `x` or `labels`), ::HAM_ERR_INVALID
+ *   (batch, a label out of range), ::HAM_ERR_NOMEM, ::HAM_ERR_NUMERIC (the loss is not
+ *   finite because samples diverged in the forward solve, or the adjoint diverged), or
+ *   the forward solve's error as ham_solver_solve() returns it: ::HAM_ERR_NONFINITE (NaN
+ *   or infinity in `x`), ::HAM_ERR_CANCELLED (the iteration callback of
+ *   ham_trainer_solver()), a convergence test's status or ::HAM_ERR_CALLBACK. After a
+ *   failure there is no gradient to read until the next successful call.
  */
 HAM_API int ham_trainer_gradient(ham_trainer_t *trainer, double *loss, int32_t *correct,
                                  int32_t batch, const float *x, const int32_t *labels);
 
 /**
- * @brief One training step: ham_trainer_gradient(), then one optimiser update of the model.
+ * @brief One training step: ham_trainer_gradient(), then one optimiser update of the model's
+ * weights and biases (only when the gradient succeeded: a failed step leaves the model as
+ * it was).
+ * @param trainer the trainer
+ * @param[out] loss the mean loss over the batch before the update (may be NULL)
+ * @param[out] correct samples whose `argmax s_y` is their label, before the update (may be
+ *   NULL)
+ * @param batch samples, > 0
+ * @param x `batch x N_0` inputs
+ * @param labels `batch` class indices in `[0, N_{L-1})`
+ * @return as ham_trainer_gradient().
  */
 HAM_API int ham_trainer_step(ham_trainer_t *trainer, double *loss, int32_t *correct,
                              int32_t batch, const float *x, const int32_t *labels);
 
-/** @brief Gradient of weight block `block` from the last gradient or step (`count` floats). */
+/**
+ * @brief Gradient of weight block `block` from the last successful ham_trainer_gradient()
+ * or ham_trainer_step().
+ * @param[out] out `count` floats, row-major like the block
+ * @param trainer the trainer
+ * @param block the block, `0 .. n_layers-2`
+ * @param count number of floats in `out`; must equal `N_block * N_{block+1}`
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`out` or `trainer`), ::HAM_ERR_INVALID (block out of
+ *   range, or no gradient: none computed yet, or the last call failed),
+ *   ::HAM_ERR_DIMENSION (count).
+ */
 HAM_API int ham_trainer_get_weight_grad(float *out, const ham_trainer_t *trainer, int32_t block,
                                         size_t count);
 
-/** @brief Gradient of the bias of free layer `layer` from the last gradient or step. */
+/**
+ * @brief Gradient of the bias of free layer `layer` from the last successful
+ * ham_trainer_gradient() or ham_trainer_step().
+ * @param[out] out `count` floats
+ * @param trainer the trainer
+ * @param layer a free layer (not the clamped input layer)
+ * @param count number of floats in `out`; must equal the layer's size
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`out` or `trainer`), ::HAM_ERR_INVALID (layer out of
+ *   range or without a bias, or no gradient: none computed yet, or the last call failed),
+ *   ::HAM_ERR_DIMENSION (count).
+ */
 HAM_API int ham_trainer_get_bias_grad(float *out, const ham_trainer_t *trainer, int32_t layer,
                                       size_t count);
 
-/** @brief Statistics of the last step's adjoint solve (size-prefixed, like the forward's). */
+/**
+ * @brief Statistics of the last adjoint solve (size-prefixed, like the forward's, which
+ * ham_solver_get_stats() of ham_trainer_solver() gives).
+ * @param[in,out] stats `stats->size` set by the caller to `sizeof(ham_solve_stats_t)`
+ * @param trainer the trainer
+ * @return ::HAM_OK, ::HAM_ERR_NULL (`stats` or `trainer`), ::HAM_ERR_INVALID (no adjoint
+ *   solve yet: no gradient or step has got past its forward solve), ::HAM_ERR_STRUCT_SIZE.
+ */
 HAM_API int ham_trainer_backward_stats(ham_solve_stats_t *stats, const ham_trainer_t *trainer);
 
 #ifdef __cplusplus

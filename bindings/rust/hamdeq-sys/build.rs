@@ -63,28 +63,21 @@ fn main() {
     println!("cargo:lib_dirs={}", join(&rpath));
     let includes: Vec<&PathBuf> = include_dirs.iter().collect();
     println!("cargo:include={}", join(&includes));
-    println!(
-        "cargo:rustc-env=HAMDEQ_SYS_INCLUDE_DIRS={}",
-        join(&includes)
-    );
+    println!("cargo:rustc-env=HAMDEQ_SYS_INCLUDE_DIRS={}", join(&includes));
     let libs: Vec<&PathBuf> = lib_dirs.iter().collect();
     println!("cargo:rustc-env=HAMDEQ_SYS_LIB_DIRS={}", join(&libs));
 }
 
 fn is_system_dir(dir: &std::path::Path) -> bool {
-    ["/usr/lib", "/lib", "/usr/lib64", "/lib64"]
-        .iter()
-        .any(|sys| {
-            dir == std::path::Path::new(sys) || dir.parent() == Some(std::path::Path::new(sys))
-        })
+    ["/usr/lib", "/lib", "/usr/lib64", "/lib64"].iter().any(|sys| {
+        dir == std::path::Path::new(sys) || dir.parent() == Some(std::path::Path::new(sys))
+    })
 }
 
 fn from_pkg_config() -> (Vec<PathBuf>, Vec<PathBuf>) {
     let program = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".to_string());
     let query = format!("hamdeq >= {MIN_VERSION}");
-    let out = Command::new(&program)
-        .args(["--cflags", "--libs", &query])
-        .output();
+    let out = Command::new(&program).args(["--cflags", "--libs", &query]).output();
     let out = match out {
         Ok(out) if out.status.success() => out,
         Ok(out) => fail(&format!(

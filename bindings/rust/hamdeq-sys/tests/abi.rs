@@ -16,27 +16,16 @@ fn every_exported_function_is_declared() {
         eprintln!("lib/hamdeq.map not found: set HAMDEQ_MAP to check the exports");
         return;
     };
-    assert!(
-        exported.len() >= 83,
-        "{}: only {} symbols",
-        path.display(),
-        exported.len()
-    );
+    assert!(exported.len() >= 83, "{}: only {} symbols", path.display(), exported.len());
     let declared = parse_rust().funcs;
-    let missing: Vec<&String> = exported
-        .iter()
-        .filter(|s| !declared.contains_key(*s))
-        .collect();
+    let missing: Vec<&String> = exported.iter().filter(|s| !declared.contains_key(*s)).collect();
     assert!(
         missing.is_empty(),
         "exported by {} but not declared in hamdeq-sys: {missing:?}",
         path.display()
     );
     let extra: Vec<&String> = declared.keys().filter(|d| !exported.contains(d)).collect();
-    assert!(
-        extra.is_empty(),
-        "declared in hamdeq-sys but not exported: {extra:?}"
-    );
+    assert!(extra.is_empty(), "declared in hamdeq-sys but not exported: {extra:?}");
 }
 
 #[test]
@@ -85,18 +74,14 @@ fn declarations_match_the_headers() {
         }
     }
     if c.fnptrs != rust.fnptrs {
-        problems.push(format!(
-            "function pointer types: C {:?}, Rust {:?}",
-            c.fnptrs, rust.fnptrs
-        ));
+        problems.push(format!("function pointer types: C {:?}, Rust {:?}", c.fnptrs, rust.fnptrs));
     }
     for (name, s) in &c.structs {
         match rust.structs.get(name) {
             None => problems.push(format!("struct {name}: not in hamdeq-sys")),
-            Some(r) if r.fields != s.fields => problems.push(format!(
-                "struct {name}: C {:?}, Rust {:?}",
-                s.fields, r.fields
-            )),
+            Some(r) if r.fields != s.fields => {
+                problems.push(format!("struct {name}: C {:?}, Rust {:?}", s.fields, r.fields))
+            }
             _ => {}
         }
     }
@@ -119,11 +104,7 @@ fn declarations_match_the_headers() {
             r_consts.difference(&c_consts).collect::<Vec<_>>()
         ));
     }
-    assert!(
-        problems.is_empty(),
-        "hamdeq-sys differs from the headers:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "hamdeq-sys differs from the headers:\n{}", problems.join("\n"));
 }
 
 /// Size of a field, from a projection closure.
@@ -184,10 +165,7 @@ fn struct_layouts_match_c() {
         let w: Vec<&str> = line.split_whitespace().collect();
         match w[0] {
             "struct" => {
-                c.insert(
-                    w[1].into(),
-                    (w[2].parse().unwrap(), w[3].parse().unwrap(), vec![]),
-                );
+                c.insert(w[1].into(), (w[2].parse().unwrap(), w[3].parse().unwrap(), vec![]));
             }
             "field" => c.get_mut(w[1]).unwrap().2.push((
                 w[2].into(),
@@ -199,11 +177,7 @@ fn struct_layouts_match_c() {
     }
     assert_eq!(c.len(), 7, "{out}");
     for (name, layout) in &c {
-        assert_eq!(
-            rust.get(name),
-            Some(layout),
-            "layout of {name}: C {layout:?}"
-        );
+        assert_eq!(rust.get(name), Some(layout), "layout of {name}: C {layout:?}");
     }
     assert_eq!(rust.len(), c.len());
     // A size-prefixed struct starts with `uint32_t size` (docs/api.md).
@@ -291,12 +265,7 @@ fn constants_match_c() {
     let declared: BTreeSet<String> = parse_rust().consts.into_keys().collect();
     let tabled: BTreeSet<String> = rust.keys().cloned().collect();
     assert_eq!(declared, tabled, "constants declared vs. checked here");
-    assert_eq!(
-        c.len(),
-        rust.len(),
-        "C constants: {:?}",
-        c.keys().collect::<Vec<_>>()
-    );
+    assert_eq!(c.len(), rust.len(), "C constants: {:?}", c.keys().collect::<Vec<_>>());
     for (name, value) in &c {
         assert_eq!(rust.get(name), Some(value), "{name}");
     }
@@ -308,10 +277,7 @@ fn the_library_is_the_one_the_headers_describe() {
     // so a newer minor is fine, an older one is not).
     let v = unsafe { ham_version() };
     assert_eq!(v / 10000, HAM_VERSION_MAJOR);
-    assert!(
-        v >= HAM_VERSION_NUMBER,
-        "library {v} older than the headers {HAM_VERSION_NUMBER}"
-    );
+    assert!(v >= HAM_VERSION_NUMBER, "library {v} older than the headers {HAM_VERSION_NUMBER}");
     let s = unsafe { std::ffi::CStr::from_ptr(ham_version_string()) };
     assert_eq!(s.to_str().unwrap().split('.').count(), 3);
     // Status names and descriptions through the raw declarations.

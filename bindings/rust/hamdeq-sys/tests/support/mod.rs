@@ -38,9 +38,8 @@ pub struct Api {
 /// HAMDEQ_INCLUDE_DIR).
 pub fn include_dirs() -> Vec<PathBuf> {
     let dirs = env!("HAMDEQ_SYS_INCLUDE_DIRS");
-    let dirs: Vec<PathBuf> = std::env::split_paths(dirs)
-        .filter(|d| !d.as_os_str().is_empty())
-        .collect();
+    let dirs: Vec<PathBuf> =
+        std::env::split_paths(dirs).filter(|d| !d.as_os_str().is_empty()).collect();
     assert!(
         !dirs.is_empty(),
         "hamdeq-sys was built without include directories: set HAMDEQ_INCLUDE_DIR \
@@ -156,10 +155,7 @@ pub fn c_decl(decl: &str) -> (String, String) {
         let close = decl[open..].find(')').unwrap() + open;
         let name = decl[open + 2..close].trim().to_string();
         let rest = decl[close + 1..].trim();
-        let params = rest
-            .strip_prefix('(')
-            .and_then(|r| r.strip_suffix(')'))
-            .unwrap();
+        let params = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')).unwrap();
         return (name, fnptr_type(&c_params(params), &ret));
     }
     // Tokens with '*' split off.
@@ -207,11 +203,7 @@ fn c_type_tokens(toks: &[&str]) -> String {
     assert_eq!(base.len(), 1, "unexpected C type {toks:?}");
     let base = c_base(base[0]);
     if first_star == toks.len() {
-        return if base == "c_void" {
-            "()".to_string()
-        } else {
-            base
-        };
+        return if base == "c_void" { "()".to_string() } else { base };
     }
     let mut ty = base;
     let mut pointee_const = base_const;
@@ -238,11 +230,7 @@ fn c_params(params: &str) -> Vec<String> {
 }
 
 pub fn fnptr_type(params: &[String], ret: &str) -> String {
-    let ret = if ret == "()" {
-        String::new()
-    } else {
-        format!(" -> {ret}")
-    };
+    let ret = if ret == "()" { String::new() } else { format!(" -> {ret}") };
     format!("Option<unsafe extern \"C\" fn({}){ret}>", params.join(", "))
 }
 
@@ -285,26 +273,19 @@ fn parse_header(path: &Path, api: &mut Api) {
             let (ret_name, params) = (&rest[..open], &rest[open + 1..rest.len() - 1]);
             let (name, ret) = c_decl(ret_name);
             assert!(name.starts_with("ham_"), "odd declaration {s}");
-            let f = Func {
-                name: name.clone(),
-                params: c_params(params),
-                ret,
-            };
+            let f = Func { name: name.clone(), params: c_params(params), ret };
             assert!(api.funcs.insert(name, f).is_none());
         } else if let Some(rest) = s.strip_prefix("typedef enum ") {
             let body = &rest[rest.find('{').unwrap() + 1..rest.rfind('}').unwrap()];
             for item in split_top(body, ',') {
                 let (name, value) = item.split_once('=').expect("enum values are explicit");
-                api.consts
-                    .insert(name.trim().to_string(), value.trim().to_string());
+                api.consts.insert(name.trim().to_string(), value.trim().to_string());
             }
         } else if let Some(rest) = s.strip_prefix("typedef struct ") {
             if let (Some(open), Some(close)) = (rest.find('{'), rest.rfind('}')) {
                 let name = rest[close + 1..].trim().to_string();
-                let fields = split_top(&rest[open + 1..close], ';')
-                    .iter()
-                    .map(|f| c_decl(f))
-                    .collect();
+                let fields =
+                    split_top(&rest[open + 1..close], ';').iter().map(|f| c_decl(f)).collect();
                 api.structs.insert(name.clone(), Struct { name, fields });
             } else {
                 // typedef struct tag name_t;
@@ -372,20 +353,14 @@ pub fn rust_type(t: &str) -> String {
     let t = t.replace("core::ffi::", "").replace("std::os::raw::", "");
     if let Some(inner) = t.strip_prefix("Option<").and_then(|r| r.strip_suffix('>')) {
         let inner = inner.trim().trim_end_matches(',').trim();
-        let rest = inner
-            .strip_prefix("unsafe extern \"C\" fn")
-            .expect(&t)
-            .trim();
+        let rest = inner.strip_prefix("unsafe extern \"C\" fn").expect(&t).trim();
         let close = matching_paren(rest);
         let params: Vec<String> = split_top(&rest[1..close], ',')
             .iter()
             .map(|p| rust_type(p.split_once(':').map(|(_, ty)| ty).unwrap_or(p)))
             .collect();
         let ret = rest[close + 1..].trim();
-        let ret = ret
-            .strip_prefix("->")
-            .map(rust_type)
-            .unwrap_or_else(|| "()".into());
+        let ret = ret.strip_prefix("->").map(rust_type).unwrap_or_else(|| "()".into());
         return fnptr_type(&params, &ret);
     }
     t.trim().to_string()
@@ -426,10 +401,7 @@ pub fn parse_rust() -> Api {
         let tail = &after[close + 1..];
         let semi = tail.find(';').unwrap();
         let ret = tail[..semi].trim();
-        let ret = ret
-            .strip_prefix("->")
-            .map(rust_type)
-            .unwrap_or_else(|| "()".into());
+        let ret = ret.strip_prefix("->").map(rust_type).unwrap_or_else(|| "()".into());
         api.funcs.insert(name.clone(), Func { name, params, ret });
         rest = &tail[semi..];
     }
@@ -458,10 +430,7 @@ pub fn parse_rust() -> Api {
             .iter()
             .map(|f| {
                 let (n, t) = f.split_once(':').unwrap();
-                (
-                    n.trim().trim_start_matches("pub ").trim().to_string(),
-                    rust_type(t),
-                )
+                (n.trim().trim_start_matches("pub ").trim().to_string(), rust_type(t))
             })
             .collect();
         if name.starts_with('$') {
@@ -489,10 +458,7 @@ pub fn parse_rust() -> Api {
         let after = &rest[i + 9..];
         let eq = after.find('=').unwrap();
         let semi = after.find(';').unwrap();
-        api.fnptrs.insert(
-            after[..eq].trim().to_string(),
-            rust_type(&after[eq + 1..semi]),
-        );
+        api.fnptrs.insert(after[..eq].trim().to_string(), rust_type(&after[eq + 1..semi]));
         rest = &after[semi..];
     }
     // constants: `pub const NAME: TYPE = VALUE;`
@@ -545,18 +511,11 @@ pub fn run_c(name: &str, source: &str) -> String {
     let exe = dir.join(name);
     std::fs::write(&src, source).unwrap();
     let mut cmd = std::process::Command::new(cc());
-    cmd.arg("-std=c11")
-        .arg("-Wall")
-        .arg("-Werror")
-        .arg("-o")
-        .arg(&exe)
-        .arg(&src);
+    cmd.arg("-std=c11").arg("-Wall").arg("-Werror").arg("-o").arg(&exe).arg(&src);
     for d in include_dirs() {
         cmd.arg(format!("-I{}", d.display()));
     }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the C compiler {}: {e}", cc()));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run the C compiler {}: {e}", cc()));
     assert!(
         out.status.success(),
         "{} failed on {}:\n{}",

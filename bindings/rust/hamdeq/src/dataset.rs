@@ -147,6 +147,16 @@ impl Dataset {
     /// Copies samples `first .. first + count` out: `count x dim` values, and their labels
     /// when the dataset has them.
     pub fn get(&self, first: usize, count: usize) -> Result<(Vec<f32>, Option<Vec<i32>>)> {
+        // checked here so as not to allocate for a range the library will refuse
+        match first.checked_add(count) {
+            Some(end) if end <= self.len() => {}
+            _ => {
+                return Err(invalid(format!(
+                    "samples {first} .. {first} + {count} are outside the {} samples",
+                    self.len()
+                )))
+            }
+        }
         let mut x = vec![0.0; count * self.dim()];
         let mut labels = self.has_labels().then(|| vec![0; count]);
         self.get_into(first, &mut x, labels.as_deref_mut())?;

@@ -29,7 +29,8 @@ thread_local! {
 
 /// Keeps the first panic a callback caught during the current call.
 pub(crate) fn record_panic(payload: Box<dyn Any + Send>) {
-    PENDING.with(|p| {
+    // (During thread teardown the slot may be gone: the panic is then dropped.)
+    let _ = PENDING.try_with(|p| {
         let mut p = p.borrow_mut();
         if p.panic.is_none() {
             p.panic = Some(payload);
@@ -39,7 +40,7 @@ pub(crate) fn record_panic(payload: Box<dyn Any + Send>) {
 
 /// Keeps the first error a callback returned during the current call.
 pub(crate) fn record_error(error: Error) {
-    PENDING.with(|p| {
+    let _ = PENDING.try_with(|p| {
         let mut p = p.borrow_mut();
         if p.error.is_none() {
             p.error = Some(error);
@@ -48,7 +49,7 @@ pub(crate) fn record_error(error: Error) {
 }
 
 fn take_pending() -> Pending {
-    PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()))
+    PENDING.try_with(|p| std::mem::take(&mut *p.borrow_mut())).unwrap_or_default()
 }
 
 /// Turns the status of a call that just returned into a `Result`, reading

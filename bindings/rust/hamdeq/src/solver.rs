@@ -219,8 +219,9 @@ unsafe extern "C" fn iter_trampoline(
 ) -> c_int {
     // SAFETY: `user` is the Hooks of the solving solver, which the solve's `&mut`
     // borrow keeps alive and untouched by Rust meanwhile; `info` is valid for the call.
-    let hooks = &mut *(user as *mut Hooks);
-    let Some(callback) = hooks.iter.as_mut() else { return 0 };
+    // Only this callback's field is borrowed.
+    let slot = &mut *std::ptr::addr_of_mut!((*(user as *mut Hooks)).iter);
+    let Some(callback) = slot.as_mut() else { return 0 };
     let info = IterInfo { raw: &*info };
     match catch_unwind(AssertUnwindSafe(|| callback(&info))) {
         Ok(ControlFlow::Continue(())) => 0,
@@ -237,8 +238,8 @@ unsafe extern "C" fn conv_trampoline(
     user: *mut c_void,
 ) -> c_int {
     // SAFETY: as in iter_trampoline.
-    let hooks = &mut *(user as *mut Hooks);
-    let Some(test) = hooks.conv.as_mut() else { return 0 };
+    let slot = &mut *std::ptr::addr_of_mut!((*(user as *mut Hooks)).conv);
+    let Some(test) = slot.as_mut() else { return 0 };
     let info = ConvInfo { raw: &*info };
     match catch_unwind(AssertUnwindSafe(|| test(&info))) {
         Ok(Ok(true)) => 1,
@@ -406,12 +407,9 @@ impl SolverCore {
         }
         let dim = model.layer_size(1);
         let n = rows(starts.len(), dim, "the starts")?;
-        let mut points = vec![
-            0.0f32;
-            capacity
-                .checked_mul(dim)
-                .ok_or_else(|| crate::error::invalid("capacity too large"))?
-        ];
+        // there are never more minima than starts
+        let capacity = capacity.min(n);
+        let mut points = vec![0.0f32; capacity * dim];
         let mut assign = vec![0i32; n];
         let mut raw = sys::ham_mhn_minima_t {
             size: std::mem::size_of::<sys::ham_mhn_minima_t>() as u32,
@@ -570,6 +568,11 @@ macro_rules! solver_write_methods {
 /// `Send` but not `Sync`: the library allows a solver to be used by one thread at a time,
 /// and every method that runs it takes `&mut self`. Solvers in several threads may share
 /// one model. Closures installed on it must be `Send`.
+///
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<hamdeq::Solver>(); // not Sync: one thread at a time
+/// ```
 ///
 /// ```
 /// use hamdeq::*;

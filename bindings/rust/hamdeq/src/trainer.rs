@@ -33,6 +33,22 @@ pub struct StepResult {
 ///
 /// `Send` but not `Sync`: one thread at a time, as the library requires of every handle.
 ///
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<hamdeq::Trainer>();
+/// ```
+///
+/// The borrowed solver cannot outlive its trainer:
+///
+/// ```compile_fail
+/// use hamdeq::*;
+/// let model = Model::new(&[2, 2], HAM_MODEL_CLAMPED_INPUT).unwrap();
+/// let mut trainer = Trainer::new(model, HAM_OPERATOR_SYNC, HAM_SOLVER_PICARD).unwrap();
+/// let mut solver = trainer.solver_mut();
+/// drop(trainer); // error: trainer is borrowed
+/// solver.set_option(HAM_OPT_TOL, 1e-3).unwrap();
+/// ```
+///
 /// ```
 /// use hamdeq::*;
 /// let mut model = Model::new(&[4, 3, 2], HAM_MODEL_CLAMPED_INPUT)?;

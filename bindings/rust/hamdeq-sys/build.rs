@@ -105,7 +105,7 @@ fn from_pkg_config() -> (Vec<PathBuf>, Vec<PathBuf>) {
 fn fail(why: &str) -> ! {
     eprintln!(
         "\nhamdeq-sys: libhamdeq {MIN_VERSION} or newer was not found.\n{why}\n\n\
-         Install it (meson install; Debian: the package that ships hamdeq.pc), or point \
+         Install it (meson install puts hamdeq.pc on the pkg-config path), or point \
          the build at a meson build tree without installing:\n    \
          PKG_CONFIG_PATH=BUILDDIR/meson-uninstalled cargo build\n\
          or name the directories yourself:\n    \

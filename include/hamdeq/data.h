@@ -127,7 +127,9 @@ HAM_API int ham_dataset_get(float *x, int32_t *labels, const ham_dataset_t *data
 
 /**
  * @brief Same as ham_dataset_get() for an arbitrary list of sample indices (shuffled
- * mini-batches).
+ * mini-batches). Every index is checked before anything is written.
+ * @return ::HAM_OK, ::HAM_ERR_NULL (x, dataset or indices), ::HAM_ERR_INVALID (count <= 0,
+ *   an index outside the data, labels requested from an unlabelled dataset).
  */
 HAM_API int ham_dataset_gather(float *x, int32_t *labels, const ham_dataset_t *dataset,
                                const int64_t *indices, int32_t count);

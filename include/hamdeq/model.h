@@ -147,6 +147,9 @@ HAM_API int ham_model_set_custom_lagrangian(ham_model_t *model, int32_t layer,
  * @brief Reads the Lagrangian of one layer.
  * @param[out] kind its ::ham_lagrangian_kind_t
  * @param[out] param beta for softmax, 0 otherwise (may be NULL)
+ * @param model the model
+ * @param layer the layer, `0 .. n_layers-1`
+ * @return ::HAM_OK, ::HAM_ERR_NULL (kind or model), ::HAM_ERR_INVALID (layer).
  */
 HAM_API int ham_model_get_lagrangian(int32_t *kind, double *param, const ham_model_t *model,
                                      int32_t layer);
@@ -157,6 +160,9 @@ HAM_API int ham_model_get_lagrangian(int32_t *kind, double *param, const ham_mod
  *
  * The stream is a fixed xoshiro256** generator: the same seed gives the same weights
  * on every platform and run.
+ * @param model the model
+ * @param seed the generator's seed
+ * @return ::HAM_OK, ::HAM_ERR_NULL.
  */
 HAM_API int ham_model_init_xavier(ham_model_t *model, uint64_t seed);
 
@@ -169,29 +175,35 @@ HAM_API int ham_model_get_weights(float *out, const ham_model_t *model, int32_t 
                                   size_t count);
 
 /** @brief Sets weight block `W_block` from `count` finite floats (see ham_model_get_weights()).
- *  @return also ::HAM_ERR_NONFINITE. */
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (block), ::HAM_ERR_DIMENSION (count),
+ *  ::HAM_ERR_NONFINITE (NaN or infinity in `w`; the block is left as it was). */
 HAM_API int ham_model_set_weights(ham_model_t *model, int32_t block, const float *w,
                                   size_t count);
 
 /**
  * @brief Copies the bias of a free layer out (`count` must equal its size).
- * @return ::HAM_ERR_INVALID for the clamped input layer, which has no bias.
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (layer out of range, or the clamped
+ *   input layer, which has no bias), ::HAM_ERR_DIMENSION (count).
  */
 HAM_API int ham_model_get_bias(float *out, const ham_model_t *model, int32_t layer,
                                size_t count);
 
-/** @brief Sets the bias of a free layer from `count` finite floats. */
+/** @brief Sets the bias of a free layer from `count` finite floats.
+ *  @return as ham_model_get_bias(), plus ::HAM_ERR_NONFINITE (NaN or infinity in `b`; the
+ *  bias is left as it was). */
 HAM_API int ham_model_set_bias(ham_model_t *model, int32_t layer, const float *b, size_t count);
 
 /**
  * @brief Length of one sample's state for an operator.
  * @param[out] dim the full state length (::HAM_OPERATOR_SYNC) or the even-odd one
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR.
  */
 HAM_API int ham_model_state_dim(int32_t *dim, const ham_model_t *model, int32_t op);
 
 /**
  * @brief Where layer `layer` starts inside one sample's state of operator `op`.
- * @return ::HAM_ERR_INVALID when that layer is not part of that state.
+ * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR, ::HAM_ERR_INVALID (layer
+ *   out of range, or not part of that state).
  */
 HAM_API int ham_model_state_offset(int32_t *offset, const ham_model_t *model, int32_t op,
                                    int32_t layer);
@@ -209,11 +221,14 @@ HAM_API int ham_model_state_offset(int32_t *offset, const ham_model_t *model, in
 HAM_API int ham_model_apply(float *out, const ham_model_t *model, int32_t op, int32_t batch,
                             const float *x, const float *s);
 
-/** @brief Jacobian-vector product `out = J(s) v` of an operator, one tangent `v` per sample. */
+/** @brief Jacobian-vector product `out = J(s) v` of an operator, one tangent `v` per sample.
+ *  @return as ham_model_apply() (::HAM_ERR_NULL also for `v`, ::HAM_ERR_NONFINITE also for
+ *  NaN or infinity in `v`). */
 HAM_API int ham_model_jvp(float *out, const ham_model_t *model, int32_t op, int32_t batch,
                           const float *x, const float *s, const float *v);
 
-/** @brief Vector-Jacobian product `out = J(s)^T v` of an operator, one `v` per sample. */
+/** @brief Vector-Jacobian product `out = J(s)^T v` of an operator, one `v` per sample.
+ *  @return as ham_model_jvp(). */
 HAM_API int ham_model_vjp(float *out, const ham_model_t *model, int32_t op, int32_t batch,
                           const float *x, const float *s, const float *v);
 
@@ -222,6 +237,9 @@ HAM_API int ham_model_vjp(float *out, const ham_model_t *model, int32_t op, int3
  * accumulated in double precision.
  * @param[out] energy `batch` doubles
  * @param full `batch x dim(HAM_OPERATOR_SYNC)` states
+ * @return ::HAM_OK, ::HAM_ERR_NULL (energy, model, full, or x for a clamped model),
+ *   ::HAM_ERR_INVALID (batch, x given to a free-input model), ::HAM_ERR_NONFINITE (NaN or
+ *   infinity in `x` or `full`), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_model_energy(double *energy, const ham_model_t *model, int32_t batch,
                              const float *x, const float *full);
@@ -229,11 +247,15 @@ HAM_API int ham_model_energy(double *energy, const ham_model_t *model, int32_t b
 /**
  * @brief Full state from an even-odd state: the other parity class is set to its exact
  * conditional optimum `F_other(s_eo)` (the first half-step of `G`).
+ * @return ::HAM_OK, ::HAM_ERR_NULL (full, model, eo, or x for a clamped model),
+ *   ::HAM_ERR_INVALID (batch, x given to a free-input model), ::HAM_ERR_NONFINITE (NaN or
+ *   infinity in `x` or `eo`), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_model_eo_to_full(float *full, const ham_model_t *model, int32_t batch,
                                  const float *x, const float *eo);
 
-/** @brief Even-odd state taken out of a full state (a copy of the state class's layers). */
+/** @brief Even-odd state taken out of a full state (a copy of the state class's layers).
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (batch). */
 HAM_API int ham_model_full_to_eo(float *eo, const ham_model_t *model, int32_t batch,
                                  const float *full);
 
@@ -249,7 +271,8 @@ HAM_API int ham_model_full_to_eo(float *eo, const ham_model_t *model, int32_t ba
 HAM_API int ham_model_set_defaults(ham_model_t *model, int32_t op, int32_t solver, double tol,
                                    int32_t max_iter);
 
-/** @brief Reads the solver defaults (any output may be NULL). */
+/** @brief Reads the solver defaults (any output may be NULL).
+ *  @return ::HAM_OK, ::HAM_ERR_NULL (model). */
 HAM_API int ham_model_get_defaults(int32_t *op, int32_t *solver, double *tol, int32_t *max_iter,
                                    const ham_model_t *model);
 

@@ -170,7 +170,8 @@ typedef struct ham_solver_def {
     void (*destroy)(void *user);
 } ham_solver_def_t;
 
-/** @brief Evaluates `out = G(s)` on the step's current rows (counts as one evaluation each). */
+/** @brief Evaluates `out = G(s)` on the step's current rows (counts as one evaluation each).
+ *  @return ::HAM_OK, ::HAM_ERR_NULL. */
 HAM_API int ham_step_apply(ham_step_t *step, float *out, const float *s);
 /** @brief Number of rows of the current step. */
 HAM_API int32_t ham_step_rows(const ham_step_t *step);
@@ -223,11 +224,13 @@ HAM_API void ham_solver_free(ham_solver_t *solver);
 /** @brief Short static name of a built-in solver ("picard", "anderson", "broyden",
  *  "newton"), or NULL. */
 HAM_API const char *ham_solver_kind_name(int32_t kind);
-/** @brief Parses a name as printed by ham_solver_kind_name(). */
+/** @brief Parses a name as printed by ham_solver_kind_name().
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_SOLVER. */
 HAM_API int ham_solver_kind_from_name(int32_t *kind, const char *name);
 /** @brief Short static name of an operator ("sync", "even-odd"), or NULL. */
 HAM_API const char *ham_operator_name(int32_t op);
-/** @brief Parses a name as printed by ham_operator_name(). */
+/** @brief Parses a name as printed by ham_operator_name().
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPERATOR. */
 HAM_API int ham_operator_from_name(int32_t *op, const char *name);
 
 /**
@@ -243,7 +246,8 @@ HAM_API int ham_solver_option_info(double *def, double *min, double *max, int32_
  */
 HAM_API int ham_solver_set_option(ham_solver_t *solver, int32_t option, double value);
 
-/** @brief Reads an option. */
+/** @brief Reads an option.
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPTION. */
 HAM_API int ham_solver_get_option(double *value, const ham_solver_t *solver, int32_t option);
 
 /**
@@ -267,12 +271,16 @@ HAM_API int ham_solver_set_callback(ham_solver_t *solver, ham_iter_callback_t ca
  * @return ::HAM_OK when the solve ran (samples that did not converge are reported by
  *   ham_solver_get_stats() and ham_solver_get_samples(), not by the status),
  *   ::HAM_ERR_NULL, ::HAM_ERR_INVALID, ::HAM_ERR_NONFINITE (NaN/Inf in `x` or in a warm
- *   start), ::HAM_ERR_NOMEM, ::HAM_ERR_CANCELLED, or a custom backend's status.
+ *   start), ::HAM_ERR_NOMEM (sizing the workspace; the solver stays usable),
+ *   ::HAM_ERR_CANCELLED (the iteration callback), ::HAM_ERR_CALLBACK or the negative status
+ *   a custom backend's callback returned.
  *   On failure `state` may hold partial results.
  */
 HAM_API int ham_solver_solve(ham_solver_t *solver, float *state, int32_t batch, const float *x);
 
-/** @brief Summary of the last solve; `stats->size` must be set by the caller. */
+/** @brief Summary of the last solve; `stats->size` must be set by the caller.
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_STRUCT_SIZE (`stats->size` below the first
+ *  version's). */
 HAM_API int ham_solver_get_stats(ham_solve_stats_t *stats, const ham_solver_t *solver);
 
 /**
@@ -280,7 +288,10 @@ HAM_API int ham_solver_get_stats(ham_solve_stats_t *stats, const ham_solver_t *s
  * @param iterations `batch` operator-evaluation counts
  * @param residual `batch` final relative residuals
  * @param status `batch` ::ham_sample_status_t values
+ * @param solver the solver
  * @param batch must equal the last solve's batch
+ * @return ::HAM_OK, ::HAM_ERR_NULL (solver), ::HAM_ERR_DIMENSION (`batch` is not the last
+ *   solve's, which includes any `batch` before the first solve).
  */
 HAM_API int ham_solver_get_samples(int32_t *iterations, double *residual, int32_t *status,
                                    const ham_solver_t *solver, int32_t batch);

@@ -113,7 +113,8 @@ HAM_API void ham_trainer_free(ham_trainer_t *trainer);
  */
 HAM_API ham_solver_t *ham_trainer_solver(ham_trainer_t *trainer);
 
-/** @brief Default and bounds of a trainer option (any pointer may be NULL). */
+/** @brief Default and bounds of a trainer option (any pointer may be NULL).
+ *  @return ::HAM_OK, ::HAM_ERR_UNKNOWN_OPTION. */
 HAM_API int ham_trainer_option_info(double *def, double *min, double *max, int32_t option);
 
 /**
@@ -122,7 +123,8 @@ HAM_API int ham_trainer_option_info(double *def, double *min, double *max, int32
  */
 HAM_API int ham_trainer_set_option(ham_trainer_t *trainer, int32_t option, double value);
 
-/** @brief Reads a trainer option. */
+/** @brief Reads a trainer option.
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_UNKNOWN_OPTION. */
 HAM_API int ham_trainer_get_option(double *value, const ham_trainer_t *trainer, int32_t option);
 
 /**
@@ -135,26 +137,37 @@ HAM_API int ham_trainer_get_option(double *value, const ham_trainer_t *trainer, 
  * @param x `batch x N_0` inputs
  * @param labels `batch` class indices in `[0, N_{L-1})`
  * @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (batch, a label out of range),
- *   ::HAM_ERR_NONFINITE, ::HAM_ERR_NOMEM, or a solver error.
+ *   ::HAM_ERR_NONFINITE (in `x`), ::HAM_ERR_NOMEM, ::HAM_ERR_NUMERIC (the loss is not
+ *   finite because samples diverged in the forward solve, or the adjoint diverged), or
+ *   what the forward or adjoint solve returned (::HAM_ERR_CANCELLED from a callback on
+ *   ham_trainer_solver(); the message says which solve). On failure no gradient is
+ *   available.
  */
 HAM_API int ham_trainer_gradient(ham_trainer_t *trainer, double *loss, int32_t *correct,
                                  int32_t batch, const float *x, const int32_t *labels);
 
 /**
  * @brief One training step: ham_trainer_gradient(), then one optimiser update of the model.
+ * @return as ham_trainer_gradient(); on failure the model is unchanged.
  */
 HAM_API int ham_trainer_step(ham_trainer_t *trainer, double *loss, int32_t *correct,
                              int32_t batch, const float *x, const int32_t *labels);
 
-/** @brief Gradient of weight block `block` from the last gradient or step (`count` floats). */
+/** @brief Gradient of weight block `block` from the last gradient or step (`count` floats).
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (block, or no gradient: none was
+ *  computed yet or the last one failed), ::HAM_ERR_DIMENSION (count). */
 HAM_API int ham_trainer_get_weight_grad(float *out, const ham_trainer_t *trainer, int32_t block,
                                         size_t count);
 
-/** @brief Gradient of the bias of free layer `layer` from the last gradient or step. */
+/** @brief Gradient of the bias of free layer `layer` from the last gradient or step.
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (layer, the clamped input layer, or
+ *  no gradient), ::HAM_ERR_DIMENSION (count). */
 HAM_API int ham_trainer_get_bias_grad(float *out, const ham_trainer_t *trainer, int32_t layer,
                                       size_t count);
 
-/** @brief Statistics of the last step's adjoint solve (size-prefixed, like the forward's). */
+/** @brief Statistics of the last step's adjoint solve (size-prefixed, like the forward's).
+ *  @return ::HAM_OK, ::HAM_ERR_NULL, ::HAM_ERR_INVALID (no adjoint solve yet),
+ *  ::HAM_ERR_STRUCT_SIZE. */
 HAM_API int ham_trainer_backward_stats(ham_solve_stats_t *stats, const ham_trainer_t *trainer);
 
 #ifdef __cplusplus

@@ -124,6 +124,10 @@ def idx_inputs():
     big = idx([40, 8, 8])
     for limit in (1, 2):
         write("idx", "big-gz-l%d" % limit, frame(gz(big), None, limit))
+    # a body of 2 MiB in a gzip file of a few KB: the body buffer grows past its first
+    # 1 MiB while the data arrives
+    write("idx", "grows-gz", frame(gz(idx([2, 1024, 1024], bytes(2 << 20))),
+                                  gz(idx([2], bytes([1, 0])))))
     # gzip of a declared huge body (the limit refuses it from the header)
     write("idx", "declares-huge-gz", frame(gz(bytes([0, 0, 8, 3]) + struct.pack(">III", 1000, 1000, 1000) + bytes(512))))
 
@@ -169,6 +173,11 @@ def npy_inputs():
                   frame(gz(samples), gz(labels), 3))
             k += 1
     write("npy", "fortran", frame(npy(1, "<f4", (2, 3), floats(6), fortran=True)))
+    # labels out of range: negative, and 2^31 - 1
+    samples = npy(1, "|u1", (2, 3), bytes(6))
+    write("npy", "label-negative", frame(samples, npy(1, "<i4", (2,), struct.pack("<2i", 1, -1))))
+    write("npy", "label-int32max",
+          frame(samples, npy(2, "<i8", (2,), struct.pack("<2q", 0, 2147483647))))
     write("npy", "big-l2", frame(npy(1, "|u1", (64, 80), bytes(5120)), None, 2))
 
 

@@ -731,6 +731,9 @@ START_TEST(test_npy_bad_files)
          "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", 96},
         {"huge", "{'descr': '|u1', 'fortran_order': False, 'shape': (3000000000, 1000), }", 96},
         {"big", "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000), }", 96},
+        /* control characters in a key or dtype: the message stays one line (fuzz_npy) */
+        {"newline-key", "{'descr': '<f4', 'fortran_order': False, 'a\nb': 1, }", 96},
+        {"newline-dtype", "{'descr': '<f\n4', 'fortran_order': False, 'shape': (4, 6), }", 96},
     };
     td_options = &td_unlimited; /* the format's own bounds, not the default cap */
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {

@@ -42,7 +42,8 @@ extern "C" {
  * @param dim length of a pattern (visible units), >= 1
  * @param beta inverse temperature of the softmax, finite and > 0
  * @return ::HAM_OK, ::HAM_ERR_NULL (model or patterns), ::HAM_ERR_INVALID (n_patterns or
- *   dim < 1, more than 2^31 - 1 weights, beta not finite or <= 0), ::HAM_ERR_NONFINITE
+ *   dim < 1, more than 2^31 - 1 weights, `n_patterns + dim` more than 2^31 - 1 (the state),
+ *   beta not finite or <= 0), ::HAM_ERR_NONFINITE
  *   (a pattern holds NaN or infinity), ::HAM_ERR_NOMEM.
  */
 HAM_API int ham_mhn_new(ham_model_t **model, const float *patterns, int32_t n_patterns,

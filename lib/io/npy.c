@@ -114,6 +114,17 @@ static int scan_shape(scan_t *s, npy_header_t *h)
     }
 }
 
+/* A header string as a message may show it: the file's bytes, with anything but
+ * printable ASCII as '?', so that a message stays one line of text. */
+static const char *printable(char *out, size_t cap, const char *in)
+{
+    size_t n = 0;
+    for (; in[n] && n + 1 < cap; n++)
+        out[n] = in[n] >= 0x20 && in[n] < 0x7F ? in[n] : '?';
+    out[n] = '\0';
+    return out;
+}
+
 static int bad(const hamp_rfile_t *f, const char *what)
 {
     return hamp_fail(HAM_ERR_FORMAT, "%s: malformed .npy header: %s",
@@ -150,9 +161,10 @@ static int parse_dict(npy_header_t *h, hamp_rfile_t *f, const char *text, size_t
             if (!scan_shape(&s, h))
                 return bad(f, "'shape' is not a tuple of at most 64 non-negative integers");
         } else {
+            char shown[sizeof key];
             return hamp_fail(HAM_ERR_FORMAT,
                                "%s: malformed .npy header: unexpected or repeated key '%s'",
-                               f->path, key);
+                               f->path, printable(shown, sizeof shown, key));
         }
         if (accept(&s, ','))
             continue;
@@ -206,6 +218,7 @@ static int read_header(npy_header_t *h, hamp_rfile_t *f, int labels)
         return rc;
 
     const char *d = h->descr;
+    char shown[sizeof h->descr];
     /* A byte has no byte order: numpy writes '|u1', other writers '<u1' or 'u1'. */
     if (strcmp(d, "|u1") == 0 || strcmp(d, "<u1") == 0 || strcmp(d, ">u1") == 0 ||
         strcmp(d, "=u1") == 0 || strcmp(d, "u1") == 0 || strcmp(d, "|B") == 0) {
@@ -222,7 +235,8 @@ static int read_header(npy_header_t *h, hamp_rfile_t *f, int labels)
         h->item = 8;
     } else {
         return hamp_fail(HAM_ERR_FORMAT,
-                           "%s: .npy dtype '%s' is not supported for %s (use %s)", f->path, d,
+                           "%s: .npy dtype '%s' is not supported for %s (use %s)", f->path,
+                           printable(shown, sizeof shown, d),
                            labels ? "labels" : "samples",
                            labels ? "'|u1', '<i4' or '<i8'" : "'<f4' or '|u1'");
     }

@@ -18,6 +18,13 @@
 
 /* First allocation for a gzip body; doubled as data arrives. */
 #define FIRST_CHUNK ((size_t)1 << 20)
+/* zlib's input buffer (its output buffer is twice as large): 128 KiB reads whole
+ * datasets in few system calls. The fuzzing build (tests/fuzz) uses 32 KiB, so that
+ * ASan serves zlib's buffers from its pools instead of mapping and unmapping them on
+ * every input, which made the dataset fuzzers 3.5x slower. */
+#ifndef HAMP_GZ_BUFFER
+#define HAMP_GZ_BUFFER (128 * 1024)
+#endif
 /* Largest single gzread (its length is an unsigned int, its result an int). */
 #define MAX_READ ((size_t)1 << 30)
 
@@ -52,7 +59,7 @@ int hamp_rfile_open(hamp_rfile_t *f, const char *path, hamp_budget_t *budget)
         return hamp_fail(HAM_ERR_NOMEM, "%s: cannot set up decompression",
                            path);
     }
-    gzbuffer(gz, 128 * 1024);
+    gzbuffer(gz, HAMP_GZ_BUFFER);
     f->gz = gz;
     /* Reads the first bytes to decide; a raw file is then read through unchanged. */
     f->direct = gzdirect(gz);

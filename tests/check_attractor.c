@@ -162,17 +162,122 @@ START_TEST(test_picard_finds_the_attractor)
 }
 END_TEST
 
-/* Today's accelerated solvers: Newton from near the saddle converges to the saddle. */
+/* Without the attractor-safe mode, Newton from near the saddle converges to the saddle. */
 START_TEST(test_newton_finds_the_saddle)
 {
     double root[8];
     tilted_points(root);
     float h[N_STARTS];
     int32_t status[N_STARTS];
-    solve_eo(h, status, HAM_SOLVER_NEWTON, NULL, NULL, 0);
+    const double id[1] = {HAM_OPT_ATTRACTOR_SAFE}, off[1] = {0};
+    solve_eo(h, status, HAM_SOLVER_NEWTON, id, off, 1);
     ck_assert_int_eq(status[2], HAM_SAMPLE_CONVERGED);
     ck_assert_msg(fabs(h[2] - root[1]) < 1e-4, "Newton from %g ended at %g, not at the saddle %g",
                   starts[2], h[2], root[1]);
+}
+END_TEST
+
+/* Attractor-safe mode (the even-odd default, and explicitly on): Anderson, Broyden and
+ * Newton return the minimum energy descent reaches from every start. */
+START_TEST(test_safe_mode_finds_the_attractor)
+{
+    double root[8];
+    tilted_points(root);
+    const int32_t kinds[3] = {HAM_SOLVER_ANDERSON, HAM_SOLVER_BROYDEN, HAM_SOLVER_NEWTON};
+    const double id[1] = {HAM_OPT_ATTRACTOR_SAFE}, on[1] = {1};
+    for (int k = 0; k < 3; k++)
+        for (int explicit_on = 0; explicit_on < 2; explicit_on++) {
+            float h[N_STARTS];
+            int32_t status[N_STARTS];
+            solve_eo(h, status, kinds[k], id, on, explicit_on);
+            for (int i = 0; i < N_STARTS; i++) {
+                ck_assert_int_eq(status[i], HAM_SAMPLE_CONVERGED);
+                ck_assert_msg(fabs(h[i] - attractor_of(root, i)) < 1e-4,
+                              "%s from %g: %g, want %g", ham_solver_kind_name(kinds[k]),
+                              starts[i], h[i], attractor_of(root, i));
+            }
+        }
+}
+END_TEST
+
+/* The stability check: Newton's saddle is reported HAM_SAMPLE_UNSTABLE (mode off), or
+ * pushed off and brought to a minimum by Picard steps (mode on); the minima pass. */
+START_TEST(test_stability_check)
+{
+    double root[8];
+    tilted_points(root);
+    for (int safe = 0; safe < 2; safe++) {
+        ham_model_t *m = two_unit_model(&tilted);
+        ham_solver_t *sv = NULL;
+        TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_NEWTON));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_WARM_START, 1));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_TOL, 1e-6));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 1000));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_ATTRACTOR_SAFE, 0));
+        TU_OK(ham_solver_set_option(sv, HAM_OPT_STABILITY_CHECK, 8));
+        float h[N_STARTS];
+        memcpy(h, starts, sizeof h);
+        ham_solve_stats_t plain = {.size = sizeof plain};
+        TU_OK(ham_solver_solve(sv, h, N_STARTS, NULL));
+        TU_OK(ham_solver_get_stats(&plain, sv));
+        /* the same solve, then the check with the mode on: pushes happen only then */
+        if (safe) {
+            TU_OK(ham_solver_set_option(sv, HAM_OPT_ATTRACTOR_SAFE, 1));
+            /* Newton with the mode on would avoid the saddle itself: start at it */
+            for (int i = 0; i < N_STARTS; i++)
+                h[i] = (float)root[1];
+            TU_OK(ham_solver_solve(sv, h, N_STARTS, NULL));
+        }
+        int32_t status[N_STARTS], iters[N_STARTS];
+        TU_OK(ham_solver_get_samples(iters, NULL, status, sv, N_STARTS));
+        ham_solve_stats_t st = {.size = sizeof st};
+        TU_OK(ham_solver_get_stats(&st, sv));
+        int unstable = 0;
+        for (int i = 0; i < N_STARTS; i++) {
+            int at_saddle = fabs(h[i] - root[1]) < 1e-3;
+            int at_min = fabs(h[i] - root[0]) < 1e-4 || fabs(h[i] - root[2]) < 1e-4;
+            if (safe) {
+                ck_assert_msg(status[i] == HAM_SAMPLE_CONVERGED && at_min,
+                              "sample %d: status %d at %g", i, status[i], h[i]);
+            } else {
+                ck_assert(at_saddle || at_min);
+                ck_assert_int_eq(status[i], at_saddle ? HAM_SAMPLE_UNSTABLE
+                                                      : HAM_SAMPLE_CONVERGED);
+                unstable += at_saddle;
+            }
+        }
+        if (!safe) {
+            ck_assert_int_ge(unstable, 1); /* start 2 at least (test above) */
+            ck_assert_int_eq(plain.unstable, unstable);
+            ck_assert_int_eq(plain.converged + plain.unstable, N_STARTS);
+            /* 8 power iterations per checked sample, on top of Newton's products */
+            ck_assert_int_ge(plain.jacobian_products, 8 * N_STARTS);
+        } else {
+            ck_assert_int_eq(st.unstable, 0);
+            ck_assert_int_eq(st.converged, N_STARTS);
+        }
+        ham_solver_free(sv);
+        ham_model_free(m);
+    }
+}
+END_TEST
+
+/* The option: -1 (auto) by default, bounds [-1, 1], integral; the check 0 by default. */
+START_TEST(test_options)
+{
+    double def, lo, hi;
+    TU_OK(ham_solver_option_info(&def, &lo, &hi, HAM_OPT_ATTRACTOR_SAFE));
+    ck_assert(def == -1.0 && lo == -1.0 && hi == 1.0);
+    TU_OK(ham_solver_option_info(&def, &lo, &hi, HAM_OPT_STABILITY_CHECK));
+    ck_assert(def == 0.0 && lo == 0.0 && hi == 1000.0);
+    ham_model_t *m = two_unit_model(&tilted);
+    ham_solver_t *sv = NULL;
+    TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
+    TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ATTRACTOR_SAFE, 0.5));
+    TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ATTRACTOR_SAFE, 2));
+    TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_STABILITY_CHECK, -1));
+    ham_solver_free(sv);
+    ham_model_free(m);
 }
 END_TEST
 
@@ -208,6 +313,9 @@ int main(void)
     tcase_add_test(tc, test_reference_fixed_points);
     tcase_add_test(tc, test_picard_finds_the_attractor);
     tcase_add_test(tc, test_newton_finds_the_saddle);
+    tcase_add_test(tc, test_safe_mode_finds_the_attractor);
+    tcase_add_test(tc, test_stability_check);
+    tcase_add_test(tc, test_options);
     tcase_add_test(tc, test_sync_two_cycle);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -40,6 +40,7 @@ typedef struct newton {
     double *best;     /* cap: smallest residual a Newton step has reached */
     int32_t *cooldown;/* cap: Picard steps to take before trying Newton again */
     unsigned char *count; /* cap: 1 for the rows an evaluation counts for */
+    double *e0;       /* cap: attractor-safe: energy after G at s (the plain step's) */
     double *a, *b;    /* dim x dim and dim scratch for one solve */
     int32_t *ipiv;
 } newton_t;
@@ -62,6 +63,7 @@ static void newton_fini(ham_solver_t *sv, void *state)
     free(st->best);
     free(st->cooldown);
     free(st->count);
+    free(st->e0);
     free(st->alpha);
     free(st->a);
     free(st->b);
@@ -91,12 +93,13 @@ static int newton_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
     st->best = malloc(rows * sizeof(double));
     st->cooldown = malloc(rows * sizeof(int32_t));
     st->count = malloc(rows);
+    st->e0 = malloc(rows * sizeof(double));
     st->a = malloc(dense * dense * sizeof(double));
     st->b = malloc(d * sizeof(double));
     st->ipiv = malloc(d * sizeof(int32_t));
     int rc = !st->tangent || !st->jcols || !st->rhs || !st->dir || !st->trial || !st->gtrial ||
                      !st->res0 || !st->alpha || !st->fails || !st->best || !st->cooldown ||
-                     !st->count || !st->a || !st->b || !st->ipiv
+                     !st->count || !st->e0 || !st->a || !st->b || !st->ipiv
                  ? HAMP_FAIL(HAM_ERR_NOMEM)
                  : HAM_OK;
     if (rc == HAM_OK && st->krylov)
@@ -179,9 +182,18 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
         int ok = st->alpha[r] > 0.0 && st->cooldown[r] == 0;
         for (size_t i = 0; ok && i < d; i++)
             ok = isfinite(dir[i]);
+        if (ok && sv->attractor) {
+            /* attractor-safe: a direction against the plain step's is not tried */
+            double acc = 0.0;
+            for (size_t i = 0; i < d; i++)
+                acc += (double)dir[i] * ((double)g[i] - x[i]);
+            ok = acc > 0.0;
+            sv->rejections += !ok;
+        }
         if (st->cooldown[r] > 0)
             st->cooldown[r]--;
         st->res0[r] = residual(g, x, d);
+        st->e0[r] = sv->attractor ? sv->row_energy[r] : 0.0;
         st->alpha[r] = ok ? 1.0 : -1.0;
         float *xt = st->trial + (size_t)r * d;
         for (size_t i = 0; i < d; i++)
@@ -209,7 +221,9 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
                 continue;
             const float *xt = st->trial + (size_t)r * d, *gt = st->gtrial + (size_t)r * d;
             double a = st->alpha[r], res = residual(gt, xt, d);
-            if (res <= (1.0 - 1e-4 * a) * fmin(st->res0[r], st->best[r])) {
+            /* attractor-safe: also no higher energy after G than the Picard step's */
+            int descends = !sv->attractor || !hamp_energy_rises(sv->row_energy[r], st->e0[r]);
+            if (descends && res <= (1.0 - 1e-4 * a) * fmin(st->res0[r], st->best[r])) {
                 st->alpha[r] = 0.0; /* accepted */
                 st->fails[r] = 0;
                 st->best[r] = res;
@@ -233,6 +247,7 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
                 memcpy(xn, gs + (size_t)r * d, d * sizeof(float));
                 st->alpha[r] = -1.0;
                 st->fails[r]++;
+                sv->rejections += !descends;
                 st->cooldown[r] = 1 << (st->fails[r] < 4 ? st->fails[r] : 4);
             }
         }

@@ -177,19 +177,20 @@ START_TEST(test_newton_finds_the_saddle)
 }
 END_TEST
 
-/* Attractor-safe mode (the even-odd default, and explicitly on): Anderson, Broyden and
- * Newton return the minimum energy descent reaches from every start. */
+/* Attractor-safe mode (the even-odd default, explicitly on, and with the energy test):
+ * Anderson, Broyden and Newton return the minimum energy descent reaches from every
+ * start. */
 START_TEST(test_safe_mode_finds_the_attractor)
 {
     double root[8];
     tilted_points(root);
     const int32_t kinds[3] = {HAM_SOLVER_ANDERSON, HAM_SOLVER_BROYDEN, HAM_SOLVER_NEWTON};
-    const double id[1] = {HAM_OPT_ATTRACTOR_SAFE}, on[1] = {1};
+    const double id[1] = {HAM_OPT_ATTRACTOR_SAFE}, modes[3] = {-1, 1, 2};
     for (int k = 0; k < 3; k++)
-        for (int explicit_on = 0; explicit_on < 2; explicit_on++) {
+        for (int mode = 0; mode < 3; mode++) {
             float h[N_STARTS];
             int32_t status[N_STARTS];
-            solve_eo(h, status, kinds[k], id, on, explicit_on);
+            solve_eo(h, status, kinds[k], id, &modes[mode], mode > 0);
             for (int i = 0; i < N_STARTS; i++) {
                 ck_assert_int_eq(status[i], HAM_SAMPLE_CONVERGED);
                 ck_assert_msg(fabs(h[i] - attractor_of(root, i)) < 1e-4,
@@ -267,14 +268,14 @@ START_TEST(test_options)
 {
     double def, lo, hi;
     TU_OK(ham_solver_option_info(&def, &lo, &hi, HAM_OPT_ATTRACTOR_SAFE));
-    ck_assert(def == -1.0 && lo == -1.0 && hi == 1.0);
+    ck_assert(def == -1.0 && lo == -1.0 && hi == 2.0);
     TU_OK(ham_solver_option_info(&def, &lo, &hi, HAM_OPT_STABILITY_CHECK));
     ck_assert(def == 0.0 && lo == 0.0 && hi == 1000.0);
     ham_model_t *m = two_unit_model(&tilted);
     ham_solver_t *sv = NULL;
     TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
     TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ATTRACTOR_SAFE, 0.5));
-    TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ATTRACTOR_SAFE, 2));
+    TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_ATTRACTOR_SAFE, 3));
     TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, HAM_OPT_STABILITY_CHECK, -1));
     ham_solver_free(sv);
     ham_model_free(m);

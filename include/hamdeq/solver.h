@@ -87,13 +87,16 @@ typedef enum ham_option {
                                         `||G(s)-s|| < atol`, for fixed points at or near
                                         the origin; default 0 (off), [0, 3e38] */
     HAM_OPT_ATTRACTOR_SAFE = 16,   /**< Anderson, Broyden and Newton accept an accelerated
-                                        step only when the energy after G at the proposal
-                                        is no higher than after the plain step (else the
-                                        plain step, history reset), so they return the
-                                        attractor energy descent reaches (docs/math.md
-                                        section 7); 1 on, 0 off, -1 auto: on for
-                                        ::HAM_OPERATOR_EVEN_ODD, off for ::HAM_OPERATOR_SYNC
-                                        (no descent guarantee); default -1, [-1, 1] */
+                                        step only while it keeps to the energy descent:
+                                        along the plain step's half-space and, for Newton,
+                                        where G's Jacobian is contractive; else the plain
+                                        step, history reset (docs/math.md section 7), so
+                                        they return the attractor energy descent reaches.
+                                        1 on, 2 on and also the energy after G no higher
+                                        than after the plain step (costlier), 0 off, -1
+                                        auto: 1 for ::HAM_OPERATOR_EVEN_ODD, 0 for
+                                        ::HAM_OPERATOR_SYNC (no descent guarantee);
+                                        default -1, [-1, 2] */
     HAM_OPT_STABILITY_CHECK = 17   /**< power iterations (JVPs of G at the fixed point) to
                                         estimate each converged sample's spectral radius;
                                         >= 1 marks it ::HAM_SAMPLE_UNSTABLE, or, in

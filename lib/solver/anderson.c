@@ -223,7 +223,7 @@ static int anderson_step(ham_solver_t *sv, void *state, float *s, float *gs, int
         const float *g = gs + (size_t)r * d;
         const double fnorm = sv->row_fnorm[r]; /* ||G(x) - x||, from the driver */
         const int32_t h = st->home[r];
-        if (sv->attractor && st->last_aa[h] && hamp_energy_rises(sv->row_energy[r],
+        if (sv->attractor_energy && st->last_aa[h] && hamp_energy_rises(sv->row_energy[r],
                                                                  st->prev_energy[h])) {
             /* attractor-safe: the extrapolation ends higher than the plain step from the
              * iterate it came from would; take that step and forget the history */
@@ -246,7 +246,7 @@ static int anderson_step(ham_solver_t *sv, void *state, float *s, float *gs, int
         int32_t slot = push(st, h, g, x);
         st->prev[h] = slot;
         st->prev_norm[h] = fnorm;
-        st->prev_energy[h] = sv->attractor ? sv->row_energy[r] : 0.0;
+        st->prev_energy[h] = sv->attractor_energy ? sv->row_energy[r] : 0.0;
         int32_t k = st->count[h] < st->m ? st->count[h] : st->m;
         if (k < 2 || solve_alpha(st, h, k, lambda) != 0) {
             plain_step(st, h, slot, beta, x);

@@ -130,7 +130,7 @@ static int broyden_step(ham_solver_t *sv, void *state, float *s, float *gs, int3
         float *x = s + (size_t)r * d, *xp = st->x_prev + (size_t)r * d;
         float *gp = st->g_prev + (size_t)r * d;
         const float *fx = gs + (size_t)r * d;
-        if (sv->attractor && st->accel[r] &&
+        if (sv->attractor_energy && st->accel[r] &&
             hamp_energy_rises(sv->row_energy[r], st->e_prev[r])) {
             /* attractor-safe: the quasi-Newton step ends higher than the plain step from
              * x_prev would; take that step, G(x_prev) = x_prev + g_prev, and restart */
@@ -174,7 +174,7 @@ static int broyden_step(ham_solver_t *sv, void *state, float *s, float *gs, int3
         memcpy(xp, x, d * sizeof(float));
         memcpy(gp, w, d * sizeof(float));
         st->have_prev[r] = 1;
-        st->e_prev[r] = sv->attractor ? sv->row_energy[r] : 0.0;
+        st->e_prev[r] = sv->attractor_energy ? sv->row_energy[r] : 0.0;
         st->accel[r] = st->count[r] > 0; /* with no pair B = -I: the step is G(x) */
         apply_b(st, r, t, w); /* x <- x - B g */
         if (sv->attractor && st->accel[r] && !(-hamp_dot(t, w, (int32_t)d) > 0.0)) {

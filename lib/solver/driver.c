@@ -253,7 +253,7 @@ nomem:
 /* The energies the attractor-safe backends compare, from what the apply left. */
 static void apply_energy(ham_solver_t *sv, const float *out, int32_t rows)
 {
-    if (sv->attractor)
+    if (sv->attractor_energy)
         hamp_operator_energy(sv->model, sv->op->kind, &sv->eval, out, rows, sv->row_energy);
 }
 
@@ -426,6 +426,7 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
     sv->jvp_rows = 0;
     sv->rejections = 0;
     sv->attractor = attractor_safe(sv);
+    sv->attractor_energy = sv->attractor && sv->opt[HAM_OPT_ATTRACTOR_SAFE] == 2.0;
     if (init)
         memmove(sv->s, init, (size_t)batch * d * sizeof(float));
     else

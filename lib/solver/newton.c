@@ -130,6 +130,40 @@ static double residual(const float *g, const float *x, size_t d)
     return sqrt(acc);
 }
 
+/* Attractor-safe, dense Jacobian only: 1 when the spectral radius of J (dim x dim,
+ * columns jc) is below 1, estimated by power iteration in double (no JVP: J is at hand).
+ * Where it is not, the fixed point Newton heads for may be a saddle (the Jacobian of G
+ * there has an eigenvalue >= 1) and a Picard step, which leaves saddles, is taken. */
+#define POWER_STEPS 24
+static int contractive(newton_t *st, const float *jc)
+{
+    const size_t d = (size_t)st->dim;
+    double *v = st->b, *w = st->a; /* scratch: the LU is done with them */
+    for (size_t i = 0; i < d; i++)
+        v[i] = 1.0 + 0.01 * (double)i;
+    double prev = 0.0, rho = 0.0;
+    for (int t = 0; t < POWER_STEPS; t++) {
+        double nv = 0.0, nw = 0.0;
+        for (size_t i = 0; i < d; i++)
+            w[i] = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            nv += v[j] * v[j];
+            for (size_t i = 0; i < d; i++)
+                w[i] += (double)jc[j * d + i] * v[j];
+        }
+        for (size_t i = 0; i < d; i++)
+            nw += w[i] * w[i];
+        double ratio = nv > 0.0 ? sqrt(nw / nv) : 0.0;
+        rho = t ? sqrt(prev * ratio) : ratio;
+        prev = ratio;
+        if (!(nw > 0.0) || !isfinite(nw))
+            break;
+        for (size_t i = 0; i < d; i++)
+            v[i] = w[i] / sqrt(nw);
+    }
+    return rho < 1.0;
+}
+
 /* Direction from the dense Jacobian; alpha[r] = 1 on success, -1 when LU failed. */
 static void dense_direction(newton_t *st, ham_solver_t *sv, const float *s, const float *gs,
                             int32_t rows)
@@ -150,6 +184,10 @@ static void dense_direction(newton_t *st, ham_solver_t *sv, const float *s, cons
         for (size_t i = 0; i < d; i++)
             dir[i] = (float)st->b[i];
         st->alpha[r] = info == 0 ? 1.0 : -1.0;
+        if (info == 0 && sv->attractor && !contractive(st, jc)) {
+            st->alpha[r] = -1.0; /* near a saddle: Newton would converge to it */
+            sv->rejections++;
+        }
     }
 }
 
@@ -193,7 +231,7 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
         if (st->cooldown[r] > 0)
             st->cooldown[r]--;
         st->res0[r] = residual(g, x, d);
-        st->e0[r] = sv->attractor ? sv->row_energy[r] : 0.0;
+        st->e0[r] = sv->attractor_energy ? sv->row_energy[r] : 0.0;
         st->alpha[r] = ok ? 1.0 : -1.0;
         float *xt = st->trial + (size_t)r * d;
         for (size_t i = 0; i < d; i++)
@@ -222,7 +260,7 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
             const float *xt = st->trial + (size_t)r * d, *gt = st->gtrial + (size_t)r * d;
             double a = st->alpha[r], res = residual(gt, xt, d);
             /* attractor-safe: also no higher energy after G than the Picard step's */
-            int descends = !sv->attractor || !hamp_energy_rises(sv->row_energy[r], st->e0[r]);
+            int descends = !sv->attractor_energy || !hamp_energy_rises(sv->row_energy[r], st->e0[r]);
             if (descends && res <= (1.0 - 1e-4 * a) * fmin(st->res0[r], st->best[r])) {
                 st->alpha[r] = 0.0; /* accepted */
                 st->fails[r] = 0;

@@ -56,6 +56,7 @@ struct ham_solver {
     int32_t *keep;                      /* compaction scratch */
     int64_t jvp_rows;                   /* tangent rows pushed through JVPs this solve */
     int attractor;                      /* this solve is attractor-safe (resolved option) */
+    int attractor_energy;               /* ... and compares energies (option value 2) */
     double *row_energy;                 /* energy after the last G, per working row, when
                                            attractor-safe (hamp_operator_energy) */
     int64_t rejections;                 /* accelerated steps refused this solve */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "operator/operator_private.h"
 #include "test_util.h"
 
 typedef struct two_unit {
@@ -282,6 +283,63 @@ START_TEST(test_options)
 }
 END_TEST
 
+/* The energy the attractor-safe mode compares (internal, no product): for even-odd, the
+ * energy of the full state (G(s), inner class at s) the two half-steps reach; for sync,
+ * E(s). Checked against ham_model_energy on every problem of the shared table. */
+START_TEST(test_energy_after_apply)
+{
+    const tu_problem_t *p = &tu_problems[_i];
+    ham_model_t *m = tu_problem_model(p);
+    float *x = tu_problem_inputs(p, m);
+    const int32_t B = p->batch;
+    tu_rng_t rng;
+    tu_rng_seed(&rng, p->seed + 11);
+    int32_t full_dim;
+    TU_OK(ham_model_state_dim(&full_dim, m, HAM_OPERATOR_SYNC));
+    for (int32_t op = HAM_OPERATOR_SYNC; op <= HAM_OPERATOR_EVEN_ODD; op++) {
+        int32_t dim;
+        TU_OK(ham_model_state_dim(&dim, m, op));
+        float *s = tu_floats((size_t)B * dim), *out = tu_floats((size_t)B * dim);
+        float *full = tu_floats((size_t)B * full_dim);
+        double *got = tu_doubles((size_t)B), *want = tu_doubles((size_t)B);
+        tu_fill(s, (size_t)B * dim, &rng, -1.0, 1.0);
+        hamp_eval_t e;
+        TU_OK(hamp_eval_init(&e, m, B, 1));
+        hamp_eval_set_input(&e, m, x, B);
+        hamp_eval_pack(&e, m);
+        hamp_operator_get(op)->apply(m, &e, out, s, B);
+        hamp_operator_energy(m, op, &e, out, B, got);
+        hamp_eval_free(&e);
+        if (op == HAM_OPERATOR_SYNC) {
+            memcpy(full, s, (size_t)B * dim * sizeof(float));
+        } else {
+            TU_OK(ham_model_eo_to_full(full, m, B, x, s)); /* (s, inner class at s) */
+            for (int32_t l = 0; l < ham_model_n_layers(m); l++) {
+                int32_t eo_off, full_off, n = ham_model_layer_size(m, l);
+                if (ham_model_state_offset(&eo_off, m, op, l) != HAM_OK)
+                    continue; /* an inner or clamped layer */
+                TU_OK(ham_model_state_offset(&full_off, m, HAM_OPERATOR_SYNC, l));
+                for (int32_t r = 0; r < B; r++) /* the state class moved to G(s) */
+                    memcpy(full + (size_t)r * full_dim + full_off,
+                           out + (size_t)r * dim + eo_off, (size_t)n * sizeof(float));
+            }
+        }
+        TU_OK(ham_model_energy(want, m, B, x, full));
+        for (int32_t r = 0; r < B; r++)
+            ck_assert_msg(fabs(got[r] - want[r]) <= 1e-4 * (1.0 + fabs(want[r])),
+                          "%s, %s, row %d: %.9g, ham_model_energy %.9g", p->name,
+                          ham_operator_name(op), (int)r, got[r], want[r]);
+        free(s);
+        free(out);
+        free(full);
+        free(got);
+        free(want);
+    }
+    free(x);
+    ham_model_free(m);
+}
+END_TEST
+
 /* The synchronous F has no descent guarantee: from (v, h) = (1, -1) its Picard
  * iteration flips between (+a, -a) and (-a, +a) for ever, where the even-odd G from the
  * same h settles in a minimum. */
@@ -317,6 +375,7 @@ int main(void)
     tcase_add_test(tc, test_safe_mode_finds_the_attractor);
     tcase_add_test(tc, test_stability_check);
     tcase_add_test(tc, test_options);
+    tcase_add_loop_test(tc, test_energy_after_apply, 0, tu_n_problems);
     tcase_add_test(tc, test_sync_two_cycle);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -89,7 +89,8 @@ typedef enum ham_option {
     HAM_OPT_ATTRACTOR_SAFE = 16,   /**< Anderson, Broyden and Newton accept an accelerated
                                         step only while it keeps to the energy descent:
                                         along the plain step's half-space and, for Newton,
-                                        where G's Jacobian is contractive; else the plain
+                                        where G's Jacobian is contractive (with GMRES:
+                                        the energy test of 2); else the plain
                                         step, history reset (docs/math.md section 7), so
                                         they return the attractor energy descent reaches.
                                         1 on, 2 on and also the energy after G no higher

@@ -48,7 +48,7 @@ int cmd_eval(int argc, char **argv)
     const cli_variant_t *v = NULL;
     int32_t op_over = -1, kind_over = -1;
     double tol = NAN;
-    int64_t max_iter = 0, batch = 500, threads = 0;
+    int64_t max_iter = 0, batch = 500, threads = 0, stability = 0;
     int json = 0, compare = 0;
     const cli_opt_t opts[] = {
         {.name = "model", .type = CLI_OPT_STRING, .dest = &model_path, .metavar = "FILE",
@@ -70,6 +70,10 @@ int cmd_eval(int argc, char **argv)
          .help = "also evaluate with every variant (table and plot)"},
         cli_opt_plot(&plot, "write the residual against iteration (median, 10-90% band) as SVG"),
         cli_opt_threads(&threads),
+        {.name = "stability-check", .type = CLI_OPT_INT, .dest = &stability, .metavar = "N",
+         .help = "N power iterations per converged sample; prints how many converged to an "
+                 "unstable fixed point (default: 0, off)",
+         .min = 0, .max = 1000},
         cli_opt_json(&json, "print one JSON object instead of the table"),
     };
     int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
@@ -130,7 +134,12 @@ int cmd_eval(int argc, char **argv)
     }
 
     const cli_eval_report_t report = {
-        .opts = {.op = op, .kind = kind, .tol = dtol, .max_iter = cap, .batch = (int32_t)batch},
+        .opts = {.op = op,
+                 .kind = kind,
+                 .tol = dtol,
+                 .max_iter = cap,
+                 .batch = (int32_t)batch,
+                 .stability = (int32_t)stability},
         .compare = compare,
         .json = json,
         .plot = plot,
@@ -141,6 +150,10 @@ int cmd_eval(int argc, char **argv)
             printf("{\"test_acc\": %.6f, \"iters_mean\": %.4f, \"not_converged\": %lld}\n",
                    (double)res.correct / (double)res.samples, res.iters_mean,
                    (long long)res.not_converged);
+        else if (stability > 0)
+            printf("unstable: %lld of %lld samples converged to an unstable fixed point "
+                   "(stability check, %lld power iterations)\n",
+                   (long long)res.unstable, (long long)res.samples, (long long)stability);
         cli_eval_result_free(&res);
     }
     cli_data_free(&d);

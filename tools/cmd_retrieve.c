@@ -19,7 +19,7 @@
 
 typedef struct retrieve_args {
     const char *data, *split, *patterns, *betas, *plot;
-    int64_t queries, max_iter;
+    int64_t queries, max_iter, stability;
     double mask, noise, tol;
     uint64_t seed;
     int json;
@@ -236,6 +236,10 @@ int cmd_retrieve(int argc, char **argv)
         cli_opt_tol(&a.tol, "relative residual tolerance (default: 1e-4)"),
         cli_opt_max_iter(&a.max_iter, "operator evaluations per query at most (default: 200)"),
         cli_opt_seed(&a.seed, "seed of the corruption (default: 1)"),
+        {.name = "stability-check", .type = CLI_OPT_INT, .dest = &a.stability, .metavar = "N",
+         .help = "N power iterations per converged query; the table's 'unstable' column counts "
+                 "queries that converged to an unstable fixed point (default: 0, off: '-')",
+         .min = 0, .max = 1000},
         cli_opt_json(&a.json, "print JSON lines instead of the table"),
         cli_opt_flagged(cli_opt_plot(&a.plot, "draw queries, retrieved states and originals"),
                         CLI_NONEMPTY),
@@ -316,12 +320,12 @@ int cmd_retrieve(int argc, char **argv)
         printf("patterns and queries centred on the stored images' mean and scaled to unit "
                "norm; tol %g, max-iter %lld\n\n",
                a.tol, (long long)a.max_iter);
-        printf("%6s  %8s  %8s  %11s  %-8s  %8s  %10s  %7s  %10s  %13s  %9s\n", "K", "beta_s",
-               "beta", "beta/beta_s", "solver", "accuracy", "query acc.", "overlap",
-               "mean iters", "not converged", "ms");
-        printf("%6s  %8s  %8s  %11s  %-8s  %8s  %10s  %7s  %10s  %13s  %9s\n", "------",
+        printf("%6s  %8s  %8s  %11s  %-8s  %8s  %10s  %7s  %10s  %13s  %9s  %8s\n", "K",
+               "beta_s", "beta", "beta/beta_s", "solver", "accuracy", "query acc.", "overlap",
+               "mean iters", "not converged", "ms", "unstable");
+        printf("%6s  %8s  %8s  %11s  %-8s  %8s  %10s  %7s  %10s  %13s  %9s  %8s\n", "------",
                "--------", "--------", "-----------", "--------", "--------", "----------",
-               "-------", "----------", "-------------", "---------");
+               "-------", "----------", "-------------", "---------", "--------");
     }
     int plotted = 0;
     for (int ik = 0; ik < n_K; ik++) {
@@ -380,6 +384,11 @@ int cmd_retrieve(int argc, char **argv)
                 const int32_t kind = kinds.item[is];
                 if (mhn_solver_new(&solver, model, kind, a.tol, a.max_iter, 1) != 0)
                     goto done;
+                if (ham_solver_set_option(solver, HAM_OPT_STABILITY_CHECK,
+                                          (double)a.stability) != HAM_OK) {
+                    cli_error("--stability-check: %s", ham_last_error());
+                    goto done;
+                }
                 memcpy(v, q, (size_t)Q * d * sizeof(float));
                 double t0 = cli_now_ms();
                 rc = ham_solver_solve(solver, v, Q, NULL);
@@ -404,6 +413,9 @@ int cmd_retrieve(int argc, char **argv)
                 const char *name = ham_solver_kind_name(kind);
                 int not_conv = stats.samples - stats.converged;
                 char b[40];
+                char unstable[16] = "-"; /* "-": not checked (--stability-check 0) */
+                if (a.stability > 0)
+                    snprintf(unstable, sizeof unstable, "%d", (int)stats.unstable);
                 if (a.json)
                     printf("{\"patterns\": %d, \"beta\": %s, \"solver\": \"%s\", "
                            "\"accuracy\": %.4f, \"iters_mean\": %.4f, \"not_converged\": %d}\n",
@@ -411,9 +423,10 @@ int cmd_retrieve(int argc, char **argv)
                            stats.iters_mean, not_conv);
                 else
                     printf("%6d  %8.4g  %8.4g  %11.3f  %-8s  %8.3f  %10.3f  %7.3f  %10.2f  %13d  "
-                           "%9.2f\n",
+                           "%9.2f  %8s\n",
                            (int)K, beta_s, betas[ib], betas[ib] / beta_s, name, (double)ok / Q,
-                           (double)query_ok / Q, overlap / Q, stats.iters_mean, not_conv, ms);
+                           (double)query_ok / Q, overlap / Q, stats.iters_mean, not_conv, ms,
+                           unstable);
                 fflush(stdout);
                 /* the plot: largest K (its first occurrence), largest beta, first solver */
                 if (a.plot && is == 0 && K == K_max && !plotted) {

@@ -15,7 +15,7 @@ typedef struct solve_args {
     const char *layers, *lagrangian, *input;
     uint64_t seed;
     double beta, tol;
-    int64_t batch, max_iter, threads, repeat;
+    int64_t batch, max_iter, threads, repeat, attractor, stability;
     int json;
 } solve_args_t;
 
@@ -43,7 +43,12 @@ static const cli_command_spec_t help = {
              "\"broyden\"|\"newton\",\n"
              "   \"samples\": int, \"iters_mean\": float, \"not_converged\": int, \"ms\": float}\n"
              "Combinations the library refuses are left out of the JSON, with a note on "
-             "stderr.\n",
+             "stderr.\n"
+             "The table's 'unstable' column counts samples that converged to an unstable\n"
+             "fixed point (a saddle), as found by --stability-check; the JSON keys stay as\n"
+             "above. For retrieval use the even-odd operator: its Picard iteration descends\n"
+             "the energy and its accelerated solvers are attractor-safe by default; the\n"
+             "synchronous F has no descent guarantee (it can settle in 2-cycles).\n",
     .runtime_errors = "file, library",
     .examples = "hamdeq solve --layers 784,512,10 --batch 256 --seed 1\n"
                 "hamdeq solve --input /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\n"
@@ -64,8 +69,12 @@ static int make_solver(ham_solver_t **sv, solve_row_t *row, const ham_model_t *m
     static const struct {
         int32_t option;
         const char *flag;
-    } opt[] = {{HAM_OPT_TOL, "tol"}, {HAM_OPT_MAX_ITER, "max-iter"}};
-    const double val[] = {a->tol, (double)a->max_iter};
+    } opt[] = {{HAM_OPT_TOL, "tol"},
+               {HAM_OPT_MAX_ITER, "max-iter"},
+               {HAM_OPT_ATTRACTOR_SAFE, "attractor-safe"},
+               {HAM_OPT_STABILITY_CHECK, "stability-check"}};
+    const double val[] = {a->tol, (double)a->max_iter, (double)a->attractor,
+                          (double)a->stability};
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
         rc = ham_solver_set_option(*sv, opt[i].option, val[i]);
         if (rc != HAM_OK) {
@@ -118,12 +127,12 @@ static const char *row_label(const solve_row_t *row)
 
 static void print_header(void)
 {
-    printf("%-8s  %-8s  %9s  %7s  %10s  %9s  %13s  %8s  %9s  %10s\n", "operator", "solver",
-           "state dim", "samples", "mean iters", "max iters", "not converged", "diverged",
-           "mean JVPs", "ms");
-    printf("%-8s  %-8s  %9s  %7s  %10s  %9s  %13s  %8s  %9s  %10s\n", "--------", "--------",
-           "---------", "-------", "----------", "---------", "-------------", "--------",
-           "---------", "----------");
+    printf("%-8s  %-8s  %9s  %7s  %10s  %9s  %13s  %8s  %8s  %9s  %10s\n", "operator",
+           "solver", "state dim", "samples", "mean iters", "max iters", "not converged",
+           "diverged", "unstable", "mean JVPs", "ms");
+    printf("%-8s  %-8s  %9s  %7s  %10s  %9s  %13s  %8s  %8s  %9s  %10s\n", "--------",
+           "--------", "---------", "-------", "----------", "---------", "-------------",
+           "--------", "--------", "---------", "----------");
 }
 
 static void print_row(const solve_row_t *row, int json)
@@ -144,9 +153,9 @@ static void print_row(const solve_row_t *row, int json)
                "\"not_converged\": %d, \"ms\": %.3f}\n",
                op, kind, (int)row->st.samples, row->st.iters_mean, not_conv, row->ms);
     else
-        printf("%-8s  %-8s  %9d  %7d  %10.2f  %9d  %13d  %8d  %9.1f  %10.3f\n", op, kind,
+        printf("%-8s  %-8s  %9d  %7d  %10.2f  %9d  %13d  %8d  %8d  %9.1f  %10.3f\n", op, kind,
                (int)row->dim, (int)row->st.samples, row->st.iters_mean, (int)row->st.iters_max,
-               not_conv, (int)row->st.diverged,
+               not_conv, (int)row->st.diverged, (int)row->st.unstable,
                (double)row->st.jacobian_products / (double)row->st.samples, row->ms);
     fflush(stdout);
 }
@@ -167,6 +176,8 @@ int cmd_solve(int argc, char **argv)
         .max_iter = (int64_t)iter_def,
         .threads = 0,
         .repeat = 1,
+        .attractor = -1,
+        .stability = 0,
     };
     char tol_help[96], iter_help[96];
     snprintf(tol_help, sizeof tol_help, "relative residual tolerance (default: %g)", tol_def);
@@ -191,6 +202,14 @@ int cmd_solve(int argc, char **argv)
         cli_opt_threads(&a.threads),
         {.name = "repeat", .type = CLI_OPT_INT, .dest = &a.repeat, .metavar = "N",
          .help = "timed solves per combination, best kept (default: 1)", .min = 1, .max = 1000},
+        {.name = "attractor-safe", .type = CLI_OPT_INT, .dest = &a.attractor, .metavar = "M",
+         .help = "accelerated steps only along the energy descent: 1 on, 2 on with the "
+                 "energy test, 0 off, -1 auto (1 for even-odd, 0 for sync) (default: -1)",
+         .min = -1, .max = 2},
+        {.name = "stability-check", .type = CLI_OPT_INT, .dest = &a.stability, .metavar = "N",
+         .help = "N power iterations per converged sample; spectral radius >= 1 counts it "
+                 "unstable (default: 0, off)",
+         .min = 0, .max = 1000},
         cli_opt_json(&a.json, "print one JSON object per line instead of the table"),
     };
     int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);

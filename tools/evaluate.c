@@ -78,7 +78,9 @@ static int make_solver(ham_solver_t **sv, const ham_model_t *model, const cli_ev
     }
     if ((rc = ham_solver_set_option(*sv, HAM_OPT_TOL, tol)) != HAM_OK ||
         (rc = ham_solver_set_option(*sv, HAM_OPT_MAX_ITER, max_iter)) != HAM_OK ||
-        (rc = ham_solver_set_option(*sv, HAM_OPT_FIXED_ITERS, fixed)) != HAM_OK) {
+        (rc = ham_solver_set_option(*sv, HAM_OPT_FIXED_ITERS, fixed)) != HAM_OK ||
+        (rc = ham_solver_set_option(*sv, HAM_OPT_STABILITY_CHECK,
+                                    fixed ? 0 : o->stability)) != HAM_OK) {
         cli_error("solver options (tolerance %g, %g iterations): %s", tol, max_iter,
                   ham_last_error());
         ham_solver_free(*sv);
@@ -204,6 +206,7 @@ int cli_evaluate(cli_eval_result_t *res, const ham_model_t *model, const ham_dat
                 res->iters_max = iters[s];
             res->not_converged += status[s] != HAM_SAMPLE_CONVERGED;
             res->diverged += status[s] == HAM_SAMPLE_DIVERGED;
+            res->unstable += status[s] == HAM_SAMPLE_UNSTABLE;
             res->correct += argmax(state + (size_t)s * dim + out_off, ny) == labels[s];
         }
         if (fixed) {

@@ -20,12 +20,14 @@ typedef struct cli_eval_opts {
     int32_t batch;     /* samples per solve */
     int authors;       /* also compute the authors' count */
     int trace;         /* also record residual traces (--plot) */
+    int32_t stability; /* HAM_OPT_STABILITY_CHECK of the counted solve (0: off) */
 } cli_eval_opts_t;
 
 typedef struct cli_eval_result {
     int64_t samples, correct;
     int64_t not_converged;  /* did not reach tol within max_iter (including diverged) */
     int64_t diverged;
+    int64_t unstable;       /* HAM_SAMPLE_UNSTABLE (only with a stability check) */
     double iters_mean;      /* library count: operator evaluations until r < tol */
     int32_t iters_max;
     double authors_mean;    /* authors' count (NaN when not computed) */

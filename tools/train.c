@@ -391,6 +391,6 @@ int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t
 cli_eval_opts_t cli_train_eval_opts(const cli_train_cfg_t *cfg, int32_t op, int32_t kind,
                                     int authors, int trace)
 {
-    cli_eval_opts_t o = {op, kind, CLI_EVAL_TOL, cfg->iters_fwd, cfg->eval_batch, authors, trace};
+    cli_eval_opts_t o = {op, kind, CLI_EVAL_TOL, cfg->iters_fwd, cfg->eval_batch, authors, trace, 0};
     return o;
 }

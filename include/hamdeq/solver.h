@@ -83,16 +83,37 @@ typedef enum ham_option {
                                         user's) and run exactly MAX_ITER evaluations per
                                         sample (like-for-like with fixed-count codes); a
                                         diverged sample still stops; default 0 */
-    HAM_OPT_ATOL = 15              /**< absolute residual tolerance: also converged when
+    HAM_OPT_ATOL = 15,             /**< absolute residual tolerance: also converged when
                                         `||G(s)-s|| < atol`, for fixed points at or near
                                         the origin; default 0 (off), [0, 3e38] */
+    HAM_OPT_ATTRACTOR_SAFE = 16,   /**< Anderson, Broyden and Newton accept an accelerated
+                                        step only while it keeps to the energy descent:
+                                        along the plain step's half-space and, for Newton,
+                                        where G's Jacobian is contractive (with GMRES:
+                                        the energy test of 2); else the plain
+                                        step, history reset (docs/math.md section 7), so
+                                        they return the attractor energy descent reaches.
+                                        1 on, 2 on and also the energy after G no higher
+                                        than after the plain step (costlier), 0 off, -1
+                                        auto: 1 for ::HAM_OPERATOR_EVEN_ODD, 0 for
+                                        ::HAM_OPERATOR_SYNC (no descent guarantee);
+                                        default -1, [-1, 2] */
+    HAM_OPT_STABILITY_CHECK = 17   /**< power iterations (JVPs of G at the fixed point) to
+                                        estimate each converged sample's spectral radius;
+                                        >= 1 marks it ::HAM_SAMPLE_UNSTABLE, or, in
+                                        attractor-safe mode, pushes it off the saddle and
+                                        re-solves it with Picard steps; 0 off (default),
+                                        [0, 1000] */
 } ham_option_t;
 
 /** Final status of one sample. Values are pinned. */
 typedef enum ham_sample_status {
     HAM_SAMPLE_CONVERGED = 0, /**< the convergence test accepted it */
     HAM_SAMPLE_MAX_ITER = 1,  /**< iteration limit reached first */
-    HAM_SAMPLE_DIVERGED = 2   /**< residual or state became non-finite or too large */
+    HAM_SAMPLE_DIVERGED = 2,  /**< residual or state became non-finite or too large */
+    HAM_SAMPLE_UNSTABLE = 3   /**< converged, but to an unstable fixed point (a saddle):
+                                   ::HAM_OPT_STABILITY_CHECK estimated the spectral radius
+                                   of G's Jacobian there at >= 1 */
 } ham_sample_status_t;
 
 /** Summary of the last solve (size-prefixed: set `size = sizeof(ham_solve_stats_t)`). */
@@ -106,7 +127,11 @@ typedef struct ham_solve_stats {
     double iters_mean;      /**< mean per-sample iteration count (operator evaluations) */
     int64_t evaluations;    /**< operator evaluations summed over samples */
     int64_t jacobian_products; /**< Jacobian-vector products (one per tangent and sample),
-                                    not counted as evaluations: Newton's extra cost */
+                                    not counted as evaluations: Newton's extra cost and
+                                    the stability check's power iterations */
+    int32_t unstable;       /**< samples with ::HAM_SAMPLE_UNSTABLE (added in 0.1) */
+    int32_t rejected_steps; /**< accelerated steps the attractor-safe mode refused (added
+                                 in 0.1) */
 } ham_solve_stats_t;
 
 /** What a per-iteration callback sees (size-prefixed, read `size` before new fields). */

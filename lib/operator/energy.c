@@ -58,3 +58,50 @@ HAM_API int ham_model_energy(double *energy, const ham_model_t *model, int32_t b
     hamp_eval_free(&e);
     return HAM_OK;
 }
+
+/* The energy a solver sees after one operator application at s, from what the apply left
+ * in the workspace (docs/math.md section 7), without another product:
+ * - even-odd: the energy of the full state (G(s), s_I) that G's two half-steps reach.
+ *   Every coupling block joins one inner and one state layer (or the clamped input), and
+ *   both classes hold their exact conditional optimum in one of the two products, so
+ *     E = -sum_S L_l(G_l) + sum_I [g_l . (s_l - b_l) - L_l(s_l)]   (- g_1 . W_0' g_0
+ *   when layer 1 is inner and clamped-driven), with no matrix product at all;
+ * - synchronous: the energy E(s) of the iterate itself, the couplings taken from F(s):
+ *   sum_l g_l . (F_l - b_l) counts every free-free block twice and the input block once.
+ * The cost is one Lagrangian value per free unit and a few dot products per row. */
+void hamp_operator_energy(const ham_model_t *m, int32_t op, const hamp_eval_t *e,
+                          const float *out, int32_t rows, double *energy)
+{
+    const hamp_layout_t *lay = &m->layout[op];
+    const int32_t dim = lay->dim;
+    for (int32_t r = 0; r < rows; r++) {
+        double E = 0.0;
+        if (op == HAM_OPERATOR_EVEN_ODD) {
+            for (int32_t i = 0; i < lay->n_state; i++) {
+                int32_t l = lay->state[i], n = m->size[l];
+                const float *o = out + (size_t)r * dim + lay->offset[l];
+                E -= m->lag[l].ops->value(&m->lag[l], o, n);
+            }
+            for (int32_t i = 0; i < lay->n_inner; i++) {
+                int32_t l = lay->inner[i], n = m->size[l];
+                const float *s = e->s[l] + (size_t)r * n, *g = e->g[l] + (size_t)r * n;
+                const float *c = (l == 1 && m->clamped) ? e->drive + (size_t)r * n : m->b[l];
+                E += hamp_dot(g, s, n) - hamp_dot(g, c, n) -
+                     m->lag[l].ops->value(&m->lag[l], s, n);
+            }
+        } else {
+            for (int32_t i = 0; i < lay->n_state; i++) {
+                int32_t l = lay->state[i], n = m->size[l];
+                const float *s = e->s[l] + (size_t)r * n, *g = e->g[l] + (size_t)r * n;
+                const float *f = out + (size_t)r * dim + lay->offset[l];
+                double gb = hamp_dot(g, m->b[l], n), gf = hamp_dot(g, f, n);
+                E += hamp_dot(g, s, n) - m->lag[l].ops->value(&m->lag[l], s, n) - gb;
+                if (l == 1 && m->clamped) /* the input block (drive - b_1) once, W_1 half */
+                    E -= 0.5 * (gf + hamp_dot(g, e->drive + (size_t)r * n, n)) - gb;
+                else
+                    E -= 0.5 * (gf - gb);
+            }
+        }
+        energy[r] = E;
+    }
+}

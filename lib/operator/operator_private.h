@@ -60,4 +60,10 @@ void hamp_layered_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_
 void hamp_layered_param_vjp(const ham_model_t *m, const hamp_layout_t *lay, hamp_eval_t *e,
                             const float *lambda, int32_t rows, const hamp_param_grad_t *grad);
 
+/* Per row, the energy after the last apply of operator `op` (which left `out` and the
+ * workspace `e`): for even-odd, of the full state (G(s), inner class at s) the two
+ * half-steps reach; for sync, E(s). No product, no allocation (energy.c). */
+void hamp_operator_energy(const ham_model_t *m, int32_t op, const hamp_eval_t *e,
+                          const float *out, int32_t rows, double *energy);
+
 #endif /* HAMDEQ_OPERATOR_PRIVATE_H */

@@ -35,6 +35,7 @@ typedef struct anderson {
     int32_t *last_aa;  /* the current iterate came from an Anderson extrapolation */
     double *prev_norm; /* ||f|| of the last accepted iterate */
     double *best;      /* smallest ||f|| seen */
+    double *prev_energy; /* attractor-safe: energy after G at the last accepted iterate */
     int32_t *home;     /* working row -> the row of the arrays above that holds its history:
                           a retired sample frees its slot without moving the others' (on a
                           522-long state a row of history is 16 KB) */
@@ -56,6 +57,7 @@ static void anderson_fini(ham_solver_t *sv, void *state)
     free(st->last_aa);
     free(st->prev_norm);
     free(st->best);
+    free(st->prev_energy);
     free(st->home);
     free(st->a);
     free(st->y);
@@ -80,12 +82,13 @@ static int anderson_init(ham_solver_t *sv, void **state, int32_t dim, int32_t ca
     st->last_aa = malloc(rows * sizeof(int32_t));
     st->prev_norm = malloc(rows * sizeof(double));
     st->best = malloc(rows * sizeof(double));
+    st->prev_energy = malloc(rows * sizeof(double));
     st->home = malloc(rows * sizeof(int32_t));
     st->a = malloc(m * m * sizeof(double));
     st->y = malloc(m * sizeof(double));
     st->ipiv = malloc(m * sizeof(int32_t));
     if (!st->gx || !st->fx || !st->gram || !st->count || !st->prev || !st->last_aa ||
-        !st->prev_norm || !st->best || !st->home || !st->a || !st->y || !st->ipiv) {
+        !st->prev_norm || !st->best || !st->prev_energy || !st->home || !st->a || !st->y || !st->ipiv) {
         anderson_fini(sv, st);
         return HAMP_FAIL(HAM_ERR_NOMEM);
     }
@@ -195,6 +198,18 @@ static int solve_alpha(anderson_t *st, int32_t r, int32_t k, double lambda)
     return 0;
 }
 
+/* Attractor-safe: 1 when the proposal p leaves the iterate x of `slot` in the plain
+ * step's half-space, (p - x) . (G(x) - x) > 0, with x = G(x) - f. */
+static int downhill(const anderson_t *st, int32_t r, int32_t slot, const float *p)
+{
+    size_t m = (size_t)st->m, d = (size_t)st->dim;
+    const float *g = st->gx + ((size_t)r * m + slot) * d, *f = st->fx + ((size_t)r * m + slot) * d;
+    double acc = 0.0;
+    for (size_t i = 0; i < d; i++)
+        acc += ((double)p[i] - g[i] + f[i]) * f[i];
+    return acc > 0.0;
+}
+
 static int anderson_step(ham_solver_t *sv, void *state, float *s, float *gs, int32_t rows)
 {
     anderson_t *st = state;
@@ -208,6 +223,16 @@ static int anderson_step(ham_solver_t *sv, void *state, float *s, float *gs, int
         const float *g = gs + (size_t)r * d;
         const double fnorm = sv->row_fnorm[r]; /* ||G(x) - x||, from the driver */
         const int32_t h = st->home[r];
+        if (sv->attractor_energy && st->last_aa[h] && hamp_energy_rises(sv->row_energy[r],
+                                                                 st->prev_energy[h])) {
+            /* attractor-safe: the extrapolation ends higher than the plain step from the
+             * iterate it came from would; take that step and forget the history */
+            plain_step(st, h, st->prev[h], beta, x);
+            st->last_aa[h] = 0;
+            st->count[h] = 0;
+            sv->rejections++;
+            continue;
+        }
         if (safeguard && st->last_aa[h] && fnorm > SAFEGUARD_FACTOR * st->prev_norm[h]) {
             /* the extrapolation made things worse: forget it, step plainly from before */
             plain_step(st, h, st->prev[h], beta, x);
@@ -221,6 +246,7 @@ static int anderson_step(ham_solver_t *sv, void *state, float *s, float *gs, int
         int32_t slot = push(st, h, g, x);
         st->prev[h] = slot;
         st->prev_norm[h] = fnorm;
+        st->prev_energy[h] = sv->attractor_energy ? sv->row_energy[r] : 0.0;
         int32_t k = st->count[h] < st->m ? st->count[h] : st->m;
         if (k < 2 || solve_alpha(st, h, k, lambda) != 0) {
             plain_step(st, h, slot, beta, x);
@@ -229,6 +255,15 @@ static int anderson_step(ham_solver_t *sv, void *state, float *s, float *gs, int
         }
         extrapolate(x, st->gx + (size_t)h * m * d, st->fx + (size_t)h * m * d, st->y, k, d,
                     beta);
+        if (sv->attractor && !downhill(st, h, slot, x)) {
+            /* attractor-safe: a step against the descent direction, refused before it
+             * costs an evaluation */
+            plain_step(st, h, slot, beta, x);
+            st->last_aa[h] = 0;
+            st->count[h] = 0;
+            sv->rejections++;
+            continue;
+        }
         st->last_aa[h] = 1;
     }
     return 0;

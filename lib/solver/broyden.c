@@ -21,6 +21,8 @@ typedef struct broyden {
     int32_t *count;      /* pairs pushed since the last restart */
     int32_t *have_prev;  /* x_prev/g_prev hold the previous iterate */
     double *best;        /* smallest ||g|| seen since the last restart */
+    double *e_prev;      /* attractor-safe: energy after G at x_prev */
+    int32_t *accel;      /* the current iterate came from a step with B != -I */
     float *t, *w;        /* dim scratch */
     double *c;           /* m scratch: projections */
 } broyden_t;
@@ -38,6 +40,8 @@ static void broyden_fini(ham_solver_t *sv, void *state)
     free(st->count);
     free(st->have_prev);
     free(st->best);
+    free(st->e_prev);
+    free(st->accel);
     free(st->t);
     free(st->w);
     free(st->c);
@@ -60,11 +64,13 @@ static int broyden_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap
     st->count = malloc(rows * sizeof(int32_t));
     st->have_prev = malloc(rows * sizeof(int32_t));
     st->best = malloc(rows * sizeof(double));
+    st->e_prev = malloc(rows * sizeof(double));
+    st->accel = malloc(rows * sizeof(int32_t));
     st->t = malloc(d * sizeof(float) + 1);
     st->w = malloc(d * sizeof(float) + 1);
     st->c = malloc(m * sizeof(double));
     if (!st->u || !st->v || !st->x_prev || !st->g_prev || !st->count || !st->have_prev ||
-        !st->best || !st->t || !st->w || !st->c) {
+        !st->best || !st->e_prev || !st->accel || !st->t || !st->w || !st->c) {
         broyden_fini(sv, st);
         return HAMP_FAIL(HAM_ERR_NOMEM);
     }
@@ -79,6 +85,7 @@ static int broyden_reset(ham_solver_t *sv, void *state, int32_t rows)
     for (int32_t r = 0; r < rows; r++) {
         st->count[r] = 0;
         st->have_prev[r] = 0;
+        st->accel[r] = 0;
         st->best[r] = INFINITY;
     }
     return HAM_OK;
@@ -116,7 +123,6 @@ static void apply_bt(broyden_t *st, int32_t r, float *out, const float *z)
 
 static int broyden_step(ham_solver_t *sv, void *state, float *s, float *gs, int32_t rows)
 {
-    (void)sv;
     broyden_t *st = state;
     const size_t m = (size_t)st->m, d = (size_t)st->dim;
     float *t = st->t, *w = st->w;
@@ -124,6 +130,19 @@ static int broyden_step(ham_solver_t *sv, void *state, float *s, float *gs, int3
         float *x = s + (size_t)r * d, *xp = st->x_prev + (size_t)r * d;
         float *gp = st->g_prev + (size_t)r * d;
         const float *fx = gs + (size_t)r * d;
+        if (sv->attractor_energy && st->accel[r] &&
+            hamp_energy_rises(sv->row_energy[r], st->e_prev[r])) {
+            /* attractor-safe: the quasi-Newton step ends higher than the plain step from
+             * x_prev would; take that step, G(x_prev) = x_prev + g_prev, and restart */
+            for (size_t i = 0; i < d; i++)
+                x[i] = xp[i] + gp[i];
+            st->count[r] = 0;
+            st->have_prev[r] = 0;
+            st->accel[r] = 0;
+            st->best[r] = INFINITY;
+            sv->rejections++;
+            continue;
+        }
         /* g = G(x) - x, kept in w */
         for (size_t i = 0; i < d; i++)
             w[i] = fx[i] - x[i];
@@ -155,7 +174,18 @@ static int broyden_step(ham_solver_t *sv, void *state, float *s, float *gs, int3
         memcpy(xp, x, d * sizeof(float));
         memcpy(gp, w, d * sizeof(float));
         st->have_prev[r] = 1;
+        st->e_prev[r] = sv->attractor_energy ? sv->row_energy[r] : 0.0;
+        st->accel[r] = st->count[r] > 0; /* with no pair B = -I: the step is G(x) */
         apply_b(st, r, t, w); /* x <- x - B g */
+        if (sv->attractor && st->accel[r] && !(-hamp_dot(t, w, (int32_t)d) > 0.0)) {
+            /* attractor-safe: a step against the plain step's direction G(x) - x is
+             * refused before it costs an evaluation: take the plain step, restart */
+            memcpy(x, fx, d * sizeof(float));
+            st->count[r] = 0;
+            st->accel[r] = 0;
+            sv->rejections++;
+            continue;
+        }
         int finite = 1;
         for (size_t i = 0; i < d; i++) {
             x[i] -= t[i];
@@ -165,6 +195,7 @@ static int broyden_step(ham_solver_t *sv, void *state, float *s, float *gs, int3
             for (size_t i = 0; i < d; i++)
                 x[i] = fx[i];
             st->count[r] = 0;
+            st->accel[r] = 0;
         }
     }
     return 0;
@@ -182,6 +213,8 @@ static void broyden_compact(ham_solver_t *sv, void *state, const int32_t *keep, 
     hamp_compact_rows_i(st->count, 1, keep, n);
     hamp_compact_rows_i(st->have_prev, 1, keep, n);
     hamp_compact_rows_d(st->best, 1, keep, n);
+    hamp_compact_rows_d(st->e_prev, 1, keep, n);
+    hamp_compact_rows_i(st->accel, 1, keep, n);
 }
 
 const hamp_solver_ops_t hamp_solver_broyden = {"broyden",     broyden_init, broyden_fini,

@@ -137,12 +137,18 @@ static void free_workspace(ham_solver_t *sv)
     free(sv->row_fnorm);
     free(sv->row_gnorm);
     free(sv->keep);
+    free(sv->row_energy);
+    free(sv->stab_v);
+    free(sv->stab_w);
+    free(sv->stab_rho);
     free(sv->iters);
     free(sv->resid);
     free(sv->status);
     sv->s = sv->gs = NULL;
     sv->row_sample = sv->row_iters = sv->keep = sv->iters = sv->status = NULL;
     sv->row_resid = sv->row_fnorm = sv->row_gnorm = sv->resid = NULL;
+    sv->row_energy = sv->stab_rho = NULL;
+    sv->stab_v = sv->stab_w = NULL;
     sv->cap = 0;
 }
 
@@ -224,12 +230,16 @@ static int ensure_workspace(ham_solver_t *sv, int32_t batch)
         sv->row_fnorm = malloc(rows * sizeof(double));
         sv->row_gnorm = malloc(rows * sizeof(double));
         sv->keep = malloc(rows * sizeof(int32_t));
+        sv->row_energy = malloc(rows * sizeof(double));
+        sv->stab_v = malloc(rows * d * sizeof(float));
+        sv->stab_w = malloc(rows * d * sizeof(float));
+        sv->stab_rho = malloc(rows * sizeof(double));
         sv->iters = malloc(rows * sizeof(int32_t));
         sv->resid = malloc(rows * sizeof(double));
         sv->status = malloc(rows * sizeof(int32_t));
         if (!sv->s || !sv->gs || !sv->row_sample || !sv->row_iters || !sv->row_resid ||
             !sv->row_fnorm || !sv->row_gnorm || !sv->keep || !sv->iters || !sv->resid ||
-            !sv->status)
+            !sv->status || !sv->row_energy || !sv->stab_v || !sv->stab_w || !sv->stab_rho)
             goto nomem;
         sv->cap = cap;
     }
@@ -240,9 +250,17 @@ nomem:
                      (int)batch);
 }
 
+/* The energies the attractor-safe backends compare, from what the apply left. */
+static void apply_energy(ham_solver_t *sv, const float *out, int32_t rows)
+{
+    if (sv->attractor_energy)
+        hamp_operator_energy(sv->model, sv->op->kind, &sv->eval, out, rows, sv->row_energy);
+}
+
 void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows)
 {
     sv->op->apply(sv->model, &sv->eval, out, s, rows);
+    apply_energy(sv, out, rows);
     for (int32_t r = 0; r < rows; r++)
         sv->row_iters[r]++;
 }
@@ -251,6 +269,7 @@ void hamp_solver_apply_counted(ham_solver_t *sv, float *out, const float *s, int
                                const unsigned char *count)
 {
     sv->op->apply(sv->model, &sv->eval, out, s, rows);
+    apply_energy(sv, out, rows);
     for (int32_t r = 0; r < rows; r++)
         sv->row_iters[r] += count[r] != 0;
 }
@@ -276,7 +295,8 @@ static void retire(ham_solver_t *sv, float *state, int32_t r, int32_t status)
     sv->status[k] = status;
 }
 
-static void compact(ham_solver_t *sv, int32_t n_keep)
+/* Keeps working rows keep[0..n_keep) of the driver's arrays and the workspace. */
+static void compact_rows(ham_solver_t *sv, int32_t n_keep)
 {
     size_t d = (size_t)sv->dim;
     hamp_compact_rows(sv->s, d, sv->keep, n_keep);
@@ -286,7 +306,13 @@ static void compact(ham_solver_t *sv, int32_t n_keep)
     hamp_compact_rows_d(sv->row_resid, 1, sv->keep, n_keep);
     hamp_compact_rows_d(sv->row_fnorm, 1, sv->keep, n_keep);
     hamp_compact_rows_d(sv->row_gnorm, 1, sv->keep, n_keep);
+    hamp_compact_rows_d(sv->row_energy, 1, sv->keep, n_keep);
     hamp_eval_compact(&sv->eval, sv->model, sv->keep, n_keep);
+}
+
+static void compact(ham_solver_t *sv, int32_t n_keep)
+{
+    compact_rows(sv, n_keep);
     if (sv->backend->compact)
         sv->backend->compact(sv, sv->backend_state, sv->keep, n_keep);
 }
@@ -301,18 +327,34 @@ static void finish_stats(ham_solver_t *sv)
         st->converged += sv->status[k] == HAM_SAMPLE_CONVERGED;
         st->not_converged += sv->status[k] == HAM_SAMPLE_MAX_ITER;
         st->diverged += sv->status[k] == HAM_SAMPLE_DIVERGED;
+        st->unstable += sv->status[k] == HAM_SAMPLE_UNSTABLE;
         st->evaluations += sv->iters[k];
         if (sv->iters[k] > st->iters_max)
             st->iters_max = sv->iters[k];
     }
     st->iters_mean = sv->batch ? (double)st->evaluations / sv->batch : 0.0;
     st->jacobian_products = sv->jvp_rows;
+    st->rejected_steps = sv->rejections > INT32_MAX ? INT32_MAX : (int32_t)sv->rejections;
+}
+
+/* HAM_OPT_ATTRACTOR_SAFE resolved for this solver: only the accelerated backends have
+ * steps to refuse, and only a forward operator has an energy. */
+static int attractor_safe(const ham_solver_t *sv)
+{
+    if (sv->op->base || (sv->kind != HAM_SOLVER_ANDERSON && sv->kind != HAM_SOLVER_BROYDEN &&
+                         sv->kind != HAM_SOLVER_NEWTON))
+        return 0;
+    double o = sv->opt[HAM_OPT_ATTRACTOR_SAFE];
+    return o < 0.0 ? sv->op->kind == HAM_OPERATOR_EVEN_ODD : o > 0.0;
 }
 
 static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *init);
 
 static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
                  const hamp_eval_t *input);
+
+static int stability(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                     const hamp_eval_t *input);
 
 HAM_API int ham_solver_solve(ham_solver_t *sv, float *state, int32_t batch, const float *x)
 {
@@ -353,7 +395,12 @@ static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
     else
         hamp_eval_set_input(&sv->eval, m, x, batch);
     hamp_eval_pack(&sv->eval, m);
-    return drive(sv, state, batch, warm ? state : NULL);
+    rc = drive(sv, state, batch, warm ? state : NULL);
+    if (rc == HAM_OK && sv->opt[HAM_OPT_STABILITY_CHECK] > 0.0) {
+        rc = stability(sv, state, batch, x, input);
+        finish_stats(sv);
+    }
+    return rc;
 }
 
 int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
@@ -377,6 +424,14 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
     size_t d = (size_t)sv->dim;
     sv->batch = batch;
     sv->jvp_rows = 0;
+    sv->rejections = 0;
+    sv->attractor = attractor_safe(sv);
+    /* the energy test: asked for (2), or Newton on a long state, whose GMRES direction
+     * comes without the Jacobian that the contractivity test reads (docs/math.md s. 7) */
+    sv->attractor_energy =
+        sv->attractor && (sv->opt[HAM_OPT_ATTRACTOR_SAFE] == 2.0 ||
+                          (sv->kind == HAM_SOLVER_NEWTON &&
+                           sv->dim > (int32_t)sv->opt[HAM_OPT_NEWTON_MAX_DIM]));
     if (init)
         memmove(sv->s, init, (size_t)batch * d * sizeof(float));
     else
@@ -496,4 +551,157 @@ HAM_API int32_t ham_step_rows(const ham_step_t *step)
 HAM_API int32_t ham_step_dim(const ham_step_t *step)
 {
     return step ? step->solver->dim : 0;
+}
+
+/* ------------------------------------------------------------ the stability check */
+
+/* A sample the stability check pushed off a saddle and Picard brought to a fixed point
+ * again: it is checked once more (never visible outside stability()). */
+#define SAMPLE_RECHECK (-1)
+/* How far a sample is pushed off a saddle, relative to max(1, ||s*||). */
+#define PUSH 1e-2
+
+/* Estimates the spectral radius of J = G'(s) at the last applied point of every working
+ * row into stab_rho, by n power iterations from a fixed start: rho = sqrt(|J v_{t-1}|
+ * |J v_t|) over the last two (a pair +-lambda, as the synchronous F has at 2-cycles,
+ * makes the one-step ratio oscillate, the two-step one not). stab_v ends holding the
+ * leading direction. */
+static void power_iteration(ham_solver_t *sv, int32_t rows, int32_t n)
+{
+    const size_t d = (size_t)sv->dim;
+    float *v = sv->stab_v, *w = sv->stab_w;
+    double *prev = sv->row_gnorm; /* scratch: measure() rewrites it before it is read */
+    for (int32_t r = 0; r < rows; r++) {
+        float *vr = v + (size_t)r * d;
+        uint32_t h = 0x9e3779b9u;
+        for (size_t i = 0; i < d; i++) {
+            h = h * 1664525u + 1013904223u;
+            vr[i] = (float)((h >> 8) * (1.0 / 16777216.0)) - 0.5f + 1e-3f;
+        }
+        double nv = hamp_nrm2(vr, (int32_t)d);
+        for (size_t i = 0; i < d; i++)
+            vr[i] = (float)(vr[i] / nv);
+        sv->stab_rho[r] = 0.0;
+        prev[r] = 0.0;
+    }
+    for (int32_t t = 0; t < n; t++) {
+        hamp_solver_jvp(sv, w, v, rows, 1);
+        for (int32_t r = 0; r < rows; r++) {
+            float *vr = v + (size_t)r * d;
+            const float *wr = w + (size_t)r * d;
+            double nw = hamp_nrm2(wr, (int32_t)d);
+            sv->stab_rho[r] = t == 0 ? nw : sqrt(prev[r] * nw);
+            prev[r] = nw;
+            if (nw > 0.0 && isfinite(nw))
+                for (size_t i = 0; i < d; i++)
+                    vr[i] = (float)(wr[i] / nw);
+        }
+    }
+}
+
+/* Moves working row r off its fixed point along the leading direction (sign fixed by its
+ * largest component, so that results are reproducible). */
+static void push_off(ham_solver_t *sv, int32_t r)
+{
+    const size_t d = (size_t)sv->dim;
+    float *s = sv->s + (size_t)r * d;
+    const float *v = sv->stab_v + (size_t)r * d;
+    size_t big = 0;
+    for (size_t i = 1; i < d; i++)
+        if (fabsf(v[i]) > fabsf(v[big]))
+            big = i;
+    double scale = PUSH * fmax(1.0, hamp_nrm2(s, (int32_t)d)) * (v[big] < 0.0f ? -1.0 : 1.0);
+    for (size_t i = 0; i < d; i++)
+        s[i] += (float)(scale * v[i]);
+}
+
+/* Picard steps (s <- G(s)) on the working rows until each is judged; a converged row is
+ * retired as SAMPLE_RECHECK. Returns HAM_OK or a user test's negative status. */
+static int picard_resolve(ham_solver_t *sv, float *state, int32_t rows)
+{
+    const hamp_conv_ops_t *conv = hamp_conv_select(sv);
+    const int32_t max_iter = (int32_t)sv->opt[HAM_OPT_MAX_ITER];
+    for (int32_t it = 0; rows > 0; it++) {
+        hamp_solver_apply(sv, sv->gs, sv->s, rows);
+        conv->measure(sv, rows);
+        int32_t n_keep = 0;
+        for (int32_t r = 0; r < rows; r++) {
+            int verdict = conv->test(sv, r, it);
+            if (verdict < 0) {
+                for (int32_t k = 0; k < rows; k++)
+                    sv->status[sv->row_sample[k]] = HAM_SAMPLE_MAX_ITER;
+                return verdict;
+            }
+            if (verdict == HAMP_CONV_DIVERGED)
+                retire(sv, state, r, HAM_SAMPLE_DIVERGED);
+            else if (verdict == HAMP_CONV_CONVERGED)
+                retire(sv, state, r, SAMPLE_RECHECK);
+            else if (sv->row_iters[r] >= max_iter)
+                retire(sv, state, r, HAM_SAMPLE_MAX_ITER);
+            else
+                sv->keep[n_keep++] = r;
+        }
+        if (n_keep < rows)
+            compact_rows(sv, n_keep);
+        rows = n_keep;
+        float *t = sv->s;
+        sv->s = sv->gs;
+        sv->gs = t;
+    }
+    return HAM_OK;
+}
+
+/* HAM_OPT_STABILITY_CHECK after a solve: every converged sample is linearised at its
+ * fixed point (one evaluation) and its spectral radius estimated (n JVPs). rho >= 1 is
+ * HAM_SAMPLE_UNSTABLE; attractor-safe, such a sample is pushed off along the leading
+ * direction, re-solved with Picard steps (energy descent) and checked again, until it is
+ * stable or out of evaluations. The working rows are gone after drive(): each round sets
+ * the input again and keeps the rows it checks. */
+static int stability(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                     const hamp_eval_t *input)
+{
+    const ham_model_t *m = sv->model;
+    const size_t d = (size_t)sv->dim;
+    const int32_t n_power = (int32_t)sv->opt[HAM_OPT_STABILITY_CHECK];
+    for (int32_t want = HAM_SAMPLE_CONVERGED;; want = SAMPLE_RECHECK) {
+        int32_t rows = 0;
+        for (int32_t k = 0; k < batch; k++)
+            if (sv->status[k] == want)
+                sv->keep[rows++] = k;
+        if (rows == 0)
+            return HAM_OK;
+        if (input)
+            hamp_eval_copy_drive(&sv->eval, m, input, batch);
+        else
+            hamp_eval_set_input(&sv->eval, m, x, batch);
+        hamp_eval_compact(&sv->eval, m, sv->keep, rows);
+        for (int32_t r = 0; r < rows; r++) {
+            int32_t k = sv->keep[r];
+            sv->row_sample[r] = k;
+            sv->row_iters[r] = sv->iters[k];
+            memcpy(sv->s + (size_t)r * d, state + (size_t)k * d, d * sizeof(float));
+        }
+        hamp_solver_apply(sv, sv->gs, sv->s, rows); /* linearised at the fixed point */
+        power_iteration(sv, rows, n_power);
+        int32_t n_keep = 0;
+        for (int32_t r = 0; r < rows; r++) {
+            int32_t k = sv->row_sample[r];
+            sv->iters[k] = sv->row_iters[r];
+            if (sv->stab_rho[r] < 1.0) {
+                sv->status[k] = HAM_SAMPLE_CONVERGED;
+                continue;
+            }
+            sv->status[k] = HAM_SAMPLE_UNSTABLE;
+            if (sv->attractor && hamp_solver_evals_left(sv, r) > 0) {
+                push_off(sv, r);
+                sv->keep[n_keep++] = r;
+            }
+        }
+        if (n_keep == 0)
+            return HAM_OK;
+        compact_rows(sv, n_keep);
+        int rc = picard_resolve(sv, state, n_keep);
+        if (rc < 0)
+            return rc;
+    }
 }

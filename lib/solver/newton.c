@@ -40,6 +40,7 @@ typedef struct newton {
     double *best;     /* cap: smallest residual a Newton step has reached */
     int32_t *cooldown;/* cap: Picard steps to take before trying Newton again */
     unsigned char *count; /* cap: 1 for the rows an evaluation counts for */
+    double *e0;       /* cap: attractor-safe: energy after G at s (the plain step's) */
     double *a, *b;    /* dim x dim and dim scratch for one solve */
     int32_t *ipiv;
 } newton_t;
@@ -62,6 +63,7 @@ static void newton_fini(ham_solver_t *sv, void *state)
     free(st->best);
     free(st->cooldown);
     free(st->count);
+    free(st->e0);
     free(st->alpha);
     free(st->a);
     free(st->b);
@@ -91,12 +93,13 @@ static int newton_init(ham_solver_t *sv, void **state, int32_t dim, int32_t cap)
     st->best = malloc(rows * sizeof(double));
     st->cooldown = malloc(rows * sizeof(int32_t));
     st->count = malloc(rows);
+    st->e0 = malloc(rows * sizeof(double));
     st->a = malloc(dense * dense * sizeof(double));
     st->b = malloc(d * sizeof(double));
     st->ipiv = malloc(d * sizeof(int32_t));
     int rc = !st->tangent || !st->jcols || !st->rhs || !st->dir || !st->trial || !st->gtrial ||
                      !st->res0 || !st->alpha || !st->fails || !st->best || !st->cooldown ||
-                     !st->count || !st->a || !st->b || !st->ipiv
+                     !st->count || !st->e0 || !st->a || !st->b || !st->ipiv
                  ? HAMP_FAIL(HAM_ERR_NOMEM)
                  : HAM_OK;
     if (rc == HAM_OK && st->krylov)
@@ -127,6 +130,40 @@ static double residual(const float *g, const float *x, size_t d)
     return sqrt(acc);
 }
 
+/* Attractor-safe, dense Jacobian only: 1 when the spectral radius of J (dim x dim,
+ * columns jc) is below 1, estimated by power iteration in double (no JVP: J is at hand).
+ * Where it is not, the fixed point Newton heads for may be a saddle (the Jacobian of G
+ * there has an eigenvalue >= 1) and a Picard step, which leaves saddles, is taken. */
+#define POWER_STEPS 24
+static int contractive(newton_t *st, const float *jc)
+{
+    const size_t d = (size_t)st->dim;
+    double *v = st->b, *w = st->a; /* scratch: the LU is done with them */
+    for (size_t i = 0; i < d; i++)
+        v[i] = 1.0 + 0.01 * (double)i;
+    double prev = 0.0, rho = 0.0;
+    for (int t = 0; t < POWER_STEPS; t++) {
+        double nv = 0.0, nw = 0.0;
+        for (size_t i = 0; i < d; i++)
+            w[i] = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            nv += v[j] * v[j];
+            for (size_t i = 0; i < d; i++)
+                w[i] += (double)jc[j * d + i] * v[j];
+        }
+        for (size_t i = 0; i < d; i++)
+            nw += w[i] * w[i];
+        double ratio = nv > 0.0 ? sqrt(nw / nv) : 0.0;
+        rho = t ? sqrt(prev * ratio) : ratio;
+        prev = ratio;
+        if (!(nw > 0.0) || !isfinite(nw))
+            break;
+        for (size_t i = 0; i < d; i++)
+            v[i] = w[i] / sqrt(nw);
+    }
+    return rho < 1.0;
+}
+
 /* Direction from the dense Jacobian; alpha[r] = 1 on success, -1 when LU failed. */
 static void dense_direction(newton_t *st, ham_solver_t *sv, const float *s, const float *gs,
                             int32_t rows)
@@ -147,6 +184,10 @@ static void dense_direction(newton_t *st, ham_solver_t *sv, const float *s, cons
         for (size_t i = 0; i < d; i++)
             dir[i] = (float)st->b[i];
         st->alpha[r] = info == 0 ? 1.0 : -1.0;
+        if (info == 0 && sv->attractor && !contractive(st, jc)) {
+            st->alpha[r] = -1.0; /* near a saddle: Newton would converge to it */
+            sv->rejections++;
+        }
     }
 }
 
@@ -179,9 +220,18 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
         int ok = st->alpha[r] > 0.0 && st->cooldown[r] == 0;
         for (size_t i = 0; ok && i < d; i++)
             ok = isfinite(dir[i]);
+        if (ok && sv->attractor) {
+            /* attractor-safe: a direction against the plain step's is not tried */
+            double acc = 0.0;
+            for (size_t i = 0; i < d; i++)
+                acc += (double)dir[i] * ((double)g[i] - x[i]);
+            ok = acc > 0.0;
+            sv->rejections += !ok;
+        }
         if (st->cooldown[r] > 0)
             st->cooldown[r]--;
         st->res0[r] = residual(g, x, d);
+        st->e0[r] = sv->attractor_energy ? sv->row_energy[r] : 0.0;
         st->alpha[r] = ok ? 1.0 : -1.0;
         float *xt = st->trial + (size_t)r * d;
         for (size_t i = 0; i < d; i++)
@@ -209,7 +259,9 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
                 continue;
             const float *xt = st->trial + (size_t)r * d, *gt = st->gtrial + (size_t)r * d;
             double a = st->alpha[r], res = residual(gt, xt, d);
-            if (res <= (1.0 - 1e-4 * a) * fmin(st->res0[r], st->best[r])) {
+            /* attractor-safe: also no higher energy after G than the Picard step's */
+            int descends = !sv->attractor_energy || !hamp_energy_rises(sv->row_energy[r], st->e0[r]);
+            if (descends && res <= (1.0 - 1e-4 * a) * fmin(st->res0[r], st->best[r])) {
                 st->alpha[r] = 0.0; /* accepted */
                 st->fails[r] = 0;
                 st->best[r] = res;
@@ -233,6 +285,7 @@ static int newton_step(ham_solver_t *sv, void *state, float *s, float *gs, int32
                 memcpy(xn, gs + (size_t)r * d, d * sizeof(float));
                 st->alpha[r] = -1.0;
                 st->fails[r]++;
+                sv->rejections += !descends;
                 st->cooldown[r] = 1 << (st->fails[r] < 4 ? st->fails[r] : 4);
             }
         }

@@ -27,6 +27,8 @@ static const option_info_t options[HAMP_N_OPTIONS] = {
     [HAM_OPT_NEWTON_FORCING] = {1e-2, 0.0, 1.0, 0, 1, 1},
     [HAM_OPT_FIXED_ITERS] = {0, 0, 1, 1, 0, 0},
     [HAM_OPT_ATOL] = {0.0, 0.0, 3e38, 0, 0, 0},
+    [HAM_OPT_ATTRACTOR_SAFE] = {-1, -1, 2, 1, 0, 0},
+    [HAM_OPT_STABILITY_CHECK] = {0, 0, 1000, 1, 0, 0},
 };
 
 /* One entry per ham_option_t value: a new option moves HAMP_OPT_LAST_ too. */

@@ -2,6 +2,8 @@
 #ifndef HAMDEQ_SOLVER_PRIVATE_H
 #define HAMDEQ_SOLVER_PRIVATE_H
 
+#include <math.h>
+
 #include "operator/operator_private.h"
 
 /* ------------------------------------------------ solver driver and backends */
@@ -20,9 +22,9 @@ struct ham_step {
 
 /* Options, stored in the solver in the order of ham_option_t; HAMP_OPT_LAST_ is its
  * last value (options.c asserts that the two agree; lib/mhn/minima.c, which sees only
- * the public API, copies options 0 .. HAM_OPT_ATOL: move it too). */
-#define HAMP_OPT_LAST_ HAM_OPT_ATOL
-#define HAMP_N_OPTIONS 16
+ * the public API, copies options 0 .. HAM_OPT_STABILITY_CHECK: move it too). */
+#define HAMP_OPT_LAST_ HAM_OPT_STABILITY_CHECK
+#define HAMP_N_OPTIONS 18
 void hamp_solver_default_options(double *opt);
 
 struct ham_solver {
@@ -53,6 +55,13 @@ struct ham_solver {
     double *row_gnorm;                  /* last ||G(s)||, per working row */
     int32_t *keep;                      /* compaction scratch */
     int64_t jvp_rows;                   /* tangent rows pushed through JVPs this solve */
+    int attractor;                      /* this solve is attractor-safe (resolved option) */
+    int attractor_energy;               /* ... and compares energies (option value 2) */
+    double *row_energy;                 /* energy after the last G, per working row, when
+                                           attractor-safe (hamp_operator_energy) */
+    int64_t rejections;                 /* accelerated steps refused this solve */
+    float *stab_v, *stab_w;             /* stability check: power-iteration vectors */
+    double *stab_rho;                   /* stability check: spectral radius estimates */
 
     /* results of the last solve, per original sample */
     int32_t batch;
@@ -122,6 +131,14 @@ extern const hamp_conv_ops_t hamp_conv_user;    /* the user's ham_conv_test_t */
 extern const hamp_conv_ops_t hamp_conv_fixed;   /* HAM_OPT_FIXED_ITERS: never converged */
 /* The test a solve with the solver's current options and hook uses. */
 const hamp_conv_ops_t *hamp_conv_select(const ham_solver_t *sv);
+
+/* Attractor-safe mode: 1 when `e_new` (an accelerated proposal's energy after G) is
+ * above `e_ref` (the energy after the plain step) by more than rounding (a relative
+ * 1e-6: float32 states put the energies' noise orders of magnitude below it). */
+static inline int hamp_energy_rises(double e_new, double e_ref)
+{
+    return !(e_new <= e_ref + 1e-6 * (1.0 + fabs(e_ref)));
+}
 
 /* Evaluate G on the working rows from a backend (counts one evaluation per row). */
 void hamp_solver_apply(ham_solver_t *sv, float *out, const float *s, int32_t rows);

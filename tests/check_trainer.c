@@ -639,7 +639,7 @@ START_TEST(test_reduce_shards)
     memset(a, 0, sizeof a);
     run_group(a, RANKS, models, rows, x, labels, 6, STEPS);
     size_t n;
-    float *pref = all_params(ref, &n);
+    float *pref = all_params(ref, &n), *p0 = all_params(models[0], &n);
     for (int k = 0; k < RANKS; k++) {
         ck_assert_msg(a[k].rc == HAM_OK, "rank %d: %s", k, ham_status_name(a[k].rc));
         ck_assert_msg(fabs(a[k].loss - loss) <= 1e-6 * fabs(loss), "rank %d: loss %.9g vs %.9g",
@@ -651,13 +651,14 @@ START_TEST(test_reduce_shards)
         float *p = all_params(models[k], &n);
         ck_assert_msg(tu_rel_diff(p, pref, n) < 1e-5, "rank %d: parameters off by %.3g", k,
                       tu_rel_diff(p, pref, n));
-        float *p0 = all_params(models[0], &n);
         ck_assert_msg(memcmp(p, p0, n * sizeof(float)) == 0, "ranks 0 and %d differ", k);
-        free(p0);
         free(p);
+    }
+    for (int k = 0; k < RANKS; k++) {
         ham_trainer_free(a[k].t);
         ham_model_free(models[k]);
     }
+    free(p0);
     free(pref);
     ham_trainer_free(t);
     ham_model_free(ref);

@@ -13,7 +13,8 @@
 #     gradient entries into full-size steps, and a tolerance stop turns it into a whole
 #     iteration more or less; their differences are printed, not asserted
 #     (docs/distributed.md, "Equivalence");
-#  3. one rank through the hook is bit for bit `hamdeq train` (one epoch, one BLAS thread);
+#  3. one rank through the hook is bit for bit `hamdeq train` (one epoch, one BLAS thread;
+#     and two epochs with --shuffle: the same permutation);
 #  4. failures end every rank non-zero with the failing rank's message, never a hang: a bad
 #     path on all ranks, a bad path on rank 1 alone, weights that differ across ranks,
 #     --batch smaller than the ranks.
@@ -123,6 +124,14 @@ read -r _ rel _ same < <("$diff_tool" "$tmp/plain.model" "$tmp/one.model")
     fail "np 1 vs hamdeq train: max relative difference $rel"
 [ "$(field "$tmp/plain.json" test_acc)" = "$(field "$tmp/one.json" test_acc)" ] &&
     pass "np 1: the test accuracy of hamdeq train" || fail "np 1: test accuracy differs"
+
+"$ham" train --data "$data" --batch 64 --epochs 2 --shuffle --quiet --json \
+    --save "$tmp/plain-shuffle.model" >/dev/null
+run_np 1 --data "$data" --batch 64 --epochs 2 --shuffle --quiet --json \
+    --save "$tmp/one-shuffle.model" >/dev/null
+read -r _ rel _ same < <("$diff_tool" "$tmp/plain-shuffle.model" "$tmp/one-shuffle.model")
+[ "$same" = 1 ] && pass "np 1 --shuffle: the weights of hamdeq train --shuffle, bit for bit" ||
+    fail "np 1 --shuffle vs hamdeq train --shuffle: max relative difference $rel"
 
 echo "=== 4. failures: every rank non-zero, the failing rank's message, no hang"
 expect_fail() { # NAME PATTERN COMMAND...: non-zero (not a timeout), PATTERN on stderr

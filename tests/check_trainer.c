@@ -2,9 +2,11 @@
  * against central finite differences of the loss, the parameter VJP against finite
  * differences of <lambda, Op(s; theta)>, the adjoint's fixed-point equation, even-odd vs
  * synchronous gradients, learning a separable task, reproducibility, optimiser rules,
- * and bad input. Links the private copy: the parameter VJP is internal. */
+ * bad input, and the data-parallel reduction hook (one process bit for bit; threads as
+ * processes against one batch; failures reach every process). Links the private copy: the parameter VJP is internal. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +435,272 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* ------------------------------------------------------------- the reduction hook */
+
+/* Every parameter of a model, flat, in ham_reduce_fn's order. */
+static float *all_params(const ham_model_t *m, size_t *n_out)
+{
+    int32_t L = ham_model_n_layers(m);
+    size_t n = 0;
+    for (int32_t l = 0; l + 1 < L; l++)
+        n += (size_t)ham_model_layer_size(m, l) * (size_t)ham_model_layer_size(m, l + 1);
+    for (int32_t l = 1; l < L; l++)
+        n += (size_t)ham_model_layer_size(m, l);
+    float *p = tu_floats(n), *at = p;
+    for (int32_t l = 0; l + 1 < L; l++) {
+        size_t k = (size_t)ham_model_layer_size(m, l) * (size_t)ham_model_layer_size(m, l + 1);
+        TU_OK(ham_model_get_weights(at, m, l, k));
+        at += k;
+    }
+    for (int32_t l = 1; l < L; l++) {
+        TU_OK(ham_model_get_bias(at, m, l, (size_t)ham_model_layer_size(m, l)));
+        at += ham_model_layer_size(m, l);
+    }
+    *n_out = n;
+    return p;
+}
+
+typedef struct noop_log {
+    int calls, bad;
+    size_t len;
+} noop_log_t;
+
+/* A one-process reduction: leaves everything as it is, checks the calling convention. */
+static int noop_reduce(float *grad, size_t len, double *counts, int32_t n_counts, void *user)
+{
+    noop_log_t *log = user;
+    int first = log->calls++ % 2 == 0;
+    if (n_counts != 4 || (first && (grad || len || counts[0] != 0.0 || counts[1] != 0.0)) ||
+        (!first && (!grad || !len)) || counts[2] != B || counts[3] != 0.0)
+        log->bad++;
+    if (!first)
+        log->len = len;
+    return 0;
+}
+
+/* One process through a reduction that changes nothing: bit for bit the plain trainer,
+ * for every optimiser, with the same loss and count; the gradient buffer holds every
+ * weight block and every bias. */
+START_TEST(test_reduce_one_process)
+{
+    int32_t optimizer = _i;
+    float *p[2];
+    size_t n = 0;
+    double losses[2][6];
+    int32_t right[2][6];
+    noop_log_t log = {0, 0, 0};
+    for (int run = 0; run < 2; run++) {
+        ham_model_t *m = small_model(4, HAM_LAGRANGIAN_SHIFTED_SIGMOID, 21);
+        float x[B * 6];
+        int32_t labels[B];
+        inputs(x, labels, 6, 3, 22);
+        ham_trainer_t *t;
+        TU_OK(ham_trainer_new(&t, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
+        TU_OK(ham_trainer_set_option(t, HAM_TRAIN_OPTIMIZER, optimizer));
+        TU_OK(ham_trainer_set_option(t, HAM_TRAIN_MADAM_BIASES, 1));
+        if (run == 1)
+            TU_OK(ham_trainer_set_reduce(t, noop_reduce, &log));
+        for (int k = 0; k < 6; k++)
+            TU_OK(ham_trainer_step(t, &losses[run][k], &right[run][k], B, x, labels));
+        p[run] = all_params(m, &n);
+        ham_trainer_free(t);
+        ham_model_free(m);
+    }
+    ck_assert_msg(memcmp(p[0], p[1], n * sizeof(float)) == 0,
+                  "a one-process reduction changed the trained parameters");
+    ck_assert_msg(memcmp(losses[0], losses[1], sizeof losses[0]) == 0, "losses differ");
+    ck_assert_msg(memcmp(right[0], right[1], sizeof right[0]) == 0, "counts differ");
+    ck_assert_int_eq(log.calls, 12);
+    ck_assert_int_eq(log.bad, 0);
+    ck_assert_uint_eq(log.len, n); /* 6x5 + 5x4 + 4x3 weights, 5 + 4 + 3 biases */
+    free(p[0]);
+    free(p[1]);
+}
+END_TEST
+
+/* Threads standing in for processes: a reduction that sums the ranks' buffers in rank
+ * order, so every rank gets the same sums. */
+#define MAX_RANKS 3
+typedef struct group {
+    int ranks;
+    pthread_barrier_t bar;
+    float *grad[MAX_RANKS];
+    double *counts[MAX_RANKS];
+    size_t len;
+} group_t;
+
+typedef struct rank_arg {
+    group_t *g;
+    int rank;
+    ham_trainer_t *t;
+    int32_t batch, steps;
+    const float *x;
+    const int32_t *labels;
+    double loss;
+    int32_t correct;
+    int rc, fail_reduce;
+} rank_arg_t;
+
+static int group_reduce(float *grad, size_t len, double *counts, int32_t n_counts, void *user)
+{
+    rank_arg_t *a = user;
+    group_t *g = a->g;
+    if (a->fail_reduce)
+        return 7;
+    g->grad[a->rank] = grad;
+    g->counts[a->rank] = counts;
+    g->len = len;
+    pthread_barrier_wait(&g->bar);
+    float *sum = len ? malloc(len * sizeof(float)) : NULL;
+    double c[4] = {0};
+    for (size_t i = 0; i < len; i++) {
+        double acc = 0.0; /* rank order */
+        for (int r = 0; r < g->ranks; r++)
+            acc += g->grad[r][i];
+        sum[i] = (float)acc;
+    }
+    for (int32_t i = 0; i < n_counts && i < 4; i++)
+        for (int r = 0; r < g->ranks; r++)
+            c[i] += g->counts[r][i];
+    pthread_barrier_wait(&g->bar); /* everyone has read every buffer */
+    if (len)
+        memcpy(grad, sum, len * sizeof(float));
+    memcpy(counts, c, (size_t)n_counts * sizeof(double));
+    free(sum);
+    return 0;
+}
+
+static void *rank_main(void *p)
+{
+    rank_arg_t *a = p;
+    a->rc = HAM_OK;
+    for (int32_t k = 0; k < a->steps && a->rc == HAM_OK; k++)
+        a->rc = ham_trainer_step(a->t, &a->loss, &a->correct, a->batch, a->x, a->labels);
+    return NULL;
+}
+
+/* Runs `steps` steps on ranks whose shards of x (rows[r] samples each) are contiguous. */
+static void run_group(rank_arg_t *a, int ranks, ham_model_t **models, const int32_t *rows,
+                      const float *x, const int32_t *labels, int32_t n_in, int32_t steps)
+{
+    static group_t g;
+    memset(&g, 0, sizeof g);
+    g.ranks = ranks;
+    ck_assert_int_eq(pthread_barrier_init(&g.bar, NULL, (unsigned)ranks), 0);
+    pthread_t th[MAX_RANKS];
+    int32_t at = 0;
+    for (int r = 0; r < ranks; r++) {
+        a[r].g = &g;
+        a[r].rank = r;
+        a[r].batch = rows[r];
+        a[r].steps = steps;
+        a[r].x = x + (size_t)at * n_in;
+        a[r].labels = labels + at;
+        at += rows[r];
+        TU_OK(ham_trainer_new(&a[r].t, models[r], HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
+        TU_OK(ham_trainer_set_option(a[r].t, HAM_TRAIN_OPTIMIZER, HAM_OPTIMIZER_ADAM));
+        TU_OK(ham_trainer_set_reduce(a[r].t, group_reduce, &a[r]));
+    }
+    for (int r = 0; r < ranks; r++)
+        ck_assert_int_eq(pthread_create(&th[r], NULL, rank_main, &a[r]), 0);
+    for (int r = 0; r < ranks; r++)
+        ck_assert_int_eq(pthread_join(th[r], NULL), 0);
+    pthread_barrier_destroy(&g.bar);
+}
+
+/* Three ranks on shards of 3 + 1 + 3 samples take the steps one trainer takes on the 7:
+ * the same parameters to float reassociation, identical on every rank; the same global
+ * loss and count; the same gradient on every rank. */
+START_TEST(test_reduce_shards)
+{
+    enum { N = 7, RANKS = 3, STEPS = 4 };
+    const int32_t rows[RANKS] = {3, 1, 3};
+    float x[N * 6];
+    int32_t labels[N];
+    tu_rng_t r;
+    tu_rng_seed(&r, 31);
+    tu_fill(x, sizeof x / sizeof x[0], &r, 0.0, 1.0);
+    for (int32_t k = 0; k < N; k++)
+        labels[k] = (k * 2) % 3;
+    ham_model_t *ref = small_model(3, HAM_LAGRANGIAN_SHIFTED_SIGMOID, 33), *models[RANKS];
+    for (int k = 0; k < RANKS; k++)
+        TU_OK(ham_model_clone(&models[k], ref));
+    ham_trainer_t *t;
+    TU_OK(ham_trainer_new(&t, ref, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
+    TU_OK(ham_trainer_set_option(t, HAM_TRAIN_OPTIMIZER, HAM_OPTIMIZER_ADAM));
+    double loss = 0;
+    int32_t correct = 0;
+    for (int k = 0; k < STEPS; k++)
+        TU_OK(ham_trainer_step(t, &loss, &correct, N, x, labels));
+    float gref[30], g[30];
+    TU_OK(ham_trainer_get_weight_grad(gref, t, 0, 30));
+
+    rank_arg_t a[RANKS];
+    memset(a, 0, sizeof a);
+    run_group(a, RANKS, models, rows, x, labels, 6, STEPS);
+    size_t n;
+    float *pref = all_params(ref, &n), *p0 = all_params(models[0], &n);
+    for (int k = 0; k < RANKS; k++) {
+        ck_assert_msg(a[k].rc == HAM_OK, "rank %d: %s", k, ham_status_name(a[k].rc));
+        ck_assert_msg(fabs(a[k].loss - loss) <= 1e-6 * fabs(loss), "rank %d: loss %.9g vs %.9g",
+                      k, a[k].loss, loss);
+        ck_assert_int_eq(a[k].correct, correct);
+        TU_OK(ham_trainer_get_weight_grad(g, a[k].t, 0, 30));
+        ck_assert_msg(tu_rel_diff(g, gref, 30) < 1e-5, "rank %d: gradient off by %.3g", k,
+                      tu_rel_diff(g, gref, 30));
+        float *p = all_params(models[k], &n);
+        ck_assert_msg(tu_rel_diff(p, pref, n) < 1e-5, "rank %d: parameters off by %.3g", k,
+                      tu_rel_diff(p, pref, n));
+        ck_assert_msg(memcmp(p, p0, n * sizeof(float)) == 0, "ranks 0 and %d differ", k);
+        free(p);
+    }
+    for (int k = 0; k < RANKS; k++) {
+        ham_trainer_free(a[k].t);
+        ham_model_free(models[k]);
+    }
+    free(p0);
+    free(pref);
+    ham_trainer_free(t);
+    ham_model_free(ref);
+}
+END_TEST
+
+/* A rank with a bad label fails with its own error, the others with HAM_ERR_CALLBACK, and
+ * nobody waits forever; a reduction that fails fails the step; NULL trainer. */
+START_TEST(test_reduce_failures)
+{
+    enum { N = 4, RANKS = 2 };
+    const int32_t rows[RANKS] = {2, 2};
+    float x[N * 6];
+    int32_t labels[N] = {0, 1, 2, 1};
+    tu_rng_t r;
+    tu_rng_seed(&r, 41);
+    tu_fill(x, sizeof x / sizeof x[0], &r, 0.0, 1.0);
+    ham_model_t *models[RANKS];
+    for (int k = 0; k < RANKS; k++)
+        models[k] = small_model(3, HAM_LAGRANGIAN_SHIFTED_SIGMOID, 43);
+    labels[3] = 9; /* rank 1's second sample */
+    rank_arg_t a[RANKS];
+    memset(a, 0, sizeof a);
+    run_group(a, RANKS, models, rows, x, labels, 6, 2);
+    ck_assert_msg(a[0].rc == HAM_ERR_CALLBACK, "rank 0: %s", ham_status_name(a[0].rc));
+    ck_assert_msg(a[1].rc == HAM_ERR_INVALID, "rank 1: %s", ham_status_name(a[1].rc));
+    ham_trainer_t *t = a[0].t;
+    float g[30];
+    TU_RC(HAM_ERR_INVALID, ham_trainer_get_weight_grad(g, t, 0, 30)); /* no gradient */
+    ham_trainer_free(a[1].t);
+    a[0].fail_reduce = 1;
+    labels[3] = 1;
+    TU_RC(HAM_ERR_CALLBACK, ham_trainer_step(t, NULL, NULL, 2, x, labels));
+    TU_RC(HAM_ERR_NULL, ham_trainer_set_reduce(NULL, group_reduce, NULL));
+    TU_OK(ham_trainer_set_reduce(t, NULL, NULL)); /* back to the local batch */
+    TU_OK(ham_trainer_step(t, NULL, NULL, 2, x, labels));
+    ham_trainer_free(t);
+    for (int k = 0; k < RANKS; k++)
+        ham_model_free(models[k]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trainer");
@@ -447,6 +715,11 @@ int main(void)
     tcase_add_test(tc, test_reproducible);
     tcase_add_test(tc, test_madam_rules);
     tcase_add_test(tc, test_bad_input);
+    suite_add_tcase(s, tc);
+    tc = tu_tcase("reduce");
+    tcase_add_loop_test(tc, test_reduce_one_process, 0, 3);
+    tcase_add_test(tc, test_reduce_shards);
+    tcase_add_test(tc, test_reduce_failures);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -230,7 +230,7 @@ static int set_sopt(ham_solver_t *sv, int32_t option, double value, const char *
     return option_set(rc, ham_last_error(), flag, value);
 }
 
-static int configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg)
+int cli_train_configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg)
 {
     ham_solver_t *fw = ham_trainer_solver(tr);
     if (!fw) {
@@ -273,7 +273,7 @@ int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t
                   ham_strerror(rc));
         return rc == HAM_ERR_NOMEM ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE;
     }
-    int exit_code = configure(tr, cfg);
+    int exit_code = cli_train_configure(tr, cfg);
     double lr = NAN;
     if (!exit_code && ham_trainer_get_option(&lr, tr, HAM_TRAIN_LR) == HAM_OK)
         st->lr = lr;

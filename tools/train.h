@@ -65,6 +65,10 @@ typedef struct cli_train_stats {
     double lr;             /* the learning rate used */
 } cli_train_stats_t;
 
+/* Sets a trainer's and its forward solver's options from the configuration (also
+ * hamdeq-mpi's). Returns 0, or an exit code after one error line. */
+int cli_train_configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg);
+
 /* Trains `model` on `train` with operator op and solver kind, showing progress on stderr
  * (a redrawn bar on a terminal, else one line per epoch) prefixed by `tag`.
  * Returns 0, or an exit code after one error line. */

@@ -156,12 +156,15 @@ HAM_API int ham_trainer_get_option(double *value, const ham_trainer_t *trainer, 
  * @param batch samples, > 0
  * @param x `batch x N_0` inputs
  * @param labels `batch` class indices in `[0, N_{L-1})`
+ * With a reduction set (ham_trainer_set_reduce()) the loss, the count and the gradient
+ * are global, and a failure on any process fails the call everywhere.
  * @return ::HAM_OK, ::HAM_ERR_NULL (`trainer`, `x` or `labels`), ::HAM_ERR_INVALID
  *   (batch, a label out of range), ::HAM_ERR_NOMEM, ::HAM_ERR_NUMERIC (the loss is not
  *   finite because samples diverged in the forward solve, or the adjoint diverged), or
  *   the forward solve's error as ham_solver_solve() returns it: ::HAM_ERR_NONFINITE (NaN
  *   or infinity in `x`), ::HAM_ERR_CANCELLED (the iteration callback of
- *   ham_trainer_solver()), a convergence test's status or ::HAM_ERR_CALLBACK. After a
+ *   ham_trainer_solver()), a convergence test's status or ::HAM_ERR_CALLBACK (also: the reduction failed, or
+ *   another process did). After a
  *   failure there is no gradient to read until the next successful call.
  */
 HAM_API int ham_trainer_gradient(ham_trainer_t *trainer, double *loss, int32_t *correct,
@@ -210,6 +213,56 @@ HAM_API int ham_trainer_get_weight_grad(float *out, const ham_trainer_t *trainer
  */
 HAM_API int ham_trainer_get_bias_grad(float *out, const ham_trainer_t *trainer, int32_t layer,
                                       size_t count);
+
+/**
+ * A gradient reduction across processes (data-parallel training, docs/distributed.md),
+ * set with ham_trainer_set_reduce(). It must replace `grad[0 .. len)` and
+ * `counts[0 .. n_counts)` in place by their element-wise sums over every process taking
+ * part, each process receiving the same sums, and return 0; any other value fails the
+ * step with ::HAM_ERR_CALLBACK. It is called twice per ham_trainer_gradient() or
+ * ham_trainer_step(), in the same order on every process:
+ *  1. before the solves, with `grad` NULL and `len` 0: the trainer learns the global
+ *     batch, by which every process then scales its loss, so that the summed gradients
+ *     are the mean over the global batch;
+ *  2. after the gradient, with the flat gradient: every weight block `W_0 .. W_{L-2}`
+ *     (each as ham_model_get_weights() lays it out), then the bias of every layer that
+ *     has one, in layer order (as ham_model_get_bias()); `len` is their total length.
+ *
+ * Both calls pass `n_counts` = 4 doubles: `counts[0]` the sum of the per-sample losses,
+ * `counts[1]` the samples classified correctly, `counts[2]` the samples, `counts[3]` 1 if
+ * this process failed in this step (its message is in its ham_last_error()), else 0; in
+ * the first call `counts[0]` and `counts[1]` are 0. When the summed failures are
+ * non-zero every process fails the step (a process that did not fail returns
+ * ::HAM_ERR_CALLBACK), so a failure never leaves the others waiting in the reduction.
+ * With MPI: `MPI_Allreduce(MPI_IN_PLACE, ...)` with `MPI_SUM` on `MPI_FLOAT` and
+ * `MPI_DOUBLE` (tools/mpi/hamdeq_mpi.c).
+ * @param grad the flat gradient, or NULL in the first call
+ * @param len floats in grad (0 in the first call)
+ * @param counts the step's counters, summed in place
+ * @param n_counts doubles in counts (4)
+ * @param user the pointer given to ham_trainer_set_reduce()
+ * @return 0 on success, anything else on failure
+ */
+typedef int (*ham_reduce_fn)(float *grad, size_t len, double *counts, int32_t n_counts,
+                             void *user);
+
+/**
+ * @brief Sets (or, with `fn` NULL, removes) the gradient reduction of data-parallel
+ * training: every later ham_trainer_gradient() and ham_trainer_step() passes its
+ * gradient and counters through `fn` (see ::ham_reduce_fn) before the optimiser, and
+ * reports global figures: `loss` the mean over the global batch, `correct` the global
+ * count, and the gradients read by ham_trainer_get_weight_grad() the global mean.
+ *
+ * With every process holding the same model and options, P processes whose batches
+ * together form one global batch of B samples take the same step as one process on that
+ * batch, up to the order of float sums. With a single process (a reduction that leaves
+ * its arguments unchanged) a step is bit-for-bit the step without a reduction.
+ * @param trainer the trainer
+ * @param fn the reduction, or NULL to train on the local batch alone
+ * @param user passed to fn as its last argument
+ * @return ::HAM_OK, ::HAM_ERR_NULL (trainer), ::HAM_ERR_NOMEM (the flat gradient buffer).
+ */
+HAM_API int ham_trainer_set_reduce(ham_trainer_t *trainer, ham_reduce_fn fn, void *user);
 
 /**
  * @brief Statistics of the last adjoint solve (size-prefixed, like the forward's, which

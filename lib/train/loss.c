@@ -7,11 +7,11 @@
 #include "train/train_private.h"
 
 double hamp_loss(float *grad, int32_t *correct, int32_t kind, const float *state, int32_t dim,
-                 int32_t offset, int32_t n_out, const int32_t *labels, int32_t rows)
+                 int32_t offset, int32_t n_out, const int32_t *labels, int32_t rows,
+                 double inv_b)
 {
     double total = 0.0;
     int32_t right = 0;
-    const double inv_b = 1.0 / rows;
     memset(grad, 0, (size_t)rows * (size_t)dim * sizeof(float));
     for (int32_t r = 0; r < rows; r++) {
         const float *y = state + (size_t)r * dim + offset;
@@ -39,5 +39,5 @@ double hamp_loss(float *grad, int32_t *correct, int32_t kind, const float *state
     }
     if (correct)
         *correct = right;
-    return total * inv_b;
+    return total;
 }

@@ -7,10 +7,17 @@
 
 /* ------------------------------------------------------------ training (trainer.c) */
 
-/* Loss on the output layer (loss.c): returns the mean loss, writes dLoss/ds into grad
- * (rows x dim, zero outside the output slice [offset, offset + n_out)). */
+/* Loss on the output layer (loss.c): returns the SUM of the per-sample losses, writes
+ * inv_b x dLoss_i/ds into grad (rows x dim, zero outside the output slice
+ * [offset, offset + n_out)); inv_b is 1/rows for a mean over this batch, 1/B for a mean
+ * over a global batch of B samples spread over processes. */
 double hamp_loss(float *grad, int32_t *correct, int32_t kind, const float *state, int32_t dim,
-                 int32_t offset, int32_t n_out, const int32_t *labels, int32_t rows);
+                 int32_t offset, int32_t n_out, const int32_t *labels, int32_t rows,
+                 double inv_b);
+
+/* The counters a reduction hook sums (ham_reduce_fn, include/hamdeq/trainer.h). */
+enum { HAMP_COUNT_LOSS, HAMP_COUNT_CORRECT, HAMP_COUNT_SAMPLES, HAMP_COUNT_FAILED,
+       HAMP_N_COUNTS };
 
 #define HAMP_MAX_PARAMS (2 * HAM_MAX_LAYERS)
 
@@ -78,6 +85,10 @@ struct ham_trainer {
     float *gW[HAM_MAX_LAYERS], *gb[HAM_MAX_LAYERS];
     int have_grad;
     hamp_optimizer_t optim;
+    ham_reduce_fn reduce;             /* data-parallel gradient reduction, or NULL */
+    void *reduce_user;
+    float *flat;                      /* flat_len: every gW, then every gb, for reduce */
+    size_t flat_len;
 };
 
 #endif /* HAMDEQ_TRAIN_PRIVATE_H */

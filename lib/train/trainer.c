@@ -34,6 +34,7 @@ HAM_API void ham_trainer_free(ham_trainer_t *trainer)
         free(trainer->gb[l]);
     }
     hamp_optimizer_free(&trainer->optim);
+    free(trainer->flat);
     ham_solver_free(trainer->fwd);
     ham_solver_free(trainer->bwd);
     ham_model_free(trainer->model); /* the trainer's reference (NULL-safe) */
@@ -161,23 +162,32 @@ static int prepare_backward(ham_trainer_t *t)
     return HAM_OK;
 }
 
-HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correct, int32_t batch,
-                                 const float *x, const int32_t *labels)
+/* The batch's arguments: x, labels, batch > 0, every label in range. */
+static int check_batch(const ham_trainer_t *t, int32_t batch, const float *x,
+                       const int32_t *labels)
 {
-    if (!t)
-        return HAMP_FAIL(HAM_ERR_NULL);
-    t->have_grad = 0;
     const ham_model_t *m = t->model;
     if (!x || !labels)
         return hamp_fail(HAM_ERR_NULL, "x and labels are required");
     if (batch <= 0)
         return hamp_fail(HAM_ERR_INVALID, "batch must be > 0, got %d", (int)batch);
-    int32_t out_layer = m->n_layers - 1, n_out = m->size[out_layer];
+    int32_t n_out = m->size[m->n_layers - 1];
     for (int32_t r = 0; r < batch; r++)
         if (labels[r] < 0 || labels[r] >= n_out)
             return hamp_fail(HAM_ERR_INVALID,
                              "label %d of sample %d is outside 0..%d (the output layer's size)",
                              (int)labels[r], (int)r, (int)n_out - 1);
+    return HAM_OK;
+}
+
+/* The gradient of this process's checked batch into gW and gb, its loss seeded with
+ * inv_b (1/batch, or 1/B for a global batch of B samples): *loss_sum is the sum of the
+ * per-sample losses, *correct the samples classified right. */
+static int local_gradient(ham_trainer_t *t, double *loss_sum, int32_t *correct, int32_t batch,
+                          const float *x, const int32_t *labels, double inv_b)
+{
+    const ham_model_t *m = t->model;
+    int32_t out_layer = m->n_layers - 1, n_out = m->size[out_layer];
     int rc = ensure_buffers(t, batch);
     if (rc != HAM_OK)
         return rc;
@@ -189,7 +199,7 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correc
     if ((rc = hamp_solver_solve_with_input(t->fwd, t->s_star, batch, x, &t->eval)) != HAM_OK)
         return hamp_fail(rc, "forward solve: %s", ham_last_error());
     double L = hamp_loss(t->rhs, correct, (int32_t)t->opt[HAM_TRAIN_LOSS], t->s_star, dim,
-                         t->layout->offset[out_layer], n_out, labels, batch);
+                         t->layout->offset[out_layer], n_out, labels, batch, inv_b);
     if (!isfinite(L))
         return hamp_fail(HAM_ERR_NUMERIC,
                          "the loss is not finite: %d of %d samples diverged in the forward solve",
@@ -212,9 +222,127 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correc
     t->sparse.g0 = t->eval.g0;
     const hamp_param_grad_t grad = {t->gW, t->gb, hamp_input_sparse_grad, &t->sparse};
     t->ops->param_vjp(m, &t->eval, t->lambda, batch, &grad);
+    *loss_sum = L;
+    return HAM_OK;
+}
+
+/* Copies the gradients into the flat buffer (to_flat) or back, in ham_reduce_fn's order. */
+static void flat_copy(ham_trainer_t *t, int to_flat)
+{
+    float *p[HAMP_MAX_PARAMS], *g[HAMP_MAX_PARAMS];
+    size_t len[HAMP_MAX_PARAMS];
+    int is_bias[HAMP_MAX_PARAMS];
+    int32_t n = collect_params(t, p, g, len, is_bias);
+    size_t at = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (to_flat)
+            memcpy(t->flat + at, g[i], len[i] * sizeof(float));
+        else
+            memcpy(g[i], t->flat + at, len[i] * sizeof(float));
+        at += len[i];
+    }
+}
+
+static int call_reduce(ham_trainer_t *t, float *grad, size_t len, double *counts)
+{
+    int r = t->reduce(grad, len, counts, HAMP_N_COUNTS, t->reduce_user);
+    if (r != 0)
+        return hamp_fail(HAM_ERR_CALLBACK, "the reduce callback returned %d", r);
+    return HAM_OK;
+}
+
+/* After a reduction reporting failures: this process's own error, or the others'. */
+static int reduced_failure(int local_rc, double failed)
+{
+    if (local_rc != HAM_OK)
+        return local_rc; /* its message is still the thread's last error */
+    return hamp_fail(HAM_ERR_CALLBACK, "%.0f other process%s failed in this step", failed,
+                     failed == 1.0 ? "" : "es");
+}
+
+/* ham_trainer_gradient() through the reduction: both calls happen on every path past the
+ * trainer's own check, so that no process is left waiting in a collective. The loss is
+ * seeded with 1/B for the global batch B, so the summed gradients are its mean. */
+static int reduced_gradient(ham_trainer_t *t, double *loss, int32_t *correct, int32_t batch,
+                            const float *x, const int32_t *labels)
+{
+    int rc = check_batch(t, batch, x, labels);
+    double c[HAMP_N_COUNTS] = {0.0, 0.0, rc == HAM_OK ? (double)batch : 0.0,
+                               rc == HAM_OK ? 0.0 : 1.0};
+    int rrc = call_reduce(t, NULL, 0, c);
+    if (rrc != HAM_OK)
+        return rrc;
+    if (c[HAMP_COUNT_FAILED] != 0.0)
+        return reduced_failure(rc, c[HAMP_COUNT_FAILED]);
+    if (!(c[HAMP_COUNT_SAMPLES] >= 1.0))
+        return hamp_fail(HAM_ERR_CALLBACK, "the reduced sample count is %g",
+                         c[HAMP_COUNT_SAMPLES]);
+    const double inv_b = 1.0 / c[HAMP_COUNT_SAMPLES];
+    double sum = 0.0;
+    int32_t right = 0;
+    rc = local_gradient(t, &sum, &right, batch, x, labels, inv_b);
+    if (rc == HAM_OK)
+        flat_copy(t, 1);
+    else
+        memset(t->flat, 0, t->flat_len * sizeof(float));
+    double c2[HAMP_N_COUNTS] = {rc == HAM_OK ? sum : 0.0, rc == HAM_OK ? (double)right : 0.0,
+                                rc == HAM_OK ? (double)batch : 0.0, rc == HAM_OK ? 0.0 : 1.0};
+    if ((rrc = call_reduce(t, t->flat, t->flat_len, c2)) != HAM_OK)
+        return rrc;
+    if (c2[HAMP_COUNT_FAILED] != 0.0)
+        return reduced_failure(rc, c2[HAMP_COUNT_FAILED]);
+    flat_copy(t, 0);
     t->have_grad = 1;
     if (loss)
-        *loss = L;
+        *loss = c2[HAMP_COUNT_LOSS] * inv_b;
+    if (correct)
+        *correct = (int32_t)c2[HAMP_COUNT_CORRECT];
+    return HAM_OK;
+}
+
+HAM_API int ham_trainer_gradient(ham_trainer_t *t, double *loss, int32_t *correct, int32_t batch,
+                                 const float *x, const int32_t *labels)
+{
+    if (!t)
+        return HAMP_FAIL(HAM_ERR_NULL);
+    t->have_grad = 0;
+    if (t->reduce)
+        return reduced_gradient(t, loss, correct, batch, x, labels);
+    int rc = check_batch(t, batch, x, labels);
+    if (rc != HAM_OK)
+        return rc;
+    double sum = 0.0;
+    if ((rc = local_gradient(t, &sum, correct, batch, x, labels, 1.0 / batch)) != HAM_OK)
+        return rc;
+    t->have_grad = 1;
+    if (loss)
+        *loss = sum * (1.0 / batch);
+    return HAM_OK;
+}
+
+HAM_API int ham_trainer_set_reduce(ham_trainer_t *t, ham_reduce_fn fn, void *user)
+{
+    if (!t)
+        return HAMP_FAIL(HAM_ERR_NULL);
+    if (fn && !t->flat) {
+        float *p[HAMP_MAX_PARAMS], *g[HAMP_MAX_PARAMS];
+        size_t len[HAMP_MAX_PARAMS], total = 0;
+        int is_bias[HAMP_MAX_PARAMS];
+        int32_t n = collect_params(t, p, g, len, is_bias);
+        for (int32_t i = 0; i < n; i++)
+            total += len[i];
+        if (!(t->flat = malloc((total + 1) * sizeof(float))))
+            return hamp_fail(HAM_ERR_NOMEM, "cannot allocate the flat gradient (%zu floats)",
+                             total);
+        t->flat_len = total;
+    }
+    if (!fn) {
+        free(t->flat);
+        t->flat = NULL;
+        t->flat_len = 0;
+    }
+    t->reduce = fn;
+    t->reduce_user = fn ? user : NULL;
     return HAM_OK;
 }
 

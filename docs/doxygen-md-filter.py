@@ -106,7 +106,9 @@ def main():
         file_part, _, anchor = target.partition('#')
         if not file_part:
             return '[%s](@ref %s%s)' % (text, label(prefix, anchor), title)
-        if file_part.endswith('.md'):
+        # the bindings' READMEs are not pages of the reference: shown as repository files
+        outside = os.sep + 'bindings' + os.sep in os.path.normpath(os.path.join(here, file_part))
+        if file_part.endswith('.md') and not outside:
             if anchor:
                 return '[%s](@ref %s%s)' % (text, label(page_id(os.path.join(here, file_part)),
                                                         anchor), title)

@@ -139,13 +139,16 @@ typedef enum ham_option {
     HAM_OPT_NEWTON_KRYLOV_DIM = 12,
     HAM_OPT_NEWTON_FORCING = 13,
     HAM_OPT_FIXED_ITERS = 14,
-    HAM_OPT_ATOL = 15
+    HAM_OPT_ATOL = 15,
+    HAM_OPT_ATTRACTOR_SAFE = 16,
+    HAM_OPT_STABILITY_CHECK = 17
 } ham_option_t;
 
 typedef enum ham_sample_status {
     HAM_SAMPLE_CONVERGED = 0,
     HAM_SAMPLE_MAX_ITER = 1,
-    HAM_SAMPLE_DIVERGED = 2
+    HAM_SAMPLE_DIVERGED = 2,
+    HAM_SAMPLE_UNSTABLE = 3
 } ham_sample_status_t;
 
 typedef struct ham_solve_stats {
@@ -158,6 +161,8 @@ typedef struct ham_solve_stats {
     double iters_mean;
     int64_t evaluations;
     int64_t jacobian_products;
+    int32_t unstable;
+    int32_t rejected_steps;
 } ham_solve_stats_t;
 
 typedef struct ham_iter_info {
@@ -279,6 +284,10 @@ int ham_trainer_get_weight_grad(float *out, const ham_trainer_t *trainer, int32_
                                 size_t count);
 int ham_trainer_get_bias_grad(float *out, const ham_trainer_t *trainer, int32_t layer,
                               size_t count);
+typedef int (*ham_reduce_fn)(float *grad, size_t len, double *counts, int32_t n_counts,
+                             void *user);
+
+int ham_trainer_set_reduce(ham_trainer_t *trainer, ham_reduce_fn fn, void *user);
 int ham_trainer_backward_stats(ham_solve_stats_t *stats, const ham_trainer_t *trainer);
 
 /* data.h */

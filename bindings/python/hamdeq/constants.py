@@ -85,6 +85,8 @@ class Option(enum.IntEnum):
     NEWTON_FORCING = 13
     FIXED_ITERS = 14
     ATOL = 15
+    ATTRACTOR_SAFE = 16
+    STABILITY_CHECK = 17
 
 
 class SampleStatus(enum.IntEnum):
@@ -92,6 +94,7 @@ class SampleStatus(enum.IntEnum):
     CONVERGED = 0
     MAX_ITER = 1
     DIVERGED = 2
+    UNSTABLE = 3
 
 
 class Loss(enum.IntEnum):

@@ -35,6 +35,8 @@ class SolveStats:
     iters_mean: float
     evaluations: int
     jacobian_products: int
+    unstable: int = 0        #: samples with SampleStatus.UNSTABLE
+    rejected_steps: int = 0  #: accelerated steps the attractor-safe mode refused
 
     @classmethod
     def _read(cls, fn, name, p):
@@ -42,7 +44,8 @@ class SolveStats:
         st.size = ffi.sizeof("ham_solve_stats_t")
         check(fn(st, p), name)
         return cls(st.samples, st.converged, st.not_converged, st.diverged, st.iters_max,
-                   st.iters_mean, st.evaluations, st.jacobian_products)
+                   st.iters_mean, st.evaluations, st.jacobian_products, st.unstable,
+                   st.rejected_steps)
 
 
 @dataclasses.dataclass(frozen=True)

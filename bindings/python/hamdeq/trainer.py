@@ -9,13 +9,34 @@ from . import _arrays as A
 from . import _names
 from ._handle import Handle
 from ._lib import ffi, lib
-from .errors import check
+from .errors import check, record
 from .solver import OptionInfo, Solver, SolveStats, _SolverState, _sync_iter_callback
 
 __all__ = ["Trainer", "StepResult"]
 
 StepResult = collections.namedtuple("StepResult", "loss correct")
 StepResult.__doc__ = "Mean loss over a batch and the number of samples whose argmax is their label."
+
+
+class _ReduceState:
+    """The Python reduction installed on a trainer, and the handle C passes back to it."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.handle = ffi.new_handle(self)
+
+
+@ffi.callback("int(float *, size_t, double *, int32_t, void *)", error=lib.HAM_ERR_CALLBACK)
+def _reduce_trampoline(grad, length, counts, n_counts, user):
+    try:
+        fn = ffi.from_handle(user).fn
+        g = A.view(grad, (int(length),), np.float32, True) if grad != ffi.NULL else None
+        c = A.view(counts, (int(n_counts),), np.float64, True)
+        rc = fn(g, c)
+        return 0 if rc is None else int(rc)
+    except BaseException as e:
+        record(e)
+        return lib.HAM_ERR_CALLBACK
 
 
 class Trainer(Handle):
@@ -47,6 +68,7 @@ class Trainer(Handle):
         self._lock = self._solver_state.lock
         self._solver_ref = None
         self._sizes = model.sizes
+        self._reduce = None
         if options:
             self.configure(**options)
 
@@ -148,6 +170,28 @@ class Trainer(Handle):
             check(lib.ham_trainer_get_bias_grad(A.ptr(res), p, int(layer), res.size),
                   "ham_trainer_get_bias_grad")
         return res
+
+    def set_reduce(self, fn):
+        """Installs (or, with None, removes) the gradient reduction of data-parallel
+        training (``ham_trainer_set_reduce``, docs/distributed.md).
+
+        ``fn(grad, counts)`` is called twice per gradient() or step(): first with ``grad``
+        None, then with the flat float32 gradient (every weight block, then every bias, in
+        layer order); ``counts`` is 4 float64 (loss sum, correct, samples, failed). It
+        must replace both, in place, by their element-wise sums over every process, and
+        return None or 0; any other value fails the step with ERR_CALLBACK, and so does
+        an exception, which the step then re-raises. The arrays
+        are views of C memory, valid only during the call."""
+        if fn is not None and not callable(fn):
+            raise TypeError("reduce function must be callable or None")
+        st = _ReduceState(fn) if fn is not None else None
+        with self._busy() as p:
+            if st is None:
+                check(lib.ham_trainer_set_reduce(p, ffi.NULL, ffi.NULL), "ham_trainer_set_reduce")
+            else:
+                check(lib.ham_trainer_set_reduce(p, _reduce_trampoline, st.handle),
+                      "ham_trainer_set_reduce")
+            self._reduce = st   # kept alive as long as C may call it
 
     def backward_stats(self):
         """SolveStats of the last step's adjoint solve."""

@@ -16,7 +16,8 @@ DOC_DEFAULTS = {  # docs/api.md, "Solver options"
     "ANDERSON_SAFEGUARD": (1, 0, 1), "BROYDEN_M": (16, 1, 256), "NEWTON_LINESEARCH": (1, 0, 1),
     "NEWTON_MAX_DIM": (256, 1, 4096), "DIVERGENCE": (1e30, 1, 3e38),
     "NEWTON_KRYLOV_DIM": (30, 1, 500), "NEWTON_FORCING": (1e-2, 0, 1),
-    "FIXED_ITERS": (0, 0, 1), "ATOL": (0, 0, 3e38),
+    "FIXED_ITERS": (0, 0, 1), "ATOL": (0, 0, 3e38), "ATTRACTOR_SAFE": (-1, -1, 2),
+    "STABILITY_CHECK": (0, 0, 1000),
 }
 
 
@@ -51,6 +52,33 @@ def test_options_set_get_and_bounds():
         assert e.value.status == hamdeq.ERR_UNKNOWN_OPTION
 
 
+def test_attractor_safe_and_stability_check(rng):
+    """The options added in 0.1: the stability check's power iterations are counted as
+    Jacobian products, and the stats count unstable samples and refused steps."""
+    assert hamdeq.SampleStatus.UNSTABLE == 3 and hamdeq.SAMPLE_UNSTABLE == 3
+    assert hamdeq.OPT_ATTRACTOR_SAFE == 16 and hamdeq.OPT_STABILITY_CHECK == 17
+    x = rng.random((6, 12))
+    with small_model(hamdeq) as m, hamdeq.Solver(m, "even-odd", "anderson", tol=1e-6,
+                                                 max_iter=300) as s:
+        assert s.get_option("attractor_safe") == -1 and s.get_option("stability-check") == 0
+        s.solve(x)
+        plain = s.stats()
+        s.configure(attractor_safe=2, stability_check=20)
+        assert s.get_option(hamdeq.OPT_ATTRACTOR_SAFE) == 2
+        s.solve(x)
+        st = s.stats()
+        it, res, status = s.samples()
+        assert st.samples == 6
+        assert st.unstable == np.sum(status == hamdeq.SAMPLE_UNSTABLE)
+        assert st.converged + st.not_converged + st.diverged + st.unstable == 6
+        assert st.rejected_steps >= 0
+        assert st.jacobian_products > plain.jacobian_products
+        for bad in [("attractor_safe", 3), ("attractor_safe", -2), ("stability_check", 1001)]:
+            with pytest.raises(hamdeq.HamDeqError) as e:
+                s.set_option(*bad)
+            assert e.value.status == hamdeq.ERR_INVALID
+
+
 def test_solver_uses_model_defaults():
     with small_model(hamdeq) as m:
         with hamdeq.Solver(m) as s:
@@ -73,6 +101,8 @@ def test_stats_and_samples_agree(rng):
         assert st.evaluations == it.sum()
         assert st.converged == np.sum(status == hamdeq.SAMPLE_CONVERGED)
         assert st.not_converged == np.sum(status == hamdeq.SAMPLE_MAX_ITER)
+        assert st.unstable == np.sum(status == hamdeq.SAMPLE_UNSTABLE) == 0
+        assert st.rejected_steps == 0                 # Picard: no accelerated steps
         assert np.all(res[status == hamdeq.SAMPLE_CONVERGED] < 1e-4)
         with pytest.raises(hamdeq.HamDeqError) as e:
             s.samples(batch=5)               # must equal the last solve's batch

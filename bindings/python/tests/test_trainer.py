@@ -142,6 +142,101 @@ def test_trainer_step_callback_exception(rng):
             t.step(rng.random((2, 12)), [1, 2])
 
 
+def grad_len(m):
+    sizes = m.sizes
+    return (sum(sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1))
+            + sum(sizes[1:]))                    # small_model: a bias on every free layer
+
+
+def test_identity_reduction_is_bit_for_bit_no_reduction(rng):
+    """A reduction that leaves its arguments unchanged (one process) takes the same steps
+    as no reduction, bit for bit; it sees the documented calls and counts."""
+    x = rng.random((7, 12))
+    y = rng.integers(0, 5, 7)
+    calls = []
+
+    def identity(grad, counts):
+        assert counts.dtype == np.float64 and counts.shape == (4,)
+        calls.append(None if grad is None else (grad.dtype, grad.shape))
+        calls.append(counts.copy())
+
+    with small_model(hamdeq) as a, small_model(hamdeq) as b, \
+            hamdeq.Trainer(a, optimizer="adam") as ta, hamdeq.Trainer(b, optimizer="adam") as tb:
+        assert a.to_bytes() == b.to_bytes()
+        tb.set_reduce(identity)
+        for _ in range(3):
+            ra, rb = ta.step(x, y), tb.step(x, y)
+            assert ra == rb
+        assert a.to_bytes() == b.to_bytes()
+        assert len(calls) == 12
+        assert calls[0] is None and calls[2] == (np.float32, (grad_len(b),))
+        first, second = calls[9], calls[11]          # the last step's
+        assert list(first) == [0, 0, 7, 0]
+        assert second[1] == rb.correct and second[2] == 7 and second[3] == 0
+        assert second[0] / 7 == pytest.approx(rb.loss)
+        ga, gb = ta.gradient(x, y), tb.gradient(x, y)
+        assert ga == gb and len(calls) == 16
+        for blk in range(a.n_layers - 1):
+            assert np.array_equal(ta.weight_grad(blk), tb.weight_grad(blk))
+        tb.set_reduce(None)                          # removed: no more calls
+        ta.step(x, y), tb.step(x, y)
+        assert len(calls) == 16 and a.to_bytes() == b.to_bytes()
+
+
+def test_two_identical_processes_give_the_mean(rng):
+    """Doubling everything stands for two processes on the same batch: the global mean
+    gradient and loss are the local ones, the correct count doubles."""
+    x = rng.random((5, 12))
+    y = rng.integers(0, 5, 5)
+
+    def double(grad, counts):
+        if grad is not None:
+            grad *= 2
+        counts *= 2
+
+    with small_model(hamdeq) as a, small_model(hamdeq) as b, \
+            hamdeq.Trainer(a) as ta, hamdeq.Trainer(b) as tb:
+        tb.set_reduce(double)
+        ra, rb = ta.gradient(x, y), tb.gradient(x, y)
+        assert rb.loss == pytest.approx(ra.loss, rel=1e-6) and rb.correct == 2 * ra.correct
+        for blk in range(a.n_layers - 1):
+            np.testing.assert_allclose(tb.weight_grad(blk), ta.weight_grad(blk), rtol=1e-5,
+                                       atol=1e-7)
+
+
+def test_failing_reduction_fails_the_step(rng):
+    x = rng.random((3, 12))
+    y = [0, 1, 2]
+    with small_model(hamdeq) as m, hamdeq.Trainer(m) as t:
+        before = m.to_bytes()
+        for when in (0, 1):                          # the first call, then the second
+            n = []
+
+            def fail(grad, counts):
+                n.append(1)
+                return 1 if len(n) > when else 0
+            t.set_reduce(fail)
+            with pytest.raises(hamdeq.HamDeqError) as e:
+                t.step(x, y)
+            assert e.value.status == hamdeq.ERR_CALLBACK and len(n) == when + 1
+            assert m.to_bytes() == before            # no update
+            with pytest.raises(hamdeq.HamDeqError):
+                t.weight_grad(0)                     # no gradient after a failed call
+
+        def boom(grad, counts):
+            if grad is not None:
+                raise ZeroDivisionError("reduction failed")
+        t.set_reduce(boom)
+        with pytest.raises(ZeroDivisionError):
+            t.step(x, y)
+        assert m.to_bytes() == before
+        with pytest.raises(TypeError):
+            t.set_reduce(42)
+        t.set_reduce(None)
+        t.step(x, y)
+        assert m.to_bytes() != before
+
+
 def evaluate(model, data, tol=1e-4, max_iter=40, batch=500):
     correct = 0
     with hamdeq.Solver(model, "even-odd", "anderson", tol=tol, max_iter=max_iter) as s:

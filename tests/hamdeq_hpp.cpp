@@ -756,6 +756,71 @@ void test_mhn()
     CHECK_THROWS_STATUS(not_mhn.mhn_energy(v), hamdeq::Status::unsupported, e2);
 }
 
+// ham_trainer_set_reduce(): an identity reduction takes the very step of no reduction;
+// a failing one fails the step with HAM_ERR_CALLBACK; an exception comes out of step().
+void test_trainer_reduce()
+{
+    const int32_t batch = 6;
+    const std::vector<float> x = lcg_floats(static_cast<std::size_t>(batch) * 4, 77);
+    const std::vector<int32_t> labels = {2, 1, 0, 0, 1, 2};
+    auto make = [](hamdeq::Model &m) {
+        m.init_xavier(5);
+        hamdeq::Trainer t(m, hamdeq::Operator::even_odd, hamdeq::SolverKind::anderson);
+        t.set_option(hamdeq::TrainOption::lr, 0.05);
+        return t;
+    };
+    hamdeq::Model ma({4, 6, 3}, hamdeq::Input::clamped), mb({4, 6, 3}, hamdeq::Input::clamped);
+    hamdeq::Trainer ta = make(ma), tb = make(mb);
+    int calls = 0, empty_calls = 0;
+    std::size_t grad_len = 0;
+    double samples = 0;
+    tb.set_reduce([&](hamdeq::span<float> g, hamdeq::span<double> counts) {
+        calls++;
+        if (g.empty())
+            empty_calls++;
+        else
+            grad_len = g.size();
+        if (counts.size() == 4)
+            samples = counts[2];
+        return true;
+    });
+    hamdeq::Trainer tb2 = std::move(tb); // the reduction survives a move
+    for (int i = 0; i < 3; i++) {
+        const hamdeq::StepResult ra = ta.step(x, labels);
+        const hamdeq::StepResult rb = tb2.step(x, labels);
+        CHECK(std::memcmp(&ra.loss, &rb.loss, sizeof ra.loss) == 0);
+        CHECK(ra.correct == rb.correct);
+    }
+    CHECK(calls == 6 && empty_calls == 3);
+    CHECK(grad_len >= 4 * 6 + 6 * 3);
+    CHECK(samples == batch);
+    for (int32_t b = 0; b < 2; b++) {
+        const std::vector<float> wa = ma.weights(b), wb = mb.weights(b);
+        CHECK(std::memcmp(wa.data(), wb.data(), wa.size() * sizeof(float)) == 0);
+    }
+
+    tb2.set_reduce([](hamdeq::span<float>, hamdeq::span<double>) { return false; });
+    CHECK_THROWS_STATUS(tb2.step(x, labels), hamdeq::Status::callback, e1);
+    CHECK_THROWS_STATUS(tb2.gradient(x, labels), hamdeq::Status::callback, e2);
+
+    tb2.set_reduce([](hamdeq::span<float> g, hamdeq::span<double>) -> bool {
+        if (!g.empty())
+            throw std::runtime_error("reduce boom");
+        return true;
+    });
+    bool caught = false;
+    try {
+        tb2.step(x, labels);
+    } catch (const std::runtime_error &e) {
+        caught = std::string(e.what()) == "reduce boom";
+    }
+    CHECK(caught);
+
+    tb2.clear_reduce();
+    CHECK(tb2.step(x, labels).loss > 0);
+    CHECK(ta.backward_stats().rejected_steps >= 0 && ta.backward_stats().unstable == 0);
+}
+
 } // namespace
 
 int main()
@@ -768,6 +833,7 @@ int main()
         test_custom_lagrangian();
         test_custom_backend();
         test_trainer();
+        test_trainer_reduce();
         test_dataset();
         test_mhn();
     } catch (const std::exception &e) {

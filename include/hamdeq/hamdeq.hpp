@@ -119,7 +119,9 @@ enum class Option : int32_t {
     newton_krylov_dim = HAM_OPT_NEWTON_KRYLOV_DIM,
     newton_forcing = HAM_OPT_NEWTON_FORCING,
     fixed_iters = HAM_OPT_FIXED_ITERS,
-    atol = HAM_OPT_ATOL
+    atol = HAM_OPT_ATOL,
+    attractor_safe = HAM_OPT_ATTRACTOR_SAFE,
+    stability_check = HAM_OPT_STABILITY_CHECK
 };
 
 /** Layer Lagrangians (::ham_lagrangian_kind_t). */
@@ -136,7 +138,8 @@ enum class Lagrangian : int32_t {
 enum class SampleStatus : int32_t {
     converged = HAM_SAMPLE_CONVERGED,
     max_iter = HAM_SAMPLE_MAX_ITER,
-    diverged = HAM_SAMPLE_DIVERGED
+    diverged = HAM_SAMPLE_DIVERGED,
+    unstable = HAM_SAMPLE_UNSTABLE
 };
 
 /** Training losses (::ham_loss_t). */
@@ -1042,6 +1045,8 @@ struct SolveStats {
     double iters_mean = 0;
     int64_t evaluations = 0;
     int64_t jacobian_products = 0;
+    int32_t unstable = 0;
+    int32_t rejected_steps = 0;
 
     static SolveStats from_c(const ham_solve_stats_t &s) noexcept
     {
@@ -1054,6 +1059,8 @@ struct SolveStats {
         r.iters_mean = s.iters_mean;
         r.evaluations = s.evaluations;
         r.jacobian_products = s.jacobian_products;
+        r.unstable = s.unstable;
+        r.rejected_steps = s.rejected_steps;
         return r;
     }
 };
@@ -1558,6 +1565,41 @@ struct StepResult {
 };
 
 /**
+ * A gradient reduction across processes (::ham_reduce_fn), set with
+ * Trainer::set_reduce(): it must replace `grad` and `counts` in place by their
+ * element-wise sums over every process and return true. Returning false fails the step
+ * with Status::callback; an exception fails it too and is rethrown by the step. Called
+ * twice per step: first with an empty `grad`, then with the flat gradient; `counts` holds
+ * 4 doubles (loss sum, correct, samples, failed).
+ */
+using ReduceFn = std::function<bool(span<float> grad, span<double> counts)>;
+
+namespace detail {
+
+/** Owned by a Trainer (heap allocated so that its address, the C `user`, survives
+ *  moves); exceptions go to the trainer's hooks. */
+struct ReduceHolder {
+    ReduceFn fn;
+    SolverHooks *hooks = nullptr;
+};
+
+inline int reduce_trampoline(float *grad, std::size_t len, double *counts, int32_t n_counts,
+                             void *user) noexcept
+{
+    auto *h = static_cast<ReduceHolder *>(user);
+    try {
+        const std::size_t nc = n_counts > 0 ? static_cast<std::size_t>(n_counts) : 0;
+        return h->fn(span<float>(grad, grad ? len : 0), span<double>(counts, nc)) ? 0 : 1;
+    } catch (...) {
+        if (h->hooks)
+            h->hooks->fail(std::current_exception());
+        return HAM_ERR_CALLBACK;
+    }
+}
+
+} // namespace detail
+
+/**
  * Trains a clamped model through its fixed point (::ham_trainer_t), move-only. The
  * trainer holds its own reference to the model and modifies it in place: every Model
  * copy sees the steps (Model has reference semantics, hence the const reference).
@@ -1574,13 +1616,18 @@ public:
     }
     Trainer(const Trainer &) = delete;
     Trainer &operator=(const Trainer &) = delete;
-    Trainer(Trainer &&o) noexcept : h_(o.h_), hooks_(std::move(o.hooks_)) { o.h_ = nullptr; }
+    Trainer(Trainer &&o) noexcept
+        : h_(o.h_), hooks_(std::move(o.hooks_)), reduce_(std::move(o.reduce_))
+    {
+        o.h_ = nullptr;
+    }
     Trainer &operator=(Trainer &&o) noexcept
     {
         if (this != &o) {
             ham_trainer_free(h_);
             h_ = o.h_;
             hooks_ = std::move(o.hooks_);
+            reduce_ = std::move(o.reduce_);
             o.h_ = nullptr;
         }
         return *this;
@@ -1654,6 +1701,24 @@ public:
         get_bias_grad(g, layer);
         return g;
     }
+    /** Sets the gradient reduction of data-parallel training (ham_trainer_set_reduce());
+     *  an empty `fn` removes it. See ReduceFn. */
+    void set_reduce(ReduceFn fn)
+    {
+        if (!fn) {
+            detail::check(ham_trainer_set_reduce(h_, nullptr, nullptr));
+            reduce_.reset();
+            return;
+        }
+        auto holder = std::make_unique<detail::ReduceHolder>();
+        holder->fn = std::move(fn);
+        holder->hooks = hooks_.get();
+        detail::check(ham_trainer_set_reduce(h_, &detail::reduce_trampoline, holder.get()));
+        reduce_ = std::move(holder);
+    }
+    /** Removes the gradient reduction (ham_trainer_set_reduce() with NULL). */
+    void clear_reduce() { set_reduce(ReduceFn()); }
+
     /** Statistics of the last step's adjoint solve. */
     SolveStats backward_stats() const
     {
@@ -1666,6 +1731,7 @@ public:
 private:
     ham_trainer_t *h_ = nullptr;
     std::unique_ptr<detail::SolverHooks> hooks_;
+    std::unique_ptr<detail::ReduceHolder> reduce_;
 
     Model model_view() const { return h_ ? model() : Model(); }
 

@@ -27,7 +27,7 @@ export HamDeqError, Model, Solver, Trainer, Dataset, CustomLagrangian, CustomBac
        set_defaults!, defaults, save, load_model, save_buffer, load_buffer,
        set_option!, get_option, option_info, set_callback!, set_conv_test!,
        solve!, stats, samples, solver_model, solver_kind, solver_operator,
-       forward_solver, gradient!, step!, weight_grad, bias_grad, backward_stats,
+       forward_solver, gradient!, step!, set_reduce!, weight_grad, bias_grad, backward_stats,
        load_idx, load_npy, load_dir, dim, has_labels, n_classes, getbatch, gather,
        mhn_model, mhn_energy, mhn_beta_s, mhn_hessian_min, find_minima,
        rows, apply_step!, rethrow_if_failed,
@@ -112,6 +112,8 @@ end
     OPT_NEWTON_FORCING = 13
     OPT_FIXED_ITERS = 14
     OPT_ATOL = 15
+    OPT_ATTRACTOR_SAFE = 16
+    OPT_STABILITY_CHECK = 17
 end
 
 @enum Lagrangian::Int32 begin
@@ -127,6 +129,7 @@ end
     SAMPLE_CONVERGED = 0
     SAMPLE_MAX_ITER = 1
     SAMPLE_DIVERGED = 2
+    SAMPLE_UNSTABLE = 3
 end
 
 @enum Loss::Int32 begin
@@ -199,6 +202,8 @@ struct SolveStatsC
     iters_mean::Cdouble
     evaluations::Int64
     jacobian_products::Int64
+    unstable::Int32
+    rejected_steps::Int32
 end
 
 # C struct: ham_iter_info_t
@@ -262,7 +267,7 @@ struct LoadOptionsC
     max_bytes::UInt64
 end
 
-_zero_stats() = SolveStatsC(UInt32(sizeof(SolveStatsC)), 0, 0, 0, 0, 0, 0.0, 0, 0)
+_zero_stats() = SolveStatsC(UInt32(sizeof(SolveStatsC)), 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0)
 
 # ---------------------------------------------------------------------------------------
 # Errors and names
@@ -836,7 +841,8 @@ mutable struct SolverHooks
     iter::Any
     conv::Any
     pending::Any
-    SolverHooks() = new(nothing, nothing, nothing)
+    reduce::Any            # a Trainer's gradient reduction (set_reduce!)
+    SolverHooks() = new(nothing, nothing, nothing, nothing)
 end
 
 _fail!(h::SolverHooks, err) = (h.pending === nothing && (h.pending = err); nothing)
@@ -1151,7 +1157,8 @@ _stats(c::SolveStatsC) = (samples = Int(c.samples), converged = Int(c.converged)
                           not_converged = Int(c.not_converged), diverged = Int(c.diverged),
                           iters_max = Int(c.iters_max), iters_mean = c.iters_mean,
                           evaluations = Int(c.evaluations),
-                          jacobian_products = Int(c.jacobian_products))
+                          jacobian_products = Int(c.jacobian_products),
+                          unstable = Int(c.unstable), rejected_steps = Int(c.rejected_steps))
 
 """Summary of the last solve (a NamedTuple)."""
 function stats(s::Solver)
@@ -1316,6 +1323,40 @@ function bias_grad(t::Trainer, layer::Integer)
     check(ccall((:ham_trainer_get_bias_grad, libhamdeq()), Cint,
                 (Ptr{Float32}, Ptr{Cvoid}, Int32, Csize_t), g, t, layer - 1, length(g)))
     return g
+end
+
+# C callback: ham_reduce_fn
+function _reduce_trampoline(grad::Ptr{Float32}, len::Csize_t, counts::Ptr{Cdouble},
+                            n_counts::Int32, user::Ptr{Cvoid})::Cint
+    h = unsafe_pointer_to_objref(user)::SolverHooks
+    try
+        g = grad == C_NULL ? Float32[] : unsafe_wrap(Array, grad, Int(len))
+        c = unsafe_wrap(Array, counts, Int(max(n_counts, 0)))
+        return h.reduce(g, c) === false ? Cint(1) : Cint(0)
+    catch err
+        _fail!(h, err)
+        return Cint(Integer(ERR_CALLBACK)) # fails the step; step!/gradient! rethrow err
+    end
+end
+
+"""
+    set_reduce!(trainer, f)       # f(grad::Vector{Float32}, counts::Vector{Float64})
+    set_reduce!(trainer, nothing) # train on the local batch alone
+
+The gradient reduction of data-parallel training (`ham_trainer_set_reduce`): `f` must
+replace `grad` and `counts` in place by their element-wise sums over every process. It is
+called twice per step, first with an empty `grad`, then with the flat gradient; `counts`
+holds 4 values (loss sum, correct, samples, failed). Returning `false` fails the step with
+`ERR_CALLBACK`; an exception fails it too and is rethrown by [`step!`](@ref) and
+[`gradient!`](@ref).
+"""
+function set_reduce!(t::Trainer, f)
+    cb = f === nothing ? C_NULL :
+        @cfunction(_reduce_trampoline, Cint, (Ptr{Float32}, Csize_t, Ptr{Cdouble}, Int32, Ptr{Cvoid}))
+    check(ccall((:ham_trainer_set_reduce, libhamdeq()), Cint, (Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}),
+                t, cb, f === nothing ? C_NULL : pointer_from_objref(t.hooks)))
+    t.hooks.reduce = f
+    return t
 end
 
 """Statistics of the last step's adjoint solve."""

@@ -237,6 +237,34 @@ end
                                          SOLVER_ANDERSON)
     end
 
+    @testset "trainer: gradient reduction" begin
+        x = reshape(lcg(4 * 6, 77), 4, 6)
+        labels = Int32[2, 1, 0, 0, 1, 2]
+        mk() = (m = Model([4, 6, 3]; clamped = true); init_xavier!(m, 5); m)
+        ma, mb = mk(), mk()
+        ta = Trainer(ma, OPERATOR_EVEN_ODD, SOLVER_ANDERSON)
+        tb = Trainer(mb, OPERATOR_EVEN_ODD, SOLVER_ANDERSON)
+        calls = Ref(0); empties = Ref(0); nsamples = Ref(0.0)
+        set_reduce!(tb, (g, c) -> (calls[] += 1; isempty(g) && (empties[] += 1);
+                                   nsamples[] = c[3]; true))
+        for _ in 1:3
+            ra, rb = step!(ta, x, labels), step!(tb, x, labels)
+            @test ra.loss === rb.loss && ra.correct == rb.correct
+        end
+        @test calls[] == 6 && empties[] == 3 && nsamples[] == 6
+        @test weights(ma, 1) == weights(mb, 1) && weights(ma, 2) == weights(mb, 2)
+        set_reduce!(tb, (g, c) -> false)
+        err = try step!(tb, x, labels); nothing catch e; e end
+        @test err isa HamDeqError && err.status == Integer(ERR_CALLBACK)
+        set_reduce!(tb, (g, c) -> error("reduce boom"))
+        err = try gradient!(tb, x, labels); nothing catch e; e end
+        @test err isa ErrorException && err.msg == "reduce boom"
+        set_reduce!(tb, nothing)
+        @test step!(tb, x, labels).loss > 0
+        @test backward_stats(ta).unstable == 0 && backward_stats(ta).rejected_steps >= 0
+        @test Integer(OPT_STABILITY_CHECK) == 17 && Integer(SAMPLE_UNSTABLE) == 3
+    end
+
     @testset "dataset" begin
         dir = mktempdir()
         be32(io, v) = write(io, hton(UInt32(v)))

@@ -72,10 +72,13 @@ pub const HAM_OPT_NEWTON_KRYLOV_DIM: i32 = 12;
 pub const HAM_OPT_NEWTON_FORCING: i32 = 13;
 pub const HAM_OPT_FIXED_ITERS: i32 = 14;
 pub const HAM_OPT_ATOL: i32 = 15;
+pub const HAM_OPT_ATTRACTOR_SAFE: i32 = 16;
+pub const HAM_OPT_STABILITY_CHECK: i32 = 17;
 // ham_sample_status_t
 pub const HAM_SAMPLE_CONVERGED: i32 = 0;
 pub const HAM_SAMPLE_MAX_ITER: i32 = 1;
 pub const HAM_SAMPLE_DIVERGED: i32 = 2;
+pub const HAM_SAMPLE_UNSTABLE: i32 = 3;
 
 // trainer.h
 // ham_loss_t

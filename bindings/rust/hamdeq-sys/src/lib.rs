@@ -94,6 +94,10 @@ pub struct ham_solve_stats_t {
     pub iters_mean: f64,
     pub evaluations: i64,
     pub jacobian_products: i64,
+    /// samples with `HAM_SAMPLE_UNSTABLE` (added in 0.1)
+    pub unstable: i32,
+    /// accelerated steps the attractor-safe mode refused (added in 0.1)
+    pub rejected_steps: i32,
 }
 
 /// What the per-iteration callback sees (`ham_iter_info_t`), size-prefixed.
@@ -134,6 +138,20 @@ pub struct ham_conv_info_t {
 /// A convergence test (`ham_conv_test_t`): 1 converged, 0 go on, negative aborts.
 pub type ham_conv_test_t =
     Option<unsafe extern "C" fn(info: *const ham_conv_info_t, user: *mut c_void) -> c_int>;
+
+/// A gradient reduction across processes (`ham_reduce_fn`): sums `grad[0 .. len)` and
+/// `counts[0 .. n_counts)` in place over every process and returns 0; anything else fails
+/// the step with `HAM_ERR_CALLBACK`. `grad` is NULL and `len` 0 in the first call of a
+/// step.
+pub type ham_reduce_fn = Option<
+    unsafe extern "C" fn(
+        grad: *mut f32,
+        len: usize,
+        counts: *mut f64,
+        n_counts: i32,
+        user: *mut c_void,
+    ) -> c_int,
+>;
 
 /// A user-defined solver backend (`ham_solver_def_t`), size-prefixed.
 #[repr(C)]
@@ -461,6 +479,11 @@ extern "C" {
         trainer: *const ham_trainer_t,
         layer: i32,
         count: usize,
+    ) -> c_int;
+    pub fn ham_trainer_set_reduce(
+        trainer: *mut ham_trainer_t,
+        fn_: ham_reduce_fn,
+        user: *mut c_void,
     ) -> c_int;
     pub fn ham_trainer_backward_stats(
         stats: *mut ham_solve_stats_t,

@@ -16,7 +16,7 @@ fn every_exported_function_is_declared() {
         eprintln!("lib/hamdeq.map not found: set HAMDEQ_MAP to check the exports");
         return;
     };
-    assert!(exported.len() >= 83, "{}: only {} symbols", path.display(), exported.len());
+    assert!(exported.len() >= 84, "{}: only {} symbols", path.display(), exported.len());
     let declared = parse_rust().funcs;
     let missing: Vec<&String> = exported.iter().filter(|s| !declared.contains_key(*s)).collect();
     assert!(
@@ -32,10 +32,10 @@ fn every_exported_function_is_declared() {
 fn the_source_reader_sees_every_declaration() {
     // Guards the text-based tests below against a reader that silently sees nothing.
     let rust = parse_rust();
-    assert_eq!(rust.funcs.len(), 83);
+    assert_eq!(rust.funcs.len(), 84);
     assert_eq!(rust.structs.len(), 7, "{:?}", rust.structs.keys());
     assert_eq!(rust.opaque.len(), 5, "{:?}", rust.opaque);
-    assert_eq!(rust.fnptrs.len(), 2);
+    assert_eq!(rust.fnptrs.len(), 3);
     assert_eq!(
         rust.funcs["ham_model_new"].params,
         ["*mut *mut ham_model_t", "i32", "*const i32", "u32"]
@@ -132,7 +132,8 @@ fn struct_layouts_match_c() {
     let rust = rust_layouts! {
         ham_lagrangian_def_t { size, flags, name, value, activation, hvp, user, destroy }
         ham_solve_stats_t { size, samples, converged, not_converged, diverged, iters_max,
-                            iters_mean, evaluations, jacobian_products }
+                            iters_mean, evaluations, jacobian_products, unstable,
+                            rejected_steps }
         ham_iter_info_t { size, iteration, active, sample, residual, iterations, dim, state,
                           output }
         ham_conv_info_t { size, sample, iterations, dim, state, output, residual_norm,
@@ -229,7 +230,8 @@ fn constants_match_c() {
         HAM_OPT_ANDERSON_BETA HAM_OPT_ANDERSON_LAMBDA HAM_OPT_ANDERSON_SAFEGUARD
         HAM_OPT_BROYDEN_M HAM_OPT_NEWTON_LINESEARCH HAM_OPT_NEWTON_MAX_DIM HAM_OPT_DIVERGENCE
         HAM_OPT_NEWTON_KRYLOV_DIM HAM_OPT_NEWTON_FORCING HAM_OPT_FIXED_ITERS HAM_OPT_ATOL
-        HAM_SAMPLE_CONVERGED HAM_SAMPLE_MAX_ITER HAM_SAMPLE_DIVERGED
+        HAM_OPT_ATTRACTOR_SAFE HAM_OPT_STABILITY_CHECK
+        HAM_SAMPLE_CONVERGED HAM_SAMPLE_MAX_ITER HAM_SAMPLE_DIVERGED HAM_SAMPLE_UNSTABLE
         HAM_LOSS_MSE HAM_LOSS_CROSS_ENTROPY
         HAM_OPTIMIZER_SGD HAM_OPTIMIZER_ADAM HAM_OPTIMIZER_MADAM
         HAM_GRADIENT_IMPLICIT HAM_GRADIENT_RECURRENT

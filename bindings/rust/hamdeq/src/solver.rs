@@ -30,8 +30,16 @@ pub struct SolveStats {
     pub iters_mean: f64,
     /// operator evaluations summed over samples
     pub evaluations: i64,
-    /// Jacobian-vector products (Newton's extra cost)
+    /// Jacobian-vector products (Newton's extra cost and the stability check's power
+    /// iterations)
     pub jacobian_products: i64,
+    /// samples that converged to an unstable fixed point
+    /// ([`HAM_SAMPLE_UNSTABLE`](crate::HAM_SAMPLE_UNSTABLE), found by
+    /// [`HAM_OPT_STABILITY_CHECK`](crate::HAM_OPT_STABILITY_CHECK))
+    pub unstable: i32,
+    /// accelerated steps the attractor-safe mode
+    /// ([`HAM_OPT_ATTRACTOR_SAFE`](crate::HAM_OPT_ATTRACTOR_SAFE)) refused
+    pub rejected_steps: i32,
 }
 
 impl SolveStats {
@@ -50,6 +58,8 @@ impl SolveStats {
             iters_mean: s.iters_mean,
             evaluations: s.evaluations,
             jacobian_products: s.jacobian_products,
+            unstable: s.unstable,
+            rejected_steps: s.rejected_steps,
         }
     }
 

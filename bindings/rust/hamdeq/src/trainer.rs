@@ -1,11 +1,13 @@
 //! [`Trainer`]: training a HAM through its fixed point.
 use std::fmt;
+use std::os::raw::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 
 use hamdeq_sys as sys;
 
-use crate::error::{invalid, Result};
-use crate::ffi::{check, expect_len, to_i32};
+use crate::error::{invalid, Error, Result};
+use crate::ffi::{check, expect_len, record_error, record_panic, to_i32};
 use crate::model::Model;
 use crate::solver::{OptionInfo, SolveStats, SolverCore, SolverMut, SolverRef};
 
@@ -69,6 +71,48 @@ pub struct Trainer {
     ptr: NonNull<sys::ham_trainer_t>,
     solver: SolverCore,
     model: Model,
+    // The installed reduction; its heap address is the C callback's `user`. Dropped
+    // after the C trainer (Drop frees that first).
+    reduce: Option<Box<ReduceFn>>,
+}
+
+type ReduceFn = Box<dyn FnMut(&mut [f32], &mut [f64]) -> Result<()> + Send>;
+
+unsafe extern "C" fn reduce_trampoline(
+    grad: *mut f32,
+    len: usize,
+    counts: *mut f64,
+    n_counts: i32,
+    user: *mut c_void,
+) -> c_int {
+    // SAFETY: `user` is the trainer's boxed closure, which the step's `&mut` borrow of
+    // the trainer keeps alive and untouched by Rust meanwhile; `grad` holds `len` floats
+    // (or is NULL), `counts` `n_counts` doubles, for the duration of the call.
+    let f = &mut *(user as *mut ReduceFn);
+    let grad: &mut [f32] = if grad.is_null() || len == 0 {
+        &mut []
+    } else {
+        std::slice::from_raw_parts_mut(grad, len)
+    };
+    let counts: &mut [f64] = if counts.is_null() || n_counts <= 0 {
+        &mut []
+    } else {
+        std::slice::from_raw_parts_mut(counts, n_counts as usize)
+    };
+    match catch_unwind(AssertUnwindSafe(|| f(grad, counts))) {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            record_error(Error::new(
+                sys::HAM_ERR_CALLBACK,
+                format!("the gradient reduction failed: {}", e.message()),
+            ));
+            1
+        }
+        Err(payload) => {
+            record_panic(payload);
+            1
+        }
+    }
 }
 
 // SAFETY: a trainer may be used from any thread, one at a time (`&mut` for everything
@@ -91,7 +135,7 @@ impl Trainer {
         let guard = Guard(ptr);
         let solver = SolverCore::new(solver_ptr, &model);
         std::mem::forget(guard);
-        Ok(Trainer { ptr, solver, model })
+        Ok(Trainer { ptr, solver, model, reduce: None })
     }
 
     /// The model being trained.
@@ -226,6 +270,66 @@ impl Trainer {
             )
         })?;
         Ok(out)
+    }
+
+    /// Sets the gradient reduction of data-parallel training (`ham_trainer_set_reduce`,
+    /// docs/distributed.md): every later [`gradient`](Trainer::gradient) and
+    /// [`step`](Trainer::step) calls `reduce(grad, counts)` twice, in the same order on
+    /// every process, and reports global figures (the loss over the global batch, the
+    /// global count of correct samples, the global mean gradient).
+    ///
+    /// `reduce` must replace `grad` and `counts` in place by their element-wise sums over
+    /// every process (each receiving the same sums) and return `Ok(())`:
+    ///  1. before the solves, with `grad` empty: the trainer learns the global batch;
+    ///  2. after the gradient, with the flat gradient: every weight block in turn (as
+    ///     [`Model::weights`] lays it out), then the bias of every layer that has one.
+    ///
+    /// `counts` holds 4 values: the sum of the per-sample losses, the samples classified
+    /// correctly, the samples, and 1 if this process failed in this step (else 0); the
+    /// first two are 0 in the first call.
+    ///
+    /// An `Err` fails the step with [`HAM_ERR_CALLBACK`](crate::HAM_ERR_CALLBACK) (the
+    /// error's message kept); a panic is caught at the C boundary, fails the step, and is
+    /// resumed once the library has returned. With one process, a reduction that leaves
+    /// its arguments unchanged takes the same step as none, bit for bit.
+    ///
+    /// ```
+    /// use hamdeq::*;
+    /// let mut model = Model::new(&[4, 3, 2], HAM_MODEL_CLAMPED_INPUT)?;
+    /// model.init_xavier(1)?;
+    /// let mut trainer = Trainer::new(model, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON)?;
+    /// // one process: the sums are the arguments themselves
+    /// trainer.set_reduce(|_grad: &mut [f32], counts: &mut [f64]| {
+    ///     assert_eq!(counts.len(), 4);
+    ///     Ok(())
+    /// })?;
+    /// let r = trainer.step(&[0.9, 0.8, 0.1, 0.0], &[0])?;
+    /// assert!(r.loss.is_finite());
+    /// trainer.clear_reduce()?;
+    /// # Ok::<(), hamdeq::Error>(())
+    /// ```
+    pub fn set_reduce<F>(&mut self, reduce: F) -> Result<()>
+    where
+        F: FnMut(&mut [f32], &mut [f64]) -> Result<()> + Send + 'static,
+    {
+        let mut boxed: Box<ReduceFn> = Box::new(Box::new(reduce));
+        let user = &mut *boxed as *mut ReduceFn as *mut c_void;
+        // SAFETY: live trainer; `user` stays valid while installed (kept in self.reduce
+        // until replaced or removed, and dropped after the C trainer).
+        check(unsafe {
+            sys::ham_trainer_set_reduce(self.ptr.as_ptr(), Some(reduce_trampoline), user)
+        })?;
+        self.reduce = Some(boxed);
+        Ok(())
+    }
+
+    /// Removes the gradient reduction ([`set_reduce`](Trainer::set_reduce)): later steps
+    /// are local again.
+    pub fn clear_reduce(&mut self) -> Result<()> {
+        // SAFETY: live trainer; NULL removes the reduction.
+        check(unsafe { sys::ham_trainer_set_reduce(self.ptr.as_ptr(), None, ptr::null_mut()) })?;
+        self.reduce = None;
+        Ok(())
     }
 
     /// Statistics of the last step's adjoint (backward) solve.

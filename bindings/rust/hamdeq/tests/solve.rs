@@ -210,3 +210,41 @@ fn lagrangians_can_be_set_and_read() {
     let e = model.set_lagrangian(7, HAM_LAGRANGIAN_TANH, 0.0).unwrap_err();
     assert_eq!(e.status(), HAM_ERR_INVALID);
 }
+
+#[test]
+fn attractor_safe_and_stability_check_options_and_stats() {
+    let safe = Solver::option_info(HAM_OPT_ATTRACTOR_SAFE).unwrap();
+    assert_eq!((safe.default, safe.min, safe.max), (-1.0, -1.0, 2.0));
+    let check = Solver::option_info(HAM_OPT_STABILITY_CHECK).unwrap();
+    assert_eq!((check.default, check.min, check.max), (0.0, 0.0, 1000.0));
+
+    let model = random_model(&SIZES, 3, 0.6);
+    let mut rng = Lcg(9);
+    let batch = 4;
+    let x = rng.vec(batch * SIZES[0], 0.0, 1.0);
+    let mut solver = Solver::new(&model, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON).unwrap();
+    solver.set_option(HAM_OPT_TOL, 1e-6).unwrap();
+    solver.set_option(HAM_OPT_MAX_ITER, 500.0).unwrap();
+    solver.set_option(HAM_OPT_ATTRACTOR_SAFE, 1.0).unwrap();
+    solver.set_option(HAM_OPT_STABILITY_CHECK, 20.0).unwrap();
+    assert_eq!(solver.option(HAM_OPT_ATTRACTOR_SAFE).unwrap(), 1.0);
+    assert_eq!(solver.option(HAM_OPT_STABILITY_CHECK).unwrap(), 20.0);
+    assert!(solver.set_option(HAM_OPT_ATTRACTOR_SAFE, 3.0).is_err());
+    assert!(solver.set_option(HAM_OPT_STABILITY_CHECK, 1001.0).is_err());
+
+    let mut s = vec![0.0; batch * solver.state_dim()];
+    let stats = solver.solve(&mut s, Some(&x)).unwrap();
+    assert_eq!(stats.samples, batch as i32);
+    // a small contractive model: every sample converges to an attractor
+    assert_eq!(stats.unstable, 0, "{stats:?}");
+    assert!(stats.rejected_steps >= 0, "{stats:?}");
+    assert!(stats.jacobian_products > 0, "the stability check's JVPs: {stats:?}");
+    assert_eq!(
+        stats.converged + stats.not_converged + stats.diverged + stats.unstable,
+        stats.samples,
+        "{stats:?}"
+    );
+    let samples = solver.samples().unwrap();
+    assert!(samples.status.iter().all(|&st| st != HAM_SAMPLE_UNSTABLE));
+    assert_eq!(solver.stats().unwrap(), stats);
+}

@@ -180,3 +180,135 @@ fn trainer_errors() {
     assert_eq!(trainer.option(99).unwrap_err().status(), HAM_ERR_UNKNOWN_OPTION);
     assert_eq!(trainer.weight_grad(2).unwrap_err().status(), HAM_ERR_INVALID);
 }
+
+fn reduce_setup() -> (Model, Vec<f32>, Vec<i32>) {
+    let model = random_model(&SIZES, 17, 1.0);
+    let mut rng = Lcg(23);
+    let x = rng.vec(5 * 4, 0.0, 1.0);
+    (model, x, vec![0, 1, 1, 0, 1])
+}
+
+fn adam_trainer(model: &Model) -> Trainer {
+    let mut t =
+        Trainer::new(model.deep_clone().unwrap(), HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON)
+            .unwrap();
+    t.set_option(HAM_TRAIN_OPTIMIZER, HAM_OPTIMIZER_ADAM as f64).unwrap();
+    t.solver_mut().set_option(HAM_OPT_MAX_ITER, 200.0).unwrap();
+    t
+}
+
+fn params(m: &Model) -> Vec<f32> {
+    let mut p = Vec::new();
+    for b in 0..SIZES.len() - 1 {
+        p.extend(m.weights(b).unwrap());
+    }
+    for l in 1..SIZES.len() {
+        p.extend(m.bias(l).unwrap());
+    }
+    p
+}
+
+#[test]
+fn an_identity_reduction_takes_the_same_step_bit_for_bit() {
+    let (model, x, labels) = reduce_setup();
+    let mut plain = adam_trainer(&model);
+    let mut reduced = adam_trainer(&model);
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    reduced
+        .set_reduce(move |grad: &mut [f32], counts: &mut [f64]| {
+            seen.lock().unwrap().push((grad.len(), counts.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    let n_params: usize = (0..SIZES.len() - 1).map(|b| SIZES[b] * SIZES[b + 1]).sum::<usize>()
+        + SIZES[1..].iter().sum::<usize>();
+    for step in 0..3 {
+        let a = plain.step(&x, &labels).unwrap();
+        let b = reduced.step(&x, &labels).unwrap();
+        assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "step {step}");
+        assert_eq!(a.correct, b.correct, "step {step}");
+        assert_eq!(params(plain.model()), params(reduced.model()), "step {step}");
+        for block in 0..SIZES.len() - 1 {
+            assert_eq!(plain.weight_grad(block).unwrap(), reduced.weight_grad(block).unwrap());
+        }
+    }
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.len(), 6, "two calls per step");
+    for pair in calls.chunks(2) {
+        let (len0, c0) = &pair[0];
+        let (len1, c1) = &pair[1];
+        assert_eq!(*len0, 0, "the first call has no gradient");
+        assert_eq!(c0.len(), 4);
+        assert_eq!((c0[0], c0[1], c0[2], c0[3]), (0.0, 0.0, labels.len() as f64, 0.0));
+        assert!(n_params >= *len1 && *len1 > 0, "{len1} of {n_params}");
+        assert_eq!(c1[2], labels.len() as f64);
+        assert_eq!(c1[3], 0.0);
+    }
+    // removed: still the same steps
+    reduced.clear_reduce().unwrap();
+    let a = plain.step(&x, &labels).unwrap();
+    let b = reduced.step(&x, &labels).unwrap();
+    assert_eq!(a.loss.to_bits(), b.loss.to_bits());
+    assert_eq!(params(plain.model()), params(reduced.model()));
+}
+
+#[test]
+fn a_reduction_that_doubles_the_counts_doubles_the_batch() {
+    // two identical processes: the summed gradient's mean is the local one
+    let (model, x, labels) = reduce_setup();
+    let mut plain = adam_trainer(&model);
+    let mut twice = adam_trainer(&model);
+    twice
+        .set_reduce(|grad: &mut [f32], counts: &mut [f64]| {
+            grad.iter_mut().for_each(|g| *g *= 2.0);
+            counts.iter_mut().for_each(|c| *c *= 2.0);
+            Ok(())
+        })
+        .unwrap();
+    let a = plain.gradient(&x, &labels).unwrap();
+    let b = twice.gradient(&x, &labels).unwrap();
+    assert!((a.loss - b.loss).abs() < 1e-12 * a.loss.abs().max(1.0), "{a:?} {b:?}");
+    assert_eq!(b.correct, 2 * a.correct);
+    for block in 0..SIZES.len() - 1 {
+        let ga = plain.weight_grad(block).unwrap();
+        let gb: Vec<f64> = twice.weight_grad(block).unwrap().iter().map(|&g| g as f64).collect();
+        assert!(max_abs_diff(&ga, &gb) < 1e-6, "block {block}");
+    }
+}
+
+#[test]
+fn a_failing_or_panicking_reduction_fails_the_step_and_leaves_the_model() {
+    let (model, x, labels) = reduce_setup();
+    let mut t = adam_trainer(&model);
+    let before = params(t.model());
+    t.set_reduce(|_: &mut [f32], _: &mut [f64]| Err(Error::new(HAM_ERR_IO, "network down")))
+        .unwrap();
+    let e = t.step(&x, &labels).unwrap_err();
+    assert_eq!(e.status(), HAM_ERR_CALLBACK, "{e}");
+    assert!(e.message().contains("network down"), "{e}");
+    assert_eq!(params(t.model()), before, "a failed step leaves the model");
+
+    // failing only in the second call (the gradient's)
+    t.set_reduce(|grad: &mut [f32], _: &mut [f64]| {
+        if grad.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(HAM_ERR_CALLBACK, "second call"))
+        }
+    })
+    .unwrap();
+    let e = t.gradient(&x, &labels).unwrap_err();
+    assert_eq!(e.status(), HAM_ERR_CALLBACK, "{e}");
+    assert_eq!(params(t.model()), before);
+
+    t.set_reduce(|_: &mut [f32], _: &mut [f64]| panic!("reduce panicked")).unwrap();
+    let payload = catch_unwind(AssertUnwindSafe(|| t.step(&x, &labels))).unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"reduce panicked"));
+    assert_eq!(params(t.model()), before);
+
+    // the trainer is fine afterwards
+    t.clear_reduce().unwrap();
+    t.step(&x, &labels).unwrap();
+    assert_ne!(params(t.model()), before);
+}

@@ -140,6 +140,8 @@ fn c_base(t: &str) -> String {
         "uint64_t" => "u64",
         "size_t" => "usize",
         other if other.starts_with("ham_") && other.ends_with("_t") => other,
+        // function pointer typedefs without the _t suffix (trainer.h's ham_reduce_fn)
+        other if other.starts_with("ham_") && other.ends_with("_fn") => other,
         other => panic!("C type {other:?} unknown to the test's header reader"),
     }
     .to_string()
@@ -185,7 +187,7 @@ fn is_c_type_word(w: &str) -> bool {
             | "uint64_t"
             | "size_t"
             | "const"
-    ) || (w.starts_with("ham_") && w.ends_with("_t"))
+    ) || (w.starts_with("ham_") && (w.ends_with("_t") || w.ends_with("_fn")))
 }
 
 fn c_type_only(t: &str) -> String {

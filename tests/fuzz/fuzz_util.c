@@ -142,3 +142,30 @@ void fz_check_dataset(const ham_dataset_t *ds, int labelled)
         fz_fail("get past the end did not fail");
     free(x);
 }
+
+int fz_dataset_one(const uint8_t *data, size_t size, fz_dataset_loader_t load,
+                   const char *name)
+{
+    static fz_file_t data_file, labels_file;
+    fz_frame_t fr;
+    if (!fz_split(&fr, data, size))
+        return 0;
+    const char *path = fz_file_set(&data_file, fr.first, fr.first_len);
+    const char *labels = NULL;
+    if (fr.flags & 1)
+        labels = fz_file_set(&labels_file, fr.second, fr.second_len);
+    ham_dataset_t *ds = (ham_dataset_t *)&ds;
+    int rc = load(&ds, path, labels, fz_load_options((fr.flags >> 1) & 3));
+    fz_check_status(rc, name);
+    if (rc != HAM_OK) {
+        if (ds != NULL)
+            fz_fail("failed load left the dataset pointer set");
+        if (rc != HAM_ERR_FORMAT && rc != HAM_ERR_NOMEM)
+            fz_fail("load: %s (%s)", ham_status_name(rc), ham_last_error());
+        return 0;
+    }
+    fz_loaded++;
+    fz_check_dataset(ds, labels != NULL);
+    ham_dataset_free(ds);
+    return 0;
+}

@@ -55,4 +55,12 @@ typedef struct fz_frame {
 
 int fz_split(fz_frame_t *fr, const uint8_t *data, size_t size);
 
+/* One dataset-loader input (fuzz_idx.c, fuzz_npy.c): split the frame into the data file
+ * and, with flag bit 0, the labels file, load them with `load`, require a known status
+ * with a one-line message (only FORMAT or NOMEM), and check what loads. */
+typedef int (*fz_dataset_loader_t)(struct ham_dataset **dataset, const char *data,
+                                   const char *labels, const struct ham_load_options *options);
+int fz_dataset_one(const uint8_t *data, size_t size, fz_dataset_loader_t load,
+                   const char *name);
+
 #endif /* HAMDEQ_FUZZ_UTIL_H */

@@ -70,7 +70,7 @@ typedef struct machine {
 
 typedef struct perf_args {
     const char *data, *layers_list, *cases, *modes;
-    int64_t reps, epoch_reps, epoch_samples, threads;
+    int64_t reps, epoch_reps, epoch_samples, threads, blas_threads;
     double budget;
     int json, perf;
 } perf_args_t;
@@ -187,6 +187,8 @@ static int set_solver_mode(ham_solver_t *sv, int fixed)
         rc = ham_solver_set_option(sv, HAM_OPT_FIXED_ITERS, fixed ? 1.0 : 0.0);
     if (rc == HAM_OK)
         rc = ham_solver_set_option(sv, HAM_OPT_TOL, PERF_TOL);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(sv, HAM_OPT_THREADS, cli_threads());
     return rc;
 }
 
@@ -255,6 +257,8 @@ static int configure_trainer(ham_trainer_t *tr, int fixed)
         rc = ham_trainer_set_option(tr, HAM_TRAIN_BACKWARD_ITERS, PERF_ITERS_BWD);
     if (rc == HAM_OK)
         rc = ham_trainer_set_option(tr, HAM_TRAIN_BACKWARD_TOL, 0.0);
+    if (rc == HAM_OK)
+        rc = ham_trainer_set_option(tr, HAM_TRAIN_THREADS, cli_threads());
     return rc;
 }
 
@@ -565,6 +569,7 @@ int cmd_bench_perf(int argc, char **argv)
          .help = "stop repeating a case once its timed runs took this long (default: 3)",
          .min = 0.0, .max = 1e6},
         cli_opt_threads(&a.threads),
+        cli_opt_blas_threads(&a.blas_threads),
         cli_opt_json(&a.json, "one JSON object per case on stdout"),
     };
     int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
@@ -608,6 +613,7 @@ int cmd_bench_perf(int argc, char **argv)
         return rc;
     }
     cli_set_threads(a.threads);
+    cli_set_blas_threads(a.blas_threads);
 
     /* the machine */
     machine_t mc;

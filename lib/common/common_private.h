@@ -99,6 +99,27 @@ int hamp_dgesv_small(int32_t n, double *a, int32_t *ipiv, double *b);
 /* Eigenvalues (ascending) of a symmetric n x n row-major matrix, destroyed; 0 on success. */
 int hamp_dsyev_values(int32_t n, double *a, double *w);
 
+/* ------------------------------------------------------------ worker threads (pool.c) */
+
+/* Most threads a pool runs a batch of tasks on (the solver's HAM_OPT_THREADS bound). */
+#define HAMP_POOL_MAX 256
+/* OpenBLAS (0.3.21) runs sgemm on the calling thread when m*n*k is at most this: products
+ * below it never wake BLAS's own threads, so workers that only make such products cannot
+ * oversubscribe the cores with them (docs/performance.md, "Threads"). */
+#define HAMP_BLAS_SERIAL_MNK 262144.0
+
+typedef struct hamp_pool hamp_pool_t;
+typedef void (*hamp_task_fn)(void *ctx, int32_t task);
+/* Runs fn(ctx, t) for t = 0..n_tasks-1 and returns when all have returned: task 0 on the
+ * calling thread, the others on the pool's workers, created in *pool on first use (a pool
+ * that cannot be made or grown runs the rest on the calling thread, in order). One run at
+ * a time per pool. */
+void hamp_pool_run(hamp_pool_t **pool, int32_t n_tasks, hamp_task_fn fn, void *ctx);
+/* Stops and joins the workers; NULL is a no-op. */
+void hamp_pool_free(hamp_pool_t *pool);
+/* The online cores (sysconf), in [1, HAMP_POOL_MAX]. */
+int32_t hamp_online_cores(void);
+
 /* ----------------------------------------------------------- random numbers (rng.c) */
 
 typedef struct hamp_rng {

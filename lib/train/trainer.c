@@ -159,6 +159,7 @@ static int prepare_backward(ham_trainer_t *t)
     if (tol > 0.0)
         ham_solver_set_option(t->bwd, HAM_OPT_TOL, tol);
     ham_solver_set_option(t->bwd, HAM_OPT_MAX_ITER, t->opt[HAM_TRAIN_BACKWARD_ITERS]);
+    ham_solver_set_option(t->bwd, HAM_OPT_THREADS, t->opt[HAM_TRAIN_THREADS]);
     return HAM_OK;
 }
 

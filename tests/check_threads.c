@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "solver/solver_private.h"
+#include "train/train_private.h"
 #include "test_util.h"
 
 /* 50 samples: 3 chunks of 17, 17 and 16 samples, or 2 of 25. The 40 x 24 block is not
@@ -248,29 +248,38 @@ START_TEST(test_large_blocks_stay_with_blas)
 END_TEST
 
 /* Three training steps with 1 and with 2 threads from the same model: the weights stay
- * within float rounding of each other; twice with 2 threads: bit for bit. */
+ * within float rounding of each other; twice with 2 threads: bit for bit. The model has
+ * 67,344 weights, so that the optimiser's update is split too (two parts of at least
+ * 32768). */
+static const int32_t tsizes[4] = {200, 300, 24, 6};
+
 static float *train(int threads, int32_t *n_out)
 {
-    ham_model_t *m = model();
-    float *x = inputs(BATCH);
+    ham_model_t *m = tu_model_new(4, tsizes, HAM_MODEL_CLAMPED_INPUT, 5, 0.6);
+    float *x = tu_floats((size_t)BATCH * tsizes[0]);
+    tu_rng_t r;
+    tu_rng_seed(&r, 5);
+    tu_fill(x, (size_t)BATCH * tsizes[0], &r, 0.0, 1.0);
     int32_t labels[BATCH];
     for (int32_t k = 0; k < BATCH; k++)
-        labels[k] = k % sizes[3];
+        labels[k] = k % tsizes[3];
     ham_trainer_t *t;
     TU_OK(ham_trainer_new(&t, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
     TU_OK(ham_trainer_set_option(t, HAM_TRAIN_THREADS, threads));
     TU_OK(ham_trainer_set_option(t, HAM_TRAIN_BACKWARD_TOL, 1e-6));
     TU_OK(ham_trainer_set_option(t, HAM_TRAIN_BACKWARD_ITERS, 100));
     TU_OK(ham_solver_set_option(ham_trainer_solver(t), HAM_OPT_TOL, 1e-6));
+    if (threads > 1)
+        ck_assert_int_eq(hamp_split_threads(ham_trainer_solver(t), BATCH), threads);
     for (int s = 0; s < 3; s++)
         TU_OK(ham_trainer_step(t, NULL, NULL, BATCH, x, labels));
     size_t n = 0;
     for (int32_t l = 0; l < 3; l++)
-        n += (size_t)sizes[l] * sizes[l + 1];
+        n += (size_t)tsizes[l] * tsizes[l + 1];
     float *w = tu_floats(n);
     size_t at = 0;
     for (int32_t l = 0; l < 3; l++) {
-        size_t len = (size_t)sizes[l] * sizes[l + 1];
+        size_t len = (size_t)tsizes[l] * tsizes[l + 1];
         TU_OK(ham_model_get_weights(w + at, m, l, len));
         at += len;
     }
@@ -294,6 +303,37 @@ START_TEST(test_training_threads_agree)
 }
 END_TEST
 
+/* The optimiser's update is elementwise: Madam over an array in two uneven parts gives
+ * exactly the values of one pass (vector body and scalar tail agree), both exp paths. */
+START_TEST(test_madam_parts_equal_one_pass)
+{
+    enum { N = 1001, CUT = 333 };
+    float *p1 = tu_floats(N), *p2 = tu_floats(N), *g = tu_floats(N), *m1 = tu_floats(N),
+          *m2 = tu_floats(N);
+    tu_rng_t r;
+    tu_rng_seed(&r, 3);
+    tu_fill(p1, N, &r, -1.0, 1.0);
+    tu_fill(g, N, &r, -0.1, 0.1);
+    tu_fill(m1, N, &r, 0.0, 0.01);
+    memcpy(p2, p1, N * sizeof(float));
+    memcpy(m2, m1, N * sizeof(float));
+    const double lrs[2] = {0.01, 0.5}; /* within and beyond the small-exponent path */
+    for (int k = 0; k < 2; k++)
+        for (int64_t t = 1; t <= 3; t++) {
+            hamp_madam_update(p1, g, m1, N, lrs[k], 0.999, 10, 100, t, 0);
+            hamp_madam_update(p2, g, m2, CUT, lrs[k], 0.999, 10, 100, t, 0);
+            hamp_madam_update(p2 + CUT, g + CUT, m2 + CUT, N - CUT, lrs[k], 0.999, 10, 100, t, 0);
+        }
+    ck_assert(memcmp(p1, p2, N * sizeof(float)) == 0);
+    ck_assert(memcmp(m1, m2, N * sizeof(float)) == 0);
+    free(p1);
+    free(p2);
+    free(g);
+    free(m1);
+    free(m2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("threads");
@@ -304,6 +344,7 @@ int main(void)
     tcase_add_test(tc, test_zero_and_more_threads_than_samples);
     tcase_add_test(tc, test_large_blocks_stay_with_blas);
     tcase_add_test(tc, test_training_threads_agree);
+    tcase_add_test(tc, test_madam_parts_equal_one_pass);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -75,8 +75,10 @@ typedef enum ham_train_option {
                                         cap); default 0, [0, 1) */
     HAM_TRAIN_THREADS = 14         /**< threads a step's forward and adjoint solves split
                                         the batch over (::HAM_OPT_THREADS, whose rules
-                                        apply); the parameter gradients and the update stay
-                                        on the calling thread and BLAS's. 0: the machine's
+                                        apply), and the optimiser's update its parameters
+                                        over (parts of at least 32768; elementwise, so the
+                                        same values as one pass); the parameter gradients
+                                        stay on the calling thread and BLAS's. 0: the machine's
                                         online cores; default 1, [0, 256]. Setting it also
                                         sets ::HAM_OPT_THREADS of ham_trainer_solver() to
                                         the same value; setting that option on that solver

@@ -89,6 +89,7 @@ struct ham_trainer {
     void *reduce_user;
     float *flat;                      /* flat_len: every gW, then every gb, for reduce */
     size_t flat_len;
+    hamp_pool_t *pool;                /* HAM_TRAIN_THREADS: the optimiser's update */
 };
 
 #endif /* HAMDEQ_TRAIN_PRIVATE_H */

@@ -34,6 +34,7 @@ HAM_API void ham_trainer_free(ham_trainer_t *trainer)
         free(trainer->gb[l]);
     }
     hamp_optimizer_free(&trainer->optim);
+    hamp_pool_free(trainer->pool);
     free(trainer->flat);
     ham_solver_free(trainer->fwd);
     ham_solver_free(trainer->bwd);
@@ -347,38 +348,81 @@ HAM_API int ham_trainer_set_reduce(ham_trainer_t *t, ham_reduce_fn fn, void *use
     return HAM_OK;
 }
 
+/* The optimiser's update of parameter array i, elements [lo, hi): every rule is elementwise,
+ * so any split of the arrays gives the same values as one pass. */
+static void update_range(ham_trainer_t *t, float *p, const float *g, int32_t i, int is_bias,
+                         size_t lo, size_t hi)
+{
+    hamp_optimizer_t *o = &t->optim;
+    const double *opt = t->opt;
+    size_t n = hi - lo;
+    switch ((int32_t)opt[HAM_TRAIN_OPTIMIZER]) {
+    case HAM_OPTIMIZER_SGD:
+        hamp_sgd_update(p + lo, g + lo, o->m1[i] + lo, n, opt[HAM_TRAIN_LR],
+                        opt[HAM_TRAIN_MOMENTUM]);
+        break;
+    case HAM_OPTIMIZER_ADAM:
+        hamp_adam_update(p + lo, g + lo, o->m1[i] + lo, o->m2[i] + lo, n, opt[HAM_TRAIN_LR],
+                         opt[HAM_TRAIN_ADAM_BETA1], opt[HAM_TRAIN_ADAM_BETA2],
+                         opt[HAM_TRAIN_ADAM_EPS], o->t);
+        break;
+    default: /* Madam */
+        if (is_bias && opt[HAM_TRAIN_MADAM_BIASES] == 0.0)
+            break; /* frozen, as a multiplicative update leaves zeros at zero */
+        hamp_madam_update(p + lo, g + lo, o->m2[i] + lo, n, opt[HAM_TRAIN_LR],
+                          opt[HAM_TRAIN_ADAM_BETA2], opt[HAM_TRAIN_MADAM_GBOUND], o->bound[i],
+                          o->t, is_bias);
+        break;
+    }
+}
+
+/* Fewest parameters per thread of a split update: below, waking a worker costs more than
+ * half the pass saves. */
+#define UPDATE_MIN_CHUNK 32768
+
+typedef struct update_job {
+    ham_trainer_t *t;
+    int32_t n, parts;
+    float **p, **g;
+    const size_t *len;
+    const int *is_bias;
+} update_job_t;
+
+/* Part `part` of every array. */
+static void update_part(void *ctx, int32_t part)
+{
+    const update_job_t *j = ctx;
+    for (int32_t i = 0; i < j->n; i++) {
+        size_t lo = j->len[i] * (size_t)part / (size_t)j->parts;
+        size_t hi = j->len[i] * (size_t)(part + 1) / (size_t)j->parts;
+        if (hi > lo)
+            update_range(j->t, j->p[i], j->g[i], i, j->is_bias[i], lo, hi);
+    }
+}
+
 static void update(ham_trainer_t *t)
 {
     float *p[HAMP_MAX_PARAMS], *g[HAMP_MAX_PARAMS];
-    size_t len[HAMP_MAX_PARAMS];
+    size_t len[HAMP_MAX_PARAMS], total = 0;
     int is_bias[HAMP_MAX_PARAMS];
     int32_t n = collect_params(t, p, g, len, is_bias);
     hamp_optimizer_t *o = &t->optim;
-    const double *opt = t->opt;
-    int32_t rule = (int32_t)opt[HAM_TRAIN_OPTIMIZER];
     o->t++;
     for (int32_t i = 0; i < n; i++) {
-        switch (rule) {
-        case HAM_OPTIMIZER_SGD:
-            hamp_sgd_update(p[i], g[i], o->m1[i], len[i], opt[HAM_TRAIN_LR],
-                            opt[HAM_TRAIN_MOMENTUM]);
-            break;
-        case HAM_OPTIMIZER_ADAM:
-            hamp_adam_update(p[i], g[i], o->m1[i], o->m2[i], len[i], opt[HAM_TRAIN_LR],
-                             opt[HAM_TRAIN_ADAM_BETA1], opt[HAM_TRAIN_ADAM_BETA2],
-                             opt[HAM_TRAIN_ADAM_EPS], o->t);
-            break;
-        default: /* Madam */
-            if (o->t == 1)
-                o->bound[i] = hamp_madam_bound(p[i], len[i], opt[HAM_TRAIN_MADAM_SCALE]);
-            if (is_bias[i] && opt[HAM_TRAIN_MADAM_BIASES] == 0.0)
-                break; /* frozen, as a multiplicative update leaves zeros at zero */
-            hamp_madam_update(p[i], g[i], o->m2[i], len[i], opt[HAM_TRAIN_LR],
-                              opt[HAM_TRAIN_ADAM_BETA2], opt[HAM_TRAIN_MADAM_GBOUND],
-                              o->bound[i], o->t, is_bias[i]);
-            break;
-        }
+        total += len[i];
+        if (o->t == 1 && (int32_t)t->opt[HAM_TRAIN_OPTIMIZER] == HAM_OPTIMIZER_MADAM)
+            o->bound[i] = hamp_madam_bound(p[i], len[i], t->opt[HAM_TRAIN_MADAM_SCALE]);
     }
+    int32_t want = (int32_t)t->opt[HAM_TRAIN_THREADS];
+    if (want == 0)
+        want = hamp_online_cores();
+    size_t most = total / UPDATE_MIN_CHUNK;
+    int32_t parts = most < (size_t)want ? (int32_t)most : want;
+    update_job_t job = {t, n, parts > 1 ? parts : 1, p, g, len, is_bias};
+    if (job.parts > 1)
+        hamp_pool_run(&t->pool, job.parts, update_part, &job);
+    else
+        update_part(&job, 0);
 }
 
 HAM_API int ham_trainer_step(ham_trainer_t *t, double *loss, int32_t *correct, int32_t batch,

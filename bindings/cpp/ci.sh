@@ -5,7 +5,7 @@
 #     bindings/cpp/ci.sh BUILDDIR          (from the repository root)
 #
 # 1. every function of lib/hamdeq.map is used (called or passed) by hamdeq.hpp's code;
-# 2. hamdeq.hpp compiles on its own with -std=c++17 (and c++20) -Wall -Wextra -pedantic
+# 2. hamdeq.hpp compiles on its own with -std=c++11, c++14, c++17 and c++20 -Wall -Wextra -pedantic
 #    -Werror -Wshadow -Wconversion, with g++ and, when installed, clang++;
 # 3. tests/hamdeq_hpp.cpp, built with each compiler against BUILDDIR's library, passes;
 # 4. examples/retrieve.cpp prints exactly what examples/retrieve.c prints, and
@@ -44,7 +44,7 @@ fi
 compilers=(g++)
 command -v clang++ >/dev/null 2>&1 && compilers+=(clang++)
 for cxx in "${compilers[@]}"; do
-    for std in c++17 c++20; do
+    for std in c++11 c++14 c++17 c++20; do
         echo "== cpp: $cxx -std=$std: header alone"
         printf '#include <hamdeq/hamdeq.hpp>\nint main() { return hamdeq::version() > 0 ? 0 : 1; }\n' \
             > "$tmp/alone.cpp"
@@ -87,7 +87,7 @@ fi
 echo "== cpp: README quick start"
 sed -n '/^```cpp$/,/^```$/p' bindings/cpp/README.md | sed '1d;$d' > "$tmp/quick.cpp"
 if [ -s "$tmp/quick.cpp" ] &&
-   g++ -std=c++17 -Wall -Wextra -pedantic -Werror -Iinclude -I"$builddir/include/hamdeq" \
+   g++ -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -I"$builddir/include/hamdeq" \
        "$tmp/quick.cpp" -L"$libdir" -lhamdeq -Wl,-rpath,"$libdir" -o "$tmp/quick" &&
    quick=$("$tmp/quick"); then
     echo "$quick"

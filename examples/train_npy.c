@@ -6,8 +6,9 @@
  * Samples: float32 (taken as they are) or uint8 (divided by 255), N x D or N x H x W...;
  * labels: 1-D int64, int32 or uint8 class indices. In NumPy:
  *     np.save("train_x.npy", x.astype(np.float32)); np.save("train_y.npy", y.astype(np.int64))
- * Without arguments it writes a small synthetic data set (8 x 8 "images" of 4 classes)
- * to a temporary directory first, so that it runs anywhere.
+ * The model is saved to train_npy.model. Without arguments it writes a small synthetic
+ * data set (8 x 8 "images" of 4 classes) to a temporary directory first, so that it runs
+ * anywhere, and removes it afterwards.
  *
  *     cc train_npy.c $(pkg-config --cflags --libs hamdeq) -o train_npy
  */
@@ -42,8 +43,8 @@ static int write_npy(const char *path, const char *descr, int ndim, const int *s
     for (int i = 0; i < ndim; i++)
         snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%d,%s", shape[i],
                  i + 1 < ndim ? " " : "");
-    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
-                       descr, dims);
+    int len = snprintf(dict, sizeof dict,
+                       "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, dims);
     int pad = 63 - (10 + len) % 64; /* the header ends with '\n' on a 64-byte boundary */
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -58,7 +59,8 @@ static int write_npy(const char *path, const char *descr, int ndim, const int *s
 }
 
 /* n samples of 8 x 8 uint8 pixels in 4 classes: class c lights rows 2c and 2c+1, plus
- * noise; labels as int64 (NumPy's default integer). */
+ * noise; labels as int64 (NumPy's default integer), written in this machine's byte
+ * order, which '<i8' assumes is little-endian (x86, ARM). */
 static int write_split(const char *dir, const char *split, int n, uint32_t seed)
 {
     unsigned char *px = malloc((size_t)n * 64);
@@ -111,7 +113,7 @@ static int predict(int32_t *pred, int32_t *labels, const ham_model_t *model,
     if (rc == HAM_OK)
         rc = ham_model_state_offset(&off, model, op, out_layer);
     float *x = malloc(sizeof *x * BATCH * (size_t)ham_dataset_dim(ds));
-    float *state = malloc(sizeof *state * BATCH * (size_t)dim + 1);
+    float *state = malloc(sizeof *state * BATCH * (size_t)(dim > 0 ? dim : 1));
     if (rc == HAM_OK && (!x || !state))
         rc = HAM_ERR_NOMEM;
     for (int64_t first = 0; rc == HAM_OK && first < n; first += BATCH) {
@@ -167,7 +169,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < 4; i++)
             snprintf(files[i], sizeof files[i], "%s", argv[i + 1]);
     } else if (argc == 1) {
-        if (!mkdtemp(dir) || write_split(dir, "train", 256, 1u) || write_split(dir, "test", 64, 2u)) {
+        if (!mkdtemp(dir) || write_split(dir, "train", 256, 1u) ||
+            write_split(dir, "test", 64, 2u)) {
             fprintf(stderr, "train_npy: cannot write the demo data in %s\n", dir);
             return 1;
         }

@@ -91,8 +91,8 @@ int cmd_train(int argc, char **argv)
         cli_opt_plot(&plot, "write the test set's residual against iteration as SVG"),
         cli_opt_json(&json, "print one JSON object instead of the table"),
     };
-    int rc = cli_train_parse(&help, &a, CLI_TRAIN_NPY, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
-                             argv);
+    int rc = cli_train_parse(&help, &a, CLI_TRAIN_NPY, own, CLI_N_OPTS(own), tail,
+                             CLI_N_OPTS(tail), argc, argv);
     if (rc != CLI_PARSED)
         return rc;
     if (op < 0)

@@ -319,26 +319,31 @@ public:
     constexpr span(T *data, std::size_t size) noexcept : data_(data), size_(size) {}
     template <std::size_t N> constexpr span(T (&a)[N]) noexcept : data_(a), size_(N) {}
     template <class U, class A,
-              class = typename std::enable_if<std::is_convertible<U (*)[], T (*)[]>::value>::type>
+              class = typename std::enable_if<
+                  std::is_convertible<U (*)[], T (*)[]>::value>::type>
     span(std::vector<U, A> &v) noexcept : data_(v.data()), size_(v.size())
     {
     }
     template <class U, class A,
-              class = typename std::enable_if<std::is_convertible<const U (*)[], T (*)[]>::value>::type>
+              class = typename std::enable_if<
+                  std::is_convertible<const U (*)[], T (*)[]>::value>::type>
     span(const std::vector<U, A> &v) noexcept : data_(v.data()), size_(v.size())
     {
     }
     template <class U, std::size_t N,
-              class = typename std::enable_if<std::is_convertible<U (*)[], T (*)[]>::value>::type>
+              class = typename std::enable_if<
+                  std::is_convertible<U (*)[], T (*)[]>::value>::type>
     constexpr span(std::array<U, N> &a) noexcept : data_(a.data()), size_(N)
     {
     }
     template <class U, std::size_t N,
-              class = typename std::enable_if<std::is_convertible<const U (*)[], T (*)[]>::value>::type>
+              class = typename std::enable_if<
+                  std::is_convertible<const U (*)[], T (*)[]>::value>::type>
     constexpr span(const std::array<U, N> &a) noexcept : data_(a.data()), size_(N)
     {
     }
-    template <class U, class = typename std::enable_if<std::is_convertible<U (*)[], T (*)[]>::value>::type>
+    template <class U, class = typename std::enable_if<
+                           std::is_convertible<U (*)[], T (*)[]>::value>::type>
     constexpr span(const span<U> &o) noexcept : data_(o.data()), size_(o.size())
     {
     }

@@ -12,23 +12,15 @@ python=$2
 # shellcheck source=SCRIPTDIR/cli_test_lib.sh
 source "$(dirname "$0")/cli_test_lib.sh"
 
-# 64 training and 40 test 28 x 28 images in 10 classes, as an IDX directory and as .npy
-# files of several dtypes (the generator of check_cli.sh).
-"$python" - "$tmp" <<'PY'
+# 64 training and 40 test 28 x 28 images in 10 classes (check_cli.sh's, from
+# cli_test_data.py), as an IDX directory and as .npy files of several dtypes.
+"$python" - "$tmp" "$(dirname "$0")" <<'PY'
 import gzip, os, random, struct, sys
 d = sys.argv[1]
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, sys.argv[2])
+from cli_test_data import images as draw
 rng = random.Random(7)
-
-def images(n):
-    labels = [i % 10 for i in range(n)]
-    px = bytearray()
-    for c in labels:  # class c lights up rows 2c+4 .. 2c+6, plus noise
-        img = [rng.randrange(0, 40) for _ in range(784)]
-        for r in range(2 * c + 4, 2 * c + 7):
-            for col in range(4, 24):
-                img[r * 28 + col] = 200 + rng.randrange(0, 55)
-        px += bytes(img)
-    return labels, bytes(px)
 
 def npy(path, descr, shape, body):
     """A .npy file, format 1.0: magic, header dict padded to 64 bytes, data."""
@@ -40,7 +32,7 @@ def npy(path, descr, shape, body):
 
 os.makedirs(d + "/idx", exist_ok=True)
 for split, n, npy_split in (("train", 64, "train"), ("t10k", 40, "test")):
-    labels, px = images(n)
+    labels, px = draw(rng, n)
     with gzip.open("%s/idx/%s-images-idx3-ubyte.gz" % (d, split), "wb") as f:
         f.write(struct.pack(">IIII", 0x803, n, 28, 28) + px)
     with gzip.open("%s/idx/%s-labels-idx1-ubyte.gz" % (d, split), "wb") as f:

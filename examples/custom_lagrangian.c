@@ -6,8 +6,8 @@
  * and the Hessian-vector product H(s) v. Here it is the paper's shifted sigmoid,
  * L(s) = sum (1/4) softplus(4 (s_i - 1/2)), the built-in
  * HAM_LAGRANGIAN_SHIFTED_SIGMOID written by hand, so the program can check it against
- * the built-in: same fixed point, same energy, and the same model after training an
- * epoch. Replace the three callbacks by your own function.
+ * the built-in: the same fixed point, the same energy, the same loss gradient; then it
+ * trains the custom model for an epoch. Replace the three callbacks by your function.
  *
  *     custom_lagrangian [MNIST_DIR]
  *
@@ -26,7 +26,6 @@
 
 #define HIDDEN 32
 #define BATCH 16
-#define LR 2
 
 /* ---- the Lagrangian: three callbacks on one row of n units ---- */
 

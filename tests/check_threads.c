@@ -149,6 +149,29 @@ START_TEST(test_split_with_warm_start_and_stability)
 }
 END_TEST
 
+/* A free-input model (no drive): 2 threads as 1, within rounding. */
+START_TEST(test_free_input_split)
+{
+    const int32_t fsizes[3] = {30, 24, 6};
+    ham_model_t *m = tu_model_new(3, fsizes, HAM_MODEL_FREE_INPUT, 4, 0.6);
+    tu_model_random_biases(m, 4, 0.5);
+    int32_t dim;
+    TU_OK(ham_model_state_dim(&dim, m, HAM_OPERATOR_EVEN_ODD));
+    ham_solver_t *sv = solver(m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON);
+    result_t a, b;
+    run(&a, sv, BATCH, NULL, 1);
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_THREADS, 2));
+    ck_assert_int_eq(hamp_split_threads(sv, BATCH), 2);
+    run(&b, sv, BATCH, NULL, 2);
+    ck_assert_int_eq(b.stats.converged, a.stats.converged);
+    ck_assert(tu_rel_diff(a.state, b.state, (size_t)BATCH * dim) < 1e-5);
+    free(a.state);
+    free(b.state);
+    ham_solver_free(sv);
+    ham_model_free(m);
+}
+END_TEST
+
 /* Bounds: -1, 257, 1.5 and NaN refused with a message, the value kept; 0 and 256 taken;
  * the same for the trainer, whose option reaches its forward solver. */
 START_TEST(test_option_bounds)
@@ -341,6 +364,7 @@ int main(void)
     tcase_add_loop_test(tc, test_thread_counts_agree, 0, 8);
     tcase_add_test(tc, test_split_with_warm_start_and_stability);
     tcase_add_test(tc, test_option_bounds);
+    tcase_add_test(tc, test_free_input_split);
     tcase_add_test(tc, test_zero_and_more_threads_than_samples);
     tcase_add_test(tc, test_large_blocks_stay_with_blas);
     tcase_add_test(tc, test_training_threads_agree);

@@ -91,6 +91,10 @@ void hamp_thin_axpy(int32_t rows, int32_t n, int32_t k, const float *src, int32_
                     const float *b, int32_t ldb, const float *init, int32_t ldi, float *dst,
                     int32_t ldd);
 
+/* C = A B + beta C (no transposes, row-major) entirely on the calling thread: k-blocks
+ * of at most HAMP_BLAS_SERIAL_MNK multiply-adds (for worker threads of our own). */
+void hamp_sgemm_serial(int32_t m, int32_t n, int32_t k, const float *a, int32_t lda,
+                       const float *b, int32_t ldb, float beta, float *c, int32_t ldc);
 /* Solves A X = B in place (A n x n, B n x nrhs, row-major doubles); 0 on success. */
 int hamp_dgesv(int32_t n, int32_t nrhs, double *a, int32_t *ipiv, double *b);
 /* Solves A x = b in place for one right-hand side, A n x n column-major; never allocates,

@@ -160,6 +160,7 @@ int hamp_solver_child_new(ham_solver_t **child, const ham_solver_t *parent)
     (*child)->op = parent->op; /* the adjoint operator of an adjoint solver */
     (*child)->kind = parent->kind;
     (*child)->backend = parent->backend;
+    (*child)->serial_input = 1;
     return HAM_OK;
 }
 
@@ -405,11 +406,17 @@ static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
         return rc;
-    if (!input) { /* the drive once for the batch, on this thread (BLAS's threads) */
-        hamp_eval_set_input(&sv->eval, m, x, batch);
-        input = &sv->eval;
-    }
-    return hamp_split_solve(sv, state, batch, input, NULL, 0, threads);
+    return hamp_split_solve(sv, state, batch, x, input, NULL, 0, threads);
+}
+
+/* The input drive of rows of x: a chunk's solver computes it on its own thread, so that
+ * OpenBLAS's threads are not woken to spin beside the workers (docs/performance.md). */
+static void set_input(ham_solver_t *sv, const float *x, int32_t rows)
+{
+    if (sv->serial_input)
+        hamp_eval_set_input_serial(&sv->eval, sv->model, x, rows);
+    else
+        hamp_eval_set_input(&sv->eval, sv->model, x, rows);
 }
 
 int hamp_solver_forward_rows(ham_solver_t *sv, float *state, int32_t batch, const float *x,
@@ -423,7 +430,7 @@ int hamp_solver_forward_rows(ham_solver_t *sv, float *state, int32_t batch, cons
     if (input)
         hamp_eval_copy_drive(&sv->eval, m, input, batch);
     else
-        hamp_eval_set_input(&sv->eval, m, x, batch);
+        set_input(sv, x, batch);
     hamp_eval_pack(&sv->eval, m);
     rc = drive(sv, state, batch, warm ? state : NULL);
     if (rc == HAM_OK && sv->opt[HAM_OPT_STABILITY_CHECK] > 0.0) {
@@ -442,7 +449,7 @@ int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
         return rc;
-    return hamp_split_solve(sv, lambda, batch, lin, rhs, warm_from_rhs, threads);
+    return hamp_split_solve(sv, lambda, batch, NULL, lin, rhs, warm_from_rhs, threads);
 }
 
 int hamp_solver_adjoint_rows(ham_solver_t *sv, float *lambda, int32_t batch,
@@ -715,7 +722,7 @@ static int stability(ham_solver_t *sv, float *state, int32_t batch, const float 
         if (input)
             hamp_eval_copy_drive(&sv->eval, m, input, batch);
         else
-            hamp_eval_set_input(&sv->eval, m, x, batch);
+            set_input(sv, x, batch);
         hamp_eval_compact(&sv->eval, m, sv->keep, rows);
         for (int32_t r = 0; r < rows; r++) {
             int32_t k = sv->keep[r];

@@ -83,6 +83,7 @@ struct ham_solver {
     hamp_pool_t *pool;
     hamp_chunk_t *chunks;
     int32_t n_chunks;
+    int serial_input;                   /* a chunk's solver: its drive on its own thread */
 };
 
 /* A backend. Backends keep per-row history and never allocate in step. */
@@ -136,9 +137,10 @@ void hamp_solver_finish_stats(ham_solver_t *sv);
  * into (1: not split), from HAM_OPT_THREADS and the rules of the option's documentation. */
 int32_t hamp_split_threads(const ham_solver_t *sv, int32_t batch);
 /* Solves the batch in T chunks on the solver's pool and merges the results into sv: a
- * forward solve (rhs NULL) whose drive is src's, or the adjoint linearised at src. */
-int hamp_split_solve(ham_solver_t *sv, float *state, int32_t batch, const hamp_eval_t *src,
-                     const float *rhs, int warm_from_rhs, int32_t T);
+ * forward solve (rhs NULL) whose drive each chunk computes from its rows of x, or copies
+ * from src's when x is NULL; or the adjoint linearised at src. */
+int hamp_split_solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                     const hamp_eval_t *src, const float *rhs, int warm_from_rhs, int32_t T);
 /* Joins the workers and frees the chunks' solvers. */
 void hamp_split_free(ham_solver_t *sv);
 

@@ -1,9 +1,11 @@
 /* HAM_OPT_THREADS: a solve split over threads. The batch is cut into T contiguous chunks
  * (T from split_threads below); chunk t is solved by child solver t, a private solver with
  * the parent's model, operator, backend and options and a workspace of its own, on the
- * parent's pool (chunk 0 on the calling thread). The children read the batch's input drive
- * (or, for the adjoint, its linearisation point) from the parent's arrays and write their
- * rows of the state; nothing else is shared. Results are merged in chunk order, so they
+ * parent's pool (chunk 0 on the calling thread). A chunk computes its rows' input drive
+ * on its own thread (hamp_eval_set_input_serial: OpenBLAS's threads, once woken, would
+ * spin beside the workers for a long while), or reads it from the trainer's arrays, or,
+ * for the adjoint, reads its rows of the linearisation point; each writes its rows of the
+ * state; nothing else is shared. Results are merged in chunk order, so they
  * do not depend on which thread finished first. */
 #include <math.h>
 #include <stdlib.h>
@@ -83,7 +85,8 @@ static int ensure_children(ham_solver_t *sv, int32_t T)
 typedef struct split_job {
     ham_solver_t *sv;
     float *state;            /* batch x dim, chunk t's rows from its first sample */
-    const hamp_eval_t *src;  /* the drive (forward) or the linearisation point (adjoint) */
+    const float *x;          /* the inputs (forward, each chunk its drive), or NULL */
+    const hamp_eval_t *src;  /* else the drive (forward) or the linearisation point (adjoint) */
     const float *rhs;        /* the adjoint's constant term, NULL for a forward solve */
     int warm_from_rhs;
     int32_t batch, T;
@@ -112,8 +115,13 @@ static void run_chunk(void *ctx, int32_t t)
     memcpy(child->opt, sv->opt, sizeof child->opt);
     child->opt[HAM_OPT_THREADS] = 1.0;
     child->batch = 0; /* stays 0 unless the child's solve got as far as its iterations */
-    hamp_eval_t view = *job->src; /* the chunk's rows of the batch-wide arrays */
     float *state = job->state + (size_t)lo * d;
+    if (!job->src) { /* forward, each chunk its own drive (none for a free input) */
+        const float *x = job->x ? job->x + (size_t)lo * m->size[0] : NULL;
+        c->rc = hamp_solver_forward_rows(child, state, rows, x, NULL);
+        goto done;
+    }
+    hamp_eval_t view = *job->src; /* the chunk's rows of the batch-wide arrays */
     if (job->rhs) {
         for (int32_t l = 0; l < m->n_layers; l++)
             if (hamp_layer_free(m, l)) {
@@ -127,19 +135,20 @@ static void run_chunk(void *ctx, int32_t t)
             view.drive += (size_t)lo * (size_t)m->size[1];
         c->rc = hamp_solver_forward_rows(child, state, rows, NULL, &view);
     }
+done:
     if (c->rc != HAM_OK) {
         strncpy(c->msg, ham_last_error(), sizeof c->msg - 1);
         c->msg[sizeof c->msg - 1] = '\0';
     }
 }
 
-int hamp_split_solve(ham_solver_t *sv, float *state, int32_t batch, const hamp_eval_t *src,
-                     const float *rhs, int warm_from_rhs, int32_t T)
+int hamp_split_solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                     const hamp_eval_t *src, const float *rhs, int warm_from_rhs, int32_t T)
 {
     int rc = ensure_children(sv, T);
     if (rc != HAM_OK)
         return rc;
-    split_job_t job = {sv, state, src, rhs, warm_from_rhs, batch, T};
+    split_job_t job = {sv, state, src ? NULL : x, src, rhs, warm_from_rhs, batch, T};
     hamp_pool_run(&sv->pool, T, run_chunk, &job);
 
     /* merge in chunk order: per-sample results, counters, the first failure */

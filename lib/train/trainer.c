@@ -182,6 +182,39 @@ static int check_batch(const ham_trainer_t *t, int32_t batch, const float *x,
     return HAM_OK;
 }
 
+typedef struct input_job {
+    ham_trainer_t *t;
+    const float *x;
+    int32_t batch, parts;
+} input_job_t;
+
+static void input_part(void *ctx, int32_t part)
+{
+    const input_job_t *j = ctx;
+    const ham_model_t *m = j->t->model;
+    int32_t lo = (int32_t)((int64_t)j->batch * part / j->parts);
+    int32_t hi = (int32_t)((int64_t)j->batch * (part + 1) / j->parts);
+    hamp_eval_t view = j->t->eval; /* rows lo..hi of g0 and the drive */
+    view.g0 += (size_t)lo * m->size[0];
+    view.drive += (size_t)lo * m->size[1];
+    hamp_eval_set_input_serial(&view, m, j->x + (size_t)lo * m->size[0], hi - lo);
+}
+
+/* The batch's input drive into t->eval. When the forward solve splits its batch, so does
+ * the drive, each part on the calling thread of its worker (no OpenBLAS thread woken to
+ * spin beside them: docs/performance.md, "Threads"); else one product, BLAS's threads. */
+static void set_input(ham_trainer_t *t, const float *x, int32_t batch)
+{
+    int32_t parts = hamp_split_threads(t->fwd, batch);
+    if (parts <= 1) {
+        hamp_eval_set_input(&t->eval, t->model, x, batch);
+        return;
+    }
+    input_job_t job = {t, x, batch, parts};
+    hamp_pool_run(&t->pool, parts, input_part, &job);
+    t->eval.have_drive = t->eval.have_g0 = 1;
+}
+
 /* The gradient of this process's checked batch into gW and gb, its loss seeded with
  * inv_b (1/batch, or 1/B for a global batch of B samples): *loss_sum is the sum of the
  * per-sample losses, *correct the samples classified right. */
@@ -196,7 +229,7 @@ static int local_gradient(ham_trainer_t *t, double *loss_sum, int32_t *correct, 
     const int32_t dim = t->layout->dim;
 
     /* the input drive g_0(x) W_0 + b_1 is computed once here and copied into the solves */
-    hamp_eval_set_input(&t->eval, m, x, batch);
+    set_input(t, x, batch);
     hamp_eval_pack(&t->eval, m);
     if ((rc = hamp_solver_solve_with_input(t->fwd, t->s_star, batch, x, &t->eval)) != HAM_OK)
         return hamp_fail(rc, "forward solve: %s", ham_last_error());

@@ -79,8 +79,11 @@ struct ham_solver {
 
     ham_step_t step;
 
-    /* HAM_OPT_THREADS (split.c): workers and per-chunk solvers, made on first use */
+    /* HAM_OPT_THREADS (split.c): workers and per-chunk solvers, made on first use. The
+     * workers are *pool_at's: the solver's own `pool`, or the one it shares with the
+     * solves and updates of its trainer (hamp_solver_share_pool) */
     hamp_pool_t *pool;
+    hamp_pool_t **pool_at;
     hamp_chunk_t *chunks;
     int32_t n_chunks;
     int serial_input;                   /* a chunk's solver: its drive on its own thread */
@@ -143,6 +146,12 @@ int hamp_split_solve(ham_solver_t *sv, float *state, int32_t batch, const float 
                      const hamp_eval_t *src, const float *rhs, int warm_from_rhs, int32_t T);
 /* Joins the workers and frees the chunks' solvers. */
 void hamp_split_free(ham_solver_t *sv);
+/* The pool sv's split solves run on: its own, or the one given to it. */
+hamp_pool_t **hamp_solver_pool(ham_solver_t *sv);
+/* Makes sv run its split solves on *pool (owned by the caller, which outlives sv's
+ * solves): one set of workers for a trainer's forward and adjoint solves, its drive and
+ * its update, so that a step's runs find the same threads and their rows' caches. */
+void hamp_solver_share_pool(ham_solver_t *sv, hamp_pool_t **pool);
 
 /* Convergence: measures the working rows and judges them, one entry per kind of test
  * (convergence.c). The driver calls only these; it never reads a residual itself. */

@@ -51,6 +51,16 @@ int32_t hamp_split_threads(const ham_solver_t *sv, int32_t batch)
     return t;
 }
 
+hamp_pool_t **hamp_solver_pool(ham_solver_t *sv)
+{
+    return sv->pool_at ? sv->pool_at : &sv->pool;
+}
+
+void hamp_solver_share_pool(ham_solver_t *sv, hamp_pool_t **pool)
+{
+    sv->pool_at = pool;
+}
+
 void hamp_split_free(ham_solver_t *sv)
 {
     hamp_pool_free(sv->pool);
@@ -149,7 +159,7 @@ int hamp_split_solve(ham_solver_t *sv, float *state, int32_t batch, const float 
     if (rc != HAM_OK)
         return rc;
     split_job_t job = {sv, state, src ? NULL : x, src, rhs, warm_from_rhs, batch, T};
-    hamp_pool_run(&sv->pool, T, run_chunk, &job);
+    hamp_pool_run(hamp_solver_pool(sv), T, run_chunk, &job);
 
     /* merge in chunk order: per-sample results, counters, the first failure */
     sv->batch = batch;

@@ -89,7 +89,8 @@ struct ham_trainer {
     void *reduce_user;
     float *flat;                      /* flat_len: every gW, then every gb, for reduce */
     size_t flat_len;
-    hamp_pool_t *pool;                /* HAM_TRAIN_THREADS: the optimiser's update */
+    hamp_pool_t *pool;                /* HAM_TRAIN_THREADS: the workers of both solvers
+                                         (hamp_solver_share_pool), the drive, the update */
 };
 
 #endif /* HAMDEQ_TRAIN_PRIVATE_H */

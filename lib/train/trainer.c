@@ -34,10 +34,10 @@ HAM_API void ham_trainer_free(ham_trainer_t *trainer)
         free(trainer->gb[l]);
     }
     hamp_optimizer_free(&trainer->optim);
-    hamp_pool_free(trainer->pool);
     free(trainer->flat);
     ham_solver_free(trainer->fwd);
     ham_solver_free(trainer->bwd);
+    hamp_pool_free(trainer->pool); /* after the solvers that shared it */
     ham_model_free(trainer->model); /* the trainer's reference (NULL-safe) */
     free(trainer);
 }
@@ -90,6 +90,8 @@ HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t
     t->bwd_kind = -1;
     hamp_trainer_default_options(t->opt);
     int rc = ham_solver_new(&t->fwd, model, op, kind);
+    if (rc == HAM_OK)
+        hamp_solver_share_pool(t->fwd, &t->pool);
     for (int32_t l = 0; rc == HAM_OK && l < model->n_layers; l++) {
         if (l + 1 < model->n_layers && !(t->gW[l] = calloc(hamp_block_len(model, l), sizeof(float))))
             rc = HAMP_FAIL(HAM_ERR_NOMEM);
@@ -154,6 +156,7 @@ static int prepare_backward(ham_trainer_t *t)
             return hamp_fail(rc, "cannot create the %s adjoint solver",
                              ham_solver_kind_name(kind));
         t->bwd_kind = kind;
+        hamp_solver_share_pool(t->bwd, &t->pool);
     }
     double tol = t->opt[HAM_TRAIN_BACKWARD_TOL];
     ham_solver_set_option(t->bwd, HAM_OPT_FIXED_ITERS, tol > 0.0 ? 0.0 : 1.0);

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Runs the commands of the guides against a build, so that what they show keeps working
+(issue 14).
+
+    docs/check_commands.py BUILDDIR [PAGE.md ...]   run them (default: the guides below)
+    docs/check_commands.py --parse [PAGE.md ...]    only check the markers (meson test)
+
+A block is run when an HTML comment `<!-- run ... -->`, at the start of a line, stands
+right above its fence:
+
+- a ```console block: every line starting with `$ ` is a command (a line ending in `\\`
+  continues on the next); the other lines are the output the page shows;
+- a ```c block with `file=NAME.c`: written to NAME.c in the page's working directory,
+  for the commands after it to compile.
+
+Attributes of the marker, `key=value`, `key="a value"` or `key='a "value"'`:
+  expect="TEXT"  TEXT must appear in the block's output (stdout and stderr): mark only
+                 lines that are stable (no timings, nothing that BLAS rounding moves);
+  needs=PATH     skip the block, saying so, when PATH does not exist (data sets);
+                 tokens of a command under /usr/share/datasets/ or ../shared/ count too;
+  rc=N           the exit status the commands must have (default 0);
+  timeout=SEC    per command (default 120).
+
+Each page's blocks run in order in a fresh temporary directory, with `hamdeq` meaning
+BUILDDIR/tools/hamdeq (first on PATH), pkg-config finding the uninstalled library
+(BUILDDIR/meson-uninstalled) and the dynamic linker finding BUILDDIR/lib. A command
+fails on an exit status other than `rc`, or on a missing `expect`. Relative paths in the
+pages (../shared/...) are taken from the repository root.
+"""
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PAGES = ["docs/tutorial.md", "docs/choosing.md"]
+MARKER = re.compile(r"^<!--\s*run\b(.*?)-->[ \t]*\n(?:[ \t]*\n)*```([a-z+]*)[^\n]*\n(.*?)^```",
+                    re.S | re.M)
+ATTR = r"""(\w+)=(?:"([^"]*)"|'([^']*)'|([^\s"']+))"""
+DATA_ROOTS = ("/usr/share/datasets/", "../shared/")
+KEYS = {"expect", "needs", "rc", "timeout", "file"}
+
+
+class Block:
+    def __init__(self, page, line, lang, attrs, body):
+        self.page, self.line, self.lang, self.body = page, line, lang, body
+        self.expect = [v for k, v in attrs if k == "expect"]
+        self.needs = [v for k, v in attrs if k == "needs"]
+        single = dict(attrs)
+        self.rc = int(single.get("rc", "0"))
+        self.timeout = float(single.get("timeout", "120"))
+        self.file = single.get("file")
+        self.commands = []
+        if lang == "console":
+            pending = None
+            for n, text in enumerate(body.splitlines()):
+                if pending is not None:
+                    pending[1] += "\n" + text
+                elif text.startswith("$ "):
+                    pending = [line + 1 + n, text[2:]]
+                else:
+                    continue
+                if pending[1].endswith("\\"):
+                    continue
+                self.commands.append(tuple(pending))
+                pending = None
+
+    def where(self, line=None):
+        return "%s:%d" % (self.page, line or self.line)
+
+
+def parse(page):
+    """The run blocks of a page, or raises ValueError naming a malformed marker."""
+    text = (ROOT / page).read_text() if not os.path.isabs(page) else pathlib.Path(page).read_text()
+    blocks = []
+    for m in MARKER.finditer(text):
+        line = text.count("\n", 0, m.start(3)) + 1
+        attrs = [(k, a or b or c) for k, a, b, c in re.findall(ATTR, m.group(1))]
+        rest = re.sub(ATTR, "", m.group(1)).strip()
+        bad = [k for k, _ in attrs if k not in KEYS]
+        if rest or bad:
+            raise ValueError("%s:%d: bad run marker: %r" % (page, line - 1, m.group(1)))
+        b = Block(page, line, m.group(2), attrs, m.group(3))
+        if b.lang == "console" and not b.commands:
+            raise ValueError("%s:%d: run block without a `$ ` command" % (page, line))
+        if b.lang in ("c", "cpp") and not b.file:
+            raise ValueError("%s:%d: a run ```%s block needs file=NAME" % (page, line, b.lang))
+        if b.lang not in ("console", "c", "cpp"):
+            raise ValueError("%s:%d: run marker on a ```%s block" % (page, line, b.lang))
+        blocks.append(b)
+    # a marker that lost its block (a typo in the fence) would silently run nothing
+    if len(blocks) != len(re.findall(r"^<!--\s*run\b", text, re.M)):
+        raise ValueError("%s: a run marker is not right above a fenced block" % page)
+    return blocks
+
+
+def data_needs(block):
+    """The data paths a block needs: its needs= and the data-looking tokens of its
+    commands, resolved from the repository root."""
+    paths = list(block.needs)
+    for _, cmd in block.commands:
+        try:
+            tokens = shlex.split(cmd.replace("\\\n", " "))
+        except ValueError:
+            tokens = cmd.split()
+        for t in tokens:
+            t = t.split("=", 1)[-1]
+            if t.startswith(DATA_ROOTS):
+                paths.append(t)
+    return [p for p in paths if not (ROOT / p).exists()]
+
+
+def run(build, pages):
+    build = pathlib.Path(build).resolve()
+    tool = build / "tools" / "hamdeq"
+    if not os.access(tool, os.X_OK):
+        print("check_commands: %s is not built" % tool)
+        return 1
+    failures = ran = skipped = 0
+    start = time.time()
+    for page in pages:
+        try:
+            blocks = parse(page)
+        except ValueError as e:
+            print(e)
+            return 1
+        if not blocks:
+            print("%s: no run blocks" % page)
+            return 1
+        with tempfile.TemporaryDirectory(prefix="hamdeq-doc-") as tmp:
+            work = pathlib.Path(tmp)
+            (work / ".bin").mkdir()
+            (work / ".bin" / "hamdeq").symlink_to(tool)
+            env = dict(os.environ)
+            env["PATH"] = str(work / ".bin") + os.pathsep + env.get("PATH", "")
+            env["PKG_CONFIG_PATH"] = str(build / "meson-uninstalled") + \
+                (os.pathsep + env["PKG_CONFIG_PATH"] if env.get("PKG_CONFIG_PATH") else "")
+            env["LD_LIBRARY_PATH"] = str(build / "lib") + \
+                (os.pathsep + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+            for b in blocks:
+                if b.file:
+                    (work / b.file).write_text(b.body)
+                    continue
+                missing = data_needs(b)
+                if missing:
+                    skipped += len(b.commands)
+                    print("%s: SKIPPED (%d command%s): %s absent" %
+                          (b.where(), len(b.commands), "" if len(b.commands) == 1 else "s",
+                           ", ".join(sorted(set(missing)))))
+                    continue
+                output = ""
+                for line, cmd in b.commands:
+                    # ../shared/ and other relative data paths are the repository root's
+                    cmd_run = re.sub(r"(?<![\w/.])\.\./shared/", str(ROOT.parent / "shared") + "/",
+                                     cmd)
+                    t0 = time.time()
+                    try:
+                        r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd_run], cwd=work,
+                                           env=env, stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT, text=True,
+                                           timeout=b.timeout)
+                        rc, out = r.returncode, r.stdout
+                    except subprocess.TimeoutExpired as e:
+                        out = e.stdout or ""
+                        if isinstance(out, bytes):
+                            out = out.decode(errors="replace")
+                        rc = "timeout after %g s" % b.timeout
+                    ran += 1
+                    output += out
+                    first = cmd.splitlines()[0]
+                    if rc != b.rc:
+                        failures += 1
+                        print("%s: FAILED (exit status %s, want %d): $ %s\n%s" %
+                              (b.where(line), rc, b.rc, first,
+                               "\n".join("  | " + l for l in out.splitlines()[-30:])))
+                    else:
+                        print("%s: ok (%.1f s): $ %s" % (b.where(line), time.time() - t0, first))
+                for want in b.expect:
+                    if want not in output:
+                        failures += 1
+                        print("%s: FAILED: the output lacks %r\n%s" %
+                              (b.where(), want,
+                               "\n".join("  | " + l for l in output.splitlines()[-30:])))
+    print("check_commands: %d commands run, %d skipped (data absent), %d failures, %.0f s" %
+          (ran, skipped, failures, time.time() - start))
+    return 1 if failures or ran == 0 else 0
+
+
+def main(argv):
+    if len(argv) >= 1 and argv[0] == "--parse":
+        pages = argv[1:] or PAGES
+        n = 0
+        for page in pages:
+            try:
+                blocks = parse(page)
+            except ValueError as e:
+                print(e)
+                return 1
+            if not blocks:
+                print("%s: no run blocks" % page)
+                return 1
+            n += sum(len(b.commands) for b in blocks)
+        print("check_commands --parse: %d commands in %d pages" % (n, len(pages)))
+        return 0
+    if len(argv) < 1:
+        print(__doc__.strip().splitlines()[2])
+        return 2
+    return run(argv[0], argv[1:] or PAGES)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

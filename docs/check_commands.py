@@ -4,6 +4,7 @@
 
     docs/check_commands.py BUILDDIR [PAGE.md ...]   run them (default: the guides below)
     docs/check_commands.py --parse [PAGE.md ...]    only check the markers (meson test)
+    docs/check_commands.py --self-test BUILDDIR     check the checker on made-up pages
 
 A block is run when an HTML comment `<!-- run ... -->`, at the start of a line, stands
 right above its fence:
@@ -32,6 +33,7 @@ import os
 import pathlib
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -137,6 +139,22 @@ def data_needs(block):
     return [p for p in paths if not (ROOT / p).exists()]
 
 
+def run_command(cmd, cwd, env, timeout):
+    """(exit status or a timeout note, stdout and stderr) of `bash -o pipefail -c cmd`. The
+    command runs in a session of its own, so that a timeout kills what it started too
+    (a tool left running would keep the output pipe open)."""
+    p = subprocess.Popen(["bash", "-o", "pipefail", "-c", cmd], cwd=cwd, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         errors="replace", start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        return p.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        return "timeout after %g s" % timeout, out
+
+
 def run(build, pages):
     build = pathlib.Path(build).resolve()
     tool = build / "tools" / "hamdeq"
@@ -179,17 +197,7 @@ def run(build, pages):
                     cmd_run = re.sub(r"(?<![\w/.])\.\./shared/", str(ROOT.parent / "shared") + "/",
                                      cmd)
                     t0 = time.time()
-                    try:
-                        r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd_run], cwd=work,
-                                           env=env, stdout=subprocess.PIPE,
-                                           stderr=subprocess.STDOUT, text=True,
-                                           timeout=b.timeout)
-                        rc, out = r.returncode, r.stdout
-                    except subprocess.TimeoutExpired as e:
-                        out = e.stdout or ""
-                        if isinstance(out, bytes):
-                            out = out.decode(errors="replace")
-                        rc = "timeout after %g s" % b.timeout
+                    rc, out = run_command(cmd_run, work, env, b.timeout)
                     ran += 1
                     output += out
                     first = cmd.splitlines()[0]
@@ -212,7 +220,55 @@ def run(build, pages):
     return 1 if failures or ran == 0 else 0
 
 
+SELF_TESTS = [
+    # (page text, what run() must return, or "parse" for a marker parse() refuses)
+    ('<!-- run expect="hi there" -->\n```console\n$ echo "hi    there"\n```\n', 0),
+    ('<!-- run -->\n```console\n$ false\n```\n', 1),
+    ('<!-- run rc=3 -->\n```console\n$ exit 3\n```\n', 0),
+    ('<!-- run expect="absent" -->\n```console\n$ echo present\n```\n', 1),
+    ('<!-- run -->\n```console\n$ false | true\n```\n', 1),  # pipefail
+    ('<!-- run timeout=1 -->\n```console\n$ sleep 20 | cat\n```\n', 1),
+    ('<!-- run file=a.c -->\n```c\nint x;\n```\n<!-- run -->\n```console\n$ test -f a.c\n```\n',
+     0),
+    ('<!-- run -->\n```console\n$ hamdeq --version\n```\n', 0),  # the build's tool
+    # data absent: skipped; a page with nothing run at all fails
+    ('<!-- run -->\n```console\n$ ls /usr/share/datasets/no-such-set\n```\n', 1),
+    ('<!-- run -->\n```console\n$ ls /usr/share/datasets/no-such-set\n```\n'
+     '<!-- run -->\n```console\n$ true\n```\n', 0),
+    ('<!-- run bogus=1 -->\n```console\n$ true\n```\n', "parse"),
+    ('<!-- run -->\n```sh\ntrue\n```\n', "parse"),
+    ('<!-- run -->\ntext\n```console\n$ true\n```\n', "parse"),
+    ('<!-- run -->\n```console\nno command\n```\n', "parse"),
+    ('<!-- run -->\n```c\nint x;\n```\n', "parse"),
+]
+
+
+def self_test(build):
+    """The checker itself: each page of SELF_TESTS gives the verdict it must."""
+    wrong = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (text, want) in enumerate(SELF_TESTS):
+            page = pathlib.Path(tmp) / ("page%d.md" % i)
+            page.write_text(text)
+            if want == "parse":
+                try:
+                    parse(str(page))
+                    got = "accepted"
+                except ValueError:
+                    got = "parse"
+            else:
+                got = run(build, [str(page)])
+            if got != want:
+                wrong += 1
+                print("SELF-TEST FAILED: page %d gave %r, want %r:\n%s" % (i, got, want, text))
+    print("check_commands --self-test: %d of %d cases wrong" % (wrong, len(SELF_TESTS)))
+    return 1 if wrong else 0
+
+
 def main(argv):
+    sys.stdout.reconfigure(line_buffering=True)  # progress as it happens under docs/ci.sh
+    if len(argv) == 2 and argv[0] == "--self-test":
+        return self_test(argv[1])
     if len(argv) >= 1 and argv[0] == "--parse":
         pages = argv[1:] or PAGES
         parsed = parse_pages(pages)

@@ -191,7 +191,7 @@ int hamp_dsyev_values(int32_t n, double *a, double *w)
  * read again for each: 32 x 784 x 512, the drive of a 32-row chunk of 784-512-10, took
  * 276 us in k-blocks of 16 against 271 us as one sgemm on one OpenBLAS thread, and 560 to
  * 590 us in blocks along m or n, which pack the whole of A or B again for each block;
- * /tmp/thrb/blk.c, docs/performance.md "Threads"). Rows are blocked too when one k-slice
+ * bench/threads.c, docs/performance.md "Threads"). Rows are blocked too when one k-slice
  * of all of them is already over the limit. */
 void hamp_sgemm_serial(int32_t m, int32_t n, int32_t k, const float *a, int32_t lda,
                        const float *b, int32_t ldb, float beta, float *c, int32_t ldc)

@@ -11,28 +11,30 @@ _Static_assert(sizeof(lapack_int) == sizeof(int32_t), "hamdeq expects 32-bit LAP
 /* BLAS threads, without touching the caller's setting. This OpenBLAS (0.3.21, pthreads)
  * runs an sgemm on the calling thread when m*n*k <= 262144 and an sgemv when m*n < 9216,
  * and on its pool above; its only other control is the process-wide thread count, which
- * belongs to the host program and is never changed here (docs/api.md). Products too small
- * to gain from a second thread (the thresholds of the former thread-count switch,
- * measured on an idle 2-core machine: 64 x 512 x 10 7.9 us on one thread, 17.7 on two;
- * 4 x 510 x 1280 116 against 230; sgemv 784 x 512 transposed 21.3 against 23.5) are kept
- * on the calling thread by hamp_sgemm itself, along paths that measured as fast as one
- * OpenBLAS thread (bench/blas_shapes.c, best of 21, 2 shared cores; docs/performance.md):
- *   - a single row or column: the direct kernels of direct.c below GEMV_NT_MAX
- *     (y = A x: 1 x 200 x 510 NT 7.7 us, sgemv 5.1) and GEMV_T_MAX (y = A' x: 1 x 512 x
- *     784 22.3 us, sgemv 24.7; 1 x 200 x 510 4.1 against 4.7); above, sgemv threaded;
- *   - at most DIRECT_ROWS rows: direct.c, which skips sgemm's packing (2 x 512 x 784:
- *     43 us against 90 for one sgemm call; 4 x 510 x 1280: 83 against 114);
- *   - other products with few rows (SMALL_ROWS), few columns, or below SPLIT_MAX
- *     multiply-adds: blocks of at most HAMP_CALLER_MNK along m or n (never k), one
- *     cblas_sgemm each (512 x 10 x 64: 11.5 us against 11.2);
- *   - everything else goes to OpenBLAS whole, threaded as the host set it. */
-#define GEMV_NT_MAX 1.5e5 /* m*n*k of a single row, B transposed (dot products) */
-#define GEMV_T_MAX 5e5    /* ... and of a single row, B not transposed (axpy) */
-#define DIRECT_ROWS 4     /* direct.c for at most this many rows */
-#define SMALL_ROWS 8      /* blocks for at most this many rows or columns ... */
-#define SMALL_MAX 1.6e7   /* ... up to this m*n*k */
-#define SPLIT_MAX 1.5e6   /* blocks for any product below this m*n*k */
-#define SPLIT_MIN_SIDE 8  /* blocks narrower than this: direct.c instead */
+ * belongs to the host program and is never changed here (docs/api.md). The products the
+ * former thread-count switch ran on one thread (measured on an idle 2-core machine:
+ * 64 x 512 x 10 7.9 us on one thread, 17.7 on two; 4 x 510 x 1280 116 against 230; sgemv
+ * 784 x 512 transposed 21.3 against 23.5) stay on the calling thread by themselves, along
+ * paths timed against one OpenBLAS thread (bench/blas_shapes.c, best of 21 interleaved
+ * 3 ms runs, 2 shared cores; us, this path / one cblas call on one thread):
+ *   - a single row or column, below GEMV_DOT_MAX (B transposed: dot products) or
+ *     GEMV_AXPY_MAX multiply-adds: direct.c (1 x 512 x 784 22.2 / 21.0; 1 x 200 x 510
+ *     4.6 / 4.6; 1 x 510 x 200 NT 6.2 / 5.3); above, sgemv on the host's threads;
+ *   - at most DIRECT_ROWS rows: direct.c, which skips sgemm's packing (2 x 512 x 784
+ *     43 / 90; 4 x 510 x 1280 83 / 114; 8 x 512 x 784 99 / 105; 8 x 1280 x 510 NT 276 /
+ *     243, the worst);
+ *   - at most SMALL_COLS columns, or below SPLIT_MAX: row or column blocks of at most
+ *     HAMP_CALLER_MNK, one cblas_sgemm each, split along m or n, never k (512 x 10 x 64
+ *     TN 12.0 / 14.1);
+ *   - everything else (64 x 512 x 784, the Modern Hopfield network's 60,000-pattern
+ *     products from one row on) goes to OpenBLAS whole, threaded as the host set it. */
+#define GEMV_DOT_MAX 1.5e5  /* m*n*k of a single row or column taking dot products */
+#define GEMV_AXPY_MAX 5e5   /* ... and of one taking sums of rows */
+#define DIRECT_ROWS 8       /* direct.c for at most this many rows ... */
+#define SMALL_MAX 1.6e7     /* ... or blocks for at most SMALL_COLS columns, below this */
+#define SMALL_COLS 8
+#define SPLIT_MAX 1.5e6     /* blocks for any product below this m*n*k */
+#define SPLIT_MIN_SIDE 8    /* blocks narrower than this: direct.c instead */
 
 static void gemv(int trans, int32_t m, int32_t n, float alpha, const float *a, int32_t lda,
                  const float *x, int32_t incx, float beta, float *y, int32_t incy)
@@ -142,12 +144,11 @@ void hamp_sgemm(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float
     if (m <= 0 || n <= 0)
         return;
     const double mnk = (double)m * (double)n * (double)k;
-    const int32_t small = m < n ? m : n;
     if (k <= 0) /* sgemm's beta scaling, which sgemv would skip */
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else if (m == 1 || n == 1) {
         if (mnk <= HAMP_CALLER_MNK ||
-            mnk < (single_dots(trans_a, trans_b, m) ? GEMV_NT_MAX : GEMV_T_MAX))
+            mnk < (single_dots(trans_a, trans_b, m) ? GEMV_DOT_MAX : GEMV_AXPY_MAX))
             direct(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else
             single(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -155,7 +156,7 @@ void hamp_sgemm(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else if (m <= DIRECT_ROWS && mnk < SMALL_MAX)
         direct(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    else if (mnk < SPLIT_MAX || (small <= SMALL_ROWS && mnk < SMALL_MAX))
+    else if (mnk < SPLIT_MAX || (n <= SMALL_COLS && mnk < SMALL_MAX))
         split(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

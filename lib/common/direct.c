@@ -129,8 +129,16 @@ axpy_one(int32_t n, int32_t k, float alpha, const float *ar, int32_t sap, const 
             for (int32_t j = wv; j < w; j++)
                 acc[j] += a0 * b0[j];
         }
-        for (int32_t j = 0; j < w; j++)
-            cr[(size_t)(j0 + j) * scj] = finish(acc[j], alpha, beta, cr + (size_t)(j0 + j) * scj);
+        float *cj = cr + (size_t)j0 * scj;
+        if (scj != 1)
+            for (int32_t j = 0; j < w; j++)
+                cj[(size_t)j * scj] = finish(acc[j], alpha, beta, cj + (size_t)j * scj);
+        else if (beta == 0.0f) /* contiguous: loops that vectorise */
+            for (int32_t j = 0; j < w; j++)
+                cj[j] = alpha * acc[j];
+        else
+            for (int32_t j = 0; j < w; j++)
+                cj[j] = alpha * acc[j] + beta * cj[j];
     }
 }
 

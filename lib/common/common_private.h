@@ -79,8 +79,8 @@ int hamp_check_finite(const float *a, size_t n);
  * (threads over samples): every product with m*n*k <= HAMP_CALLER_MNK runs entirely on
  * the calling thread, never on OpenBLAS's pool; so do single rows and columns below
  * 1.5e5 multiply-adds (dot products, B transposed) or 5e5 (sums of rows), products of at
- * most 8 rows or 8 columns below 1.6e7 and any other below 1.5e6 (linalg.c has the
- * measurements). Larger ones go to OpenBLAS whole and use its threads, as many as the
+ * most 8 rows or 8 columns below 1.6e7 (of at most 8 rows with op(A) = A, op(B) = B' at
+ * any size) and any other below 1.5e6 (linalg.c has the measurements). Larger ones go to OpenBLAS whole and use its threads, as many as the
  * host set: a worker thread that must not wake them calls hamp_sgemm_local. The path
  * depends on the shape only, so results are the same from run to run. */
 #define HAMP_CALLER_MNK 262144 /* OpenBLAS 0.3.21: 65536 x GEMM_MULTITHREAD_THRESHOLD 4 */

@@ -18,20 +18,24 @@ _Static_assert(sizeof(lapack_int) == sizeof(int32_t), "hamdeq expects 32-bit LAP
  * paths timed against one OpenBLAS thread (bench/blas_shapes.c, best of 21 interleaved
  * 3 ms runs, 2 shared cores; us, this path / one cblas call on one thread):
  *   - a single row or column, below GEMV_DOT_MAX (B transposed: dot products) or
- *     GEMV_AXPY_MAX multiply-adds: direct.c (1 x 512 x 784 22.2 / 21.0; 1 x 200 x 510
- *     4.6 / 4.6; 1 x 510 x 200 NT 6.2 / 5.3); above, sgemv on the host's threads;
- *   - at most DIRECT_ROWS rows: direct.c, which skips sgemm's packing (2 x 512 x 784
- *     43 / 90; 4 x 510 x 1280 83 / 114; 8 x 512 x 784 99 / 105; 8 x 1280 x 510 NT 276 /
- *     243, the worst);
+ *     GEMV_AXPY_MAX multiply-adds: direct.c (1 x 512 x 784 20.9 / 22.2; 1 x 200 x 510
+ *     4.1 / 4.9; 1 x 510 x 200 NT 6.1 / 5.3); above, sgemv on the host's threads;
+ *   - at most DIRECT_ROWS rows below SMALL_MAX: direct.c, which skips sgemm's packing
+ *     (2 x 512 x 784 46 / 94; 4 x 510 x 1280 92 / 121; 8 x 512 x 784 129 / 114;
+ *     8 x 1280 x 510 NT 216 / 221); with B transposed (dot products) at any size: the
+ *     Modern Hopfield network's 2, 4, 8 x 60000 x 784 NT take 30, 28, 27 ms against 67,
+ *     44, 42 for one sgemm on one thread and 82, 88, 70 on two (sgemm packs all 188 MB of
+ *     B for a few rows); not without (4 x 784 x 60000 NN: 46 against 17);
  *   - at most SMALL_COLS columns, or below SPLIT_MAX: row or column blocks of at most
  *     HAMP_CALLER_MNK, one cblas_sgemm each, split along m or n, never k (512 x 10 x 64
- *     TN 12.0 / 14.1);
- *   - everything else (64 x 512 x 784, the Modern Hopfield network's 60,000-pattern
- *     products from one row on) goes to OpenBLAS whole, threaded as the host set it. */
+ *     TN 11.3 / 11.2, 41.0 on two threads);
+ *   - everything else (64 x 512 x 784; the Modern Hopfield network's products of one row
+ *     and from 16 rows on, and 784 x 60000 NN from 2) goes to OpenBLAS whole, threaded as
+ *     the host set it. */
 #define GEMV_DOT_MAX 1.5e5  /* m*n*k of a single row or column taking dot products */
 #define GEMV_AXPY_MAX 5e5   /* ... and of one taking sums of rows */
-#define DIRECT_ROWS 8       /* direct.c for at most this many rows ... */
-#define SMALL_MAX 1.6e7     /* ... or blocks for at most SMALL_COLS columns, below this */
+#define DIRECT_ROWS 8       /* direct.c for at most this many rows below SMALL_MAX ... */
+#define SMALL_MAX 1.6e7     /* ... and blocks for at most SMALL_COLS columns */
 #define SMALL_COLS 8
 #define SPLIT_MAX 1.5e6     /* blocks for any product below this m*n*k */
 #define SPLIT_MIN_SIDE 8    /* blocks narrower than this: direct.c instead */
@@ -154,7 +158,7 @@ void hamp_sgemm(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float
             single(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     } else if (mnk <= HAMP_CALLER_MNK) /* OpenBLAS's own single-thread range */
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    else if (m <= DIRECT_ROWS && mnk < SMALL_MAX)
+    else if (m <= DIRECT_ROWS && (mnk < SMALL_MAX || (trans_b && !trans_a)))
         direct(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else if (mnk < SPLIT_MAX || (n <= SMALL_COLS && mnk < SMALL_MAX))
         split(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -103,6 +103,44 @@ START_TEST(test_sgemm_local_matches_naive)
 }
 END_TEST
 
+/* direct.c (through hamp_sgemm_local, which takes it for up to 8 rows whatever the
+ * size): a row's result does not depend on the rows it is computed with (a batch of up to
+ * 8 against each of its rows alone: the four-row passes, the single-row chunks and the
+ * dot products). hamp_sgemm itself does not promise this where a single row goes to
+ * sgemv and several rows do not. _i: trans_b x beta. */
+START_TEST(test_direct_rows_independent)
+{
+    const int tb = _i / 2;
+    const float beta = _i % 2 ? 0.5f : 0.0f;
+    const int32_t m = 8, n = 1100, k = 300; /* single rows over 1024 columns: two chunks */
+    tu_rng_t r;
+    tu_rng_seed(&r, 31 + (uint64_t)_i);
+    float *a = tu_floats((size_t)m * k), *b = tu_floats((size_t)n * k);
+    float *c0 = tu_floats((size_t)m * n), *c = tu_floats((size_t)m * n);
+    float *one = tu_floats((size_t)n);
+    tu_fill(a, (size_t)m * k, &r, -1, 1);
+    tu_fill(b, (size_t)n * k, &r, -1, 1);
+    tu_fill(c0, (size_t)m * n, &r, -1, 1);
+    for (int32_t rows = 1; rows <= m; rows++) {
+        memcpy(c, c0, (size_t)m * n * sizeof(float));
+        hamp_sgemm_local(0, tb, rows, n, k, 1.0f, a, k, b, tb ? k : n, beta, c, n);
+        for (int32_t i = 0; i < rows; i++) {
+            memcpy(one, c0 + (size_t)i * n, (size_t)n * sizeof(float));
+            hamp_sgemm_local(0, tb, 1, n, k, 1.0f, a + (size_t)i * k, k, b, tb ? k : n, beta,
+                             one, n);
+            ck_assert_msg(memcmp(one, c + (size_t)i * n, (size_t)n * sizeof(float)) == 0,
+                          "tb %d beta %g: row %d of %d rows differs from the row alone", tb,
+                          beta, (int)i, (int)rows);
+        }
+    }
+    free(a);
+    free(b);
+    free(c0);
+    free(c);
+    free(one);
+}
+END_TEST
+
 /* thin.c against a naive product: _i: (rows, n, k) x beta; narrow with n <= 16 and
  * axpy with the tails of its 64-, 16- and 8-wide column blocks */
 static const int32_t thin_shapes[][3] = {{1, 10, 512}, {8, 10, 512}, {13, 16, 37}, {64, 1, 5},
@@ -276,6 +314,7 @@ int main(void)
     TCase *tc = tu_tcase("linalg");
     tcase_add_loop_test(tc, test_sgemm_matches_naive, 0, N_SHAPES * 8);
     tcase_add_loop_test(tc, test_sgemm_local_matches_naive, 0, N_LOCAL * 8);
+    tcase_add_loop_test(tc, test_direct_rows_independent, 0, 4);
     tcase_add_loop_test(tc, test_dgesv_small_solves, 0, N_SIZES);
     tcase_add_loop_test(tc, test_thin_matches_naive, 0, N_THIN * 2);
     tcase_add_loop_test(tc, test_sparse_input_products, 0, 2);

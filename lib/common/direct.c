@@ -133,12 +133,9 @@ axpy_one(int32_t n, int32_t k, float alpha, const float *ar, int32_t sap, const 
         if (scj != 1)
             for (int32_t j = 0; j < w; j++)
                 cj[(size_t)j * scj] = finish(acc[j], alpha, beta, cj + (size_t)j * scj);
-        else if (beta == 0.0f) /* contiguous: loops that vectorise */
+        else /* contiguous: a loop that vectorises, the same rounding as finish's */
             for (int32_t j = 0; j < w; j++)
-                cj[j] = alpha * acc[j];
-        else
-            for (int32_t j = 0; j < w; j++)
-                cj[j] = alpha * acc[j] + beta * cj[j];
+                cj[j] = finish(acc[j], alpha, beta, cj + j);
     }
 }
 

@@ -46,7 +46,7 @@ int32_t hamp_split_threads(const ham_solver_t *sv, int32_t batch)
     double tangents = sv->backend->tangents ? sv->backend->tangents(sv) : 1;
     for (int32_t l = 0; l + 1 < m->n_layers; l++)
         if (hamp_layer_free(m, l) && hamp_layer_free(m, l + 1) && !hamp_block_thin(m, l) &&
-            rows * tangents * m->size[l] * (double)m->size[l + 1] > HAMP_BLAS_SERIAL_MNK)
+            rows * tangents * m->size[l] * (double)m->size[l + 1] > HAMP_CALLER_MNK)
             return 1;
     return t;
 }

@@ -132,7 +132,9 @@ static void single(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, fl
     }
 }
 
-_Static_assert(SPLIT_MAX > HAMP_CALLER_MNK && SMALL_MAX > HAMP_CALLER_MNK,
+/* (long long) casts: a comparison of floating constants is no integer constant
+ * expression for clang (the TSan build of .ci/run) */
+_Static_assert((long long)SPLIT_MAX > HAMP_CALLER_MNK && (long long)SMALL_MAX > HAMP_CALLER_MNK,
                "products up to HAMP_CALLER_MNK stay on the calling thread");
 
 /* 1 when a single row or column (as a direct.c kernel sees it) takes dot products */

@@ -109,7 +109,9 @@ typedef enum ham_option {
                                         chunks of samples, each solved on its own thread
                                         with its own workspace (sized once, grown only by a
                                         larger batch) by a pool of worker threads the solver
-                                        starts on first use and joins in ham_solver_free();
+                                        starts on first use and joins in ham_solver_free()
+                                        (between solves a worker spins up to 200 us while
+                                        the load average leaves a core spare, then sleeps);
                                         the calling thread solves the first chunk. 0: the
                                         machine's online cores; default 1 (a solve starts
                                         no thread unless asked), [0, 256]. A solve uses

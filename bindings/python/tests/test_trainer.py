@@ -277,8 +277,10 @@ def test_one_epoch_of_mnist(mnist_dir, builddir, tmp_path):
         tool = builddir / "tools" / "hamdeq"
         if tool.exists() and os.environ.get("OPENBLAS_NUM_THREADS") == "1":
             ref = tmp_path / "tool.ham"
+            # --threads 1: the library's default here, whose sums the tool's must match
             subprocess.run([str(tool), "train", "--data", str(mnist_dir), "--epochs", "1",
-                            "--quiet", "--save", str(ref)], check=True, capture_output=True,
+                            "--threads", "1", "--quiet", "--save", str(ref)], check=True,
+                           capture_output=True,
                            env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
             with hamdeq.Model.load(ref) as c:
                 for blk in range(2):

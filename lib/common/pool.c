@@ -10,6 +10,7 @@
  * thread in task order: the pool changes where a task runs, never what it computes. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -19,8 +20,9 @@
 #include "common/common_private.h"
 
 /* How long a worker (or the caller, for the last task) spins before it sleeps, while the
- * machine has a core to spare; when it has none (the load average of /proc/loadavg at
- * least the online cores, looked at every LOAD_CHECK_NS), it sleeps at once: a spinning
+ * machine has a core to spare (yielding now and then to a thread that waits for its core);
+ * when it has none (the load average of /proc/loadavg at least the online cores + 0.5,
+ * looked at every LOAD_CHECK_NS), it sleeps at once: a spinning
  * thread on a busy machine keeps the caller or a worker off a core for whole time slices
  * (a 2-task run then took 0.1 to 1 ms at a load of 11 on 2 cores, against 15 to 40 us
  * with sleeping workers and 1.2 to 2 us spinning on an otherwise idle machine). */
@@ -82,7 +84,9 @@ static int spare_core(void)
     if (n <= 0)
         return 1;
     buf[n] = '\0';
-    return strtod(buf, NULL) < (double)hamp_online_cores();
+    /* + 0.5: the pool's own threads count in the average (a 2-thread run alone on 2 cores
+     * holds it near 2) */
+    return strtod(buf, NULL) < (double)hamp_online_cores() + 0.5;
 }
 
 /* Waits until the generation differs from `seen` (returns it) or the pool stops (0). */
@@ -95,8 +99,11 @@ static uint64_t wait_generation(hamp_pool_t *pool, uint64_t seen)
             return g;
         if (atomic_load_explicit(&pool->stop, memory_order_acquire))
             return 0;
-        if ((i & 255) == 255 && now_ns() > until)
-            break;
+        if ((i & 255) == 255) {
+            if (now_ns() > until)
+                break;
+            sched_yield(); /* a runnable thread waiting for this core goes first */
+        }
         cpu_relax();
     }
     /* sleep: the count goes up before the last look, the waker looks at it after moving
@@ -202,6 +209,8 @@ static void wait_done(hamp_pool_t *pool)
             pthread_mutex_unlock(&pool->lock);
             return;
         }
+        if ((i & 255) == 255)
+            sched_yield();
         cpu_relax();
     }
 }

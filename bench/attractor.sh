@@ -8,7 +8,8 @@
 # evaluations) and their ratio to the reference's, converged samples that are unstable
 # (spectral radius of G' >= 1, 50 power iterations), and the steps the mode refused.
 # Modes: off = HAM_OPT_ATTRACTOR_SAFE 0, safe = 1 (the even-odd default), E = 2 (with
-# the energy test).
+# the energy test), chk = 1 with HAM_OPT_STABILITY_CHECK 50 (its evaluations include the
+# check's JVPs; "flagged": samples it still reports HAM_SAMPLE_UNSTABLE).
 #
 # Usage: bench/attractor.sh [BUILD_DIR]      (default: build; run from the source root)
 #   MNIST    MNIST-style directory (default: ../shared/data/mnist10k)

@@ -45,6 +45,8 @@ run "784-512-10 trained, tanh x3, 200 images" "$tmp/m.ham" tanh,tanh,tanh "$m_im
 run "784-512-10 trained, ss,identity,ss, 200 images" "$tmp/m.ham" ss,identity,ss "$m_img" 200
 run "784-512-10 Xavier seed 1, tanh x3, 200 images" "xavier:784,512,10:1" tanh,tanh,tanh \
     "$m_img" 200
+run "784-1280-200-10 Xavier seed 7 (shifted sigmoid), $f_desc" "xavier:784,1280,200,10:7" - \
+    "$f_img" 100
 run "784-1280-510-200-10 Xavier seed 7 (shifted sigmoid), $f_desc" \
     "xavier:784,1280,510,200,10:7" - "$f_img" 100
 run "paper: 784-512-10 Xavier seed 1, shifted sigmoid, 200 images" "xavier:784,512,10:1" - \

@@ -37,8 +37,12 @@
 #define PERF_EPOCH_SAMPLES_BIG 640
 #define PERF_BIG_FLOPS 1e6
 
-enum { CASE_FWD_B1, CASE_FWD_B64, CASE_TRAIN, N_CASES };
-static const char *const case_names[N_CASES] = {"fwd_b1", "fwd_b64", "train_epoch"};
+/* The per-model cases, then mhn_retrieve (perf_mhn.c), which runs once, on its own data. */
+enum { CASE_FWD_B1, CASE_FWD_B64, CASE_TRAIN, N_MODEL_CASES, CASE_MHN = N_MODEL_CASES, N_CASES };
+static const char *const case_names[N_CASES] = {"fwd_b1", "fwd_b64", "train_epoch",
+                                                "mhn_retrieve"};
+#define MHN_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+#define MHN_DEFAULT_BATCH 1024
 
 /* Per-sample costs of one model, from its layer sizes (docs/performance.md). */
 typedef struct cost {
@@ -71,6 +75,7 @@ typedef struct machine {
 typedef struct perf_args {
     const char *data, *layers_list, *cases, *modes;
     int64_t reps, epoch_reps, epoch_samples, threads;
+    int64_t mhn_patterns, mhn_queries, mhn_batch;
     double budget;
     int json, perf;
 } perf_args_t;
@@ -549,7 +554,8 @@ int cmd_bench_perf(int argc, char **argv)
          .help = "models, ':'-separated layer lists (default: 784,512,10:784,1280,510,200,10)"},
         cli_opt_variants(&vars, "variants, comma-separated, or all (default: all)"),
         {.name = "perf-cases", .type = CLI_OPT_STRING, .dest = &a.cases, .metavar = "LIST",
-         .help = "cases: fwd_b1, fwd_b64, train_epoch (default: all three)"},
+         .help = "cases: fwd_b1, fwd_b64, train_epoch, mhn_retrieve (default: the first "
+                 "three)"},
         {.name = "modes", .type = CLI_OPT_STRING, .dest = &a.modes, .metavar = "LIST",
          .help = "fixed (exactly 40/8 iterations), early (tolerance 1e-4) (default: both)"},
         {.name = "reps", .type = CLI_OPT_INT, .dest = &a.reps, .metavar = "N",
@@ -564,6 +570,15 @@ int cmd_bench_perf(int argc, char **argv)
         {.name = "budget", .type = CLI_OPT_DOUBLE, .dest = &a.budget, .metavar = "SEC",
          .help = "stop repeating a case once its timed runs took this long (default: 3)",
          .min = 0.0, .max = 1e6},
+        {.name = "mhn-patterns", .type = CLI_OPT_INT, .dest = &a.mhn_patterns, .metavar = "K",
+         .help = "mhn_retrieve: patterns, the first K train images (default: all)", .min = 1,
+         .max = INT32_MAX},
+        {.name = "mhn-queries", .type = CLI_OPT_INT, .dest = &a.mhn_queries, .metavar = "Q",
+         .help = "mhn_retrieve: queries, the first Q t10k images (default: all)", .min = 1,
+         .max = INT32_MAX},
+        {.name = "mhn-batch", .type = CLI_OPT_INT, .dest = &a.mhn_batch, .metavar = "B",
+         .help = "mhn_retrieve: queries per solve (default: " CLI_STR(MHN_DEFAULT_BATCH) ")",
+         .min = 1, .max = 1 << 20},
         cli_opt_threads(&a.threads),
         cli_opt_json(&a.json, "one JSON object per case on stdout"),
     };
@@ -580,11 +595,15 @@ int cmd_bench_perf(int argc, char **argv)
     int n_models = parse_models(specs, layers, a.layers_list);
     if (n_models < 0)
         return CLI_EXIT_USAGE;
+    const int model_cases = (cases & ((1u << N_MODEL_CASES) - 1)) != 0;
+    const char *mhn_data = a.data ? a.data : MHN_DEFAULT_DATA;
     if (!a.data)
         a.data = default_data_dir();
+    if (!model_cases)
+        n_models = 0; /* mhn_retrieve alone: no model, no data of the model cases */
 
-    cli_data_t data;
-    if ((rc = cli_data_load(&data, a.data, (cases >> CASE_TRAIN) & 1, 1)) != 0)
+    cli_data_t data = {NULL, NULL};
+    if (model_cases && (rc = cli_data_load(&data, a.data, (cases >> CASE_TRAIN) & 1, 1)) != 0)
         return rc;
     for (int m = 0; m < n_models && !rc; m++) {
         const cli_model_spec_t *s = &specs[m];
@@ -594,7 +613,7 @@ int cmd_bench_perf(int argc, char **argv)
             rc = cli_data_fits(data.train, a.data, "train", n_in, n_out);
     }
     const int64_t n_test = ham_dataset_count(data.test);
-    if (!rc && ((cases >> CASE_FWD_B64) & 1) && n_test < PERF_BATCH) {
+    if (!rc && model_cases && ((cases >> CASE_FWD_B64) & 1) && n_test < PERF_BATCH) {
         cli_error("%s: the test split holds fewer than %d samples (fwd_b64)", a.data,
                   PERF_BATCH);
         rc = CLI_EXIT_USAGE;
@@ -620,7 +639,8 @@ int cmd_bench_perf(int argc, char **argv)
              openblas_get_corename(), openblas_get_num_threads());
 #endif
     FILE *info = a.json ? stderr : stdout;
-    fprintf(info, "hamdeq %s: bench --perf on %s\n", ham_version_string(), a.data);
+    fprintf(info, "hamdeq %s: bench --perf on %s\n", ham_version_string(),
+            model_cases ? a.data : mhn_data);
     fprintf(info, "machine: %s, %ld CPUs online; %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), blas);
     fprintf(info,
             "sgemm %d^3: %.1f GFLOP/s (best of 5 after a warm-up); shifted sigmoid with the "
@@ -682,7 +702,7 @@ int cmd_bench_perf(int argc, char **argv)
             cli_error("%s: cannot read the test images", a.data);
             rc = CLI_EXIT_RUNTIME;
         }
-        for (int c = 0; c < N_CASES && !rc; c++) {
+        for (int c = 0; c < N_MODEL_CASES && !rc; c++) {
             if (!((cases >> c) & 1))
                 continue;
             for (int vi = 0; vi < vars.n && !rc; vi++) {
@@ -720,7 +740,13 @@ int cmd_bench_perf(int argc, char **argv)
         if (!a.json)
             printf("\n");
     }
-    if (!rc && !a.json)
+    if (!rc && ((cases >> CASE_MHN) & 1)) {
+        perf_mhn_args_t ma = {mhn_data,     a.mhn_patterns,  a.mhn_queries,
+                              a.mhn_batch ? a.mhn_batch : MHN_DEFAULT_BATCH,
+                              a.budget,     mc.sgemm_gflops, a.json};
+        rc = perf_mhn_retrieve(&ma);
+    }
+    if (!rc && !a.json && model_cases)
         printf("iters: mean forward operator evaluations per sample; %% sgemm: GFLOP/s over "
                "the sgemm rate; %% floor: the floor over the time (100%% = as fast as this "
                "machine allows).\n");

@@ -622,6 +622,12 @@ int cmd_bench_perf(int argc, char **argv)
         cli_error("%s: the train split holds fewer than %d samples", a.data, PERF_BATCH);
         rc = CLI_EXIT_USAGE;
     }
+    perf_mhn_t *mhn = NULL; /* set up first: its errors, too, come before any output */
+    if (!rc && ((cases >> CASE_MHN) & 1)) {
+        perf_mhn_args_t ma = {mhn_data, a.mhn_patterns, a.mhn_queries,
+                              a.mhn_batch ? a.mhn_batch : MHN_DEFAULT_BATCH};
+        rc = perf_mhn_setup(&mhn, &ma);
+    }
     if (rc) {
         cli_data_free(&data);
         return rc;
@@ -740,12 +746,9 @@ int cmd_bench_perf(int argc, char **argv)
         if (!a.json)
             printf("\n");
     }
-    if (!rc && ((cases >> CASE_MHN) & 1)) {
-        perf_mhn_args_t ma = {mhn_data,     a.mhn_patterns,  a.mhn_queries,
-                              a.mhn_batch ? a.mhn_batch : MHN_DEFAULT_BATCH,
-                              a.budget,     mc.sgemm_gflops, a.json};
-        rc = perf_mhn_retrieve(&ma);
-    }
+    if (!rc && mhn)
+        rc = perf_mhn_run(mhn, mc.sgemm_gflops, a.budget, a.json);
+    perf_mhn_free(mhn);
     if (!rc && !a.json && model_cases)
         printf("iters: mean forward operator evaluations per sample; %% sgemm: GFLOP/s over "
                "the sgemm rate; %% floor: the floor over the time (100%% = as fast as this "

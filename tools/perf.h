@@ -9,19 +9,24 @@
 /* The performance suite; argv[0] is "bench" and argv holds --perf. Returns an exit code. */
 int cmd_bench_perf(int argc, char **argv);
 
-/* The mhn_retrieve case: the first `patterns` train images (0: all) stored, the first
- * `queries` t10k images (0: all) retrieved, `batch` per solve. */
+/* The mhn_retrieve case (perf_mhn.c): the first `patterns` train images of `data` (0: all)
+ * stored, the first `queries` t10k images (0: all) retrieved, `batch` per solve. */
 typedef struct perf_mhn_args {
     const char *data;
     int64_t patterns, queries, batch;
-    double budget_s;     /* repeat passes until their time exceeds this (at least one) */
-    double sgemm_gflops; /* the machine's rate, for the fraction */
-    int json;
 } perf_mhn_args_t;
 
-/* Runs the case and prints its line (JSON on stdout with `json`, the rest on stderr).
- * Returns 0 or an exit code after one error line. */
-int perf_mhn_retrieve(const perf_mhn_args_t *args);
+typedef struct perf_mhn perf_mhn_t;
+
+/* Loads and normalises the data, computes beta_s, builds the network and its solver,
+ * printing nothing but one error line on failure. Returns 0 or an exit code. */
+int perf_mhn_setup(perf_mhn_t **mhn, const perf_mhn_args_t *args);
+
+/* Times the case (passes until `budget_s`, at least one; the median) and prints its line:
+ * JSON on stdout with `json`, the rest on stderr. Returns 0 or an exit code. */
+int perf_mhn_run(perf_mhn_t *mhn, double sgemm_gflops, double budget_s, int json);
+
+void perf_mhn_free(perf_mhn_t *mhn);
 
 /* Nanoseconds per value of the paper's shifted sigmoid as the library computes it (its
  * vectorised exp), timed through a solver on a cache-resident layer (best of 5); 0 when

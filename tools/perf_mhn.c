@@ -22,6 +22,7 @@
 #define MHN_TOL 1e-4
 #define MHN_MAX_ITER 200
 #define MHN_BETA_FACTOR 2.0
+#define MHN_MAX_PASSES 100
 
 typedef struct pass {
     double ms, evals;
@@ -100,94 +101,129 @@ static int load_split(float **pix, int32_t *count, int32_t *d, const char *dir,
     return rc;
 }
 
-int perf_mhn_retrieve(const perf_mhn_args_t *a)
+struct perf_mhn {
+    float *X, *q, *v;
+    int32_t K, Q, d, batch;
+    double beta_s, beta, beta_s_ms;
+    const char *data;
+    ham_model_t *model;
+    ham_solver_t *sv;
+};
+
+void perf_mhn_free(perf_mhn_t *m)
 {
-    float *X = NULL, *q = NULL, *v = NULL;
+    if (!m)
+        return;
+    ham_solver_free(m->sv);
+    ham_model_free(m->model);
+    free(m->v);
+    free(m->q);
+    free(m->X);
+    free(m);
+}
+
+int perf_mhn_setup(perf_mhn_t **out, const perf_mhn_args_t *a)
+{
+    *out = NULL;
+    perf_mhn_t *m = calloc(1, sizeof *m);
     double *mean = NULL;
-    ham_model_t *model = NULL;
-    ham_solver_t *sv = NULL;
-    pass_t *passes = NULL;
-    int32_t K = (int32_t)a->patterns, Q = (int32_t)a->queries, d = 0;
-    int rc = load_split(&X, &K, &d, a->data, "train");
+    if (!m) {
+        cli_error("mhn_retrieve: out of memory");
+        return CLI_EXIT_RUNTIME;
+    }
+    m->data = a->data;
+    m->K = (int32_t)a->patterns;
+    m->Q = (int32_t)a->queries;
+    int rc = load_split(&m->X, &m->K, &m->d, a->data, "train");
     if (!rc)
-        rc = load_split(&q, &Q, &d, a->data, "t10k");
+        rc = load_split(&m->q, &m->Q, &m->d, a->data, "t10k");
     if (rc)
         goto done;
-    const int32_t batch = a->batch < Q ? (int32_t)a->batch : Q;
+    const int32_t K = m->K, Q = m->Q, d = m->d;
+    m->batch = a->batch < Q ? (int32_t)a->batch : Q;
     mean = malloc((size_t)d * sizeof *mean);
-    v = malloc((size_t)Q * d * sizeof *v);
-    passes = malloc(1000 * sizeof *passes);
-    if (!mean || !v || !passes) {
+    m->v = malloc((size_t)Q * d * sizeof *m->v);
+    if (!mean || !m->v) {
         cli_error("mhn_retrieve: out of memory");
         rc = CLI_EXIT_RUNTIME;
         goto done;
     }
-    mhn_mean_image(mean, X, K, d);
-    mhn_normalise(X, X, K, d, mean);
-    mhn_normalise(q, q, Q, d, mean);
-    double beta_s;
+    mhn_mean_image(mean, m->X, K, d);
+    mhn_normalise(m->X, m->X, K, d, mean);
+    mhn_normalise(m->q, m->q, Q, d, mean);
     double t0 = cli_now_ms();
-    if (ham_mhn_beta_s(&beta_s, X, K, d) != HAM_OK || !isfinite(beta_s)) {
+    if (ham_mhn_beta_s(&m->beta_s, m->X, K, d) != HAM_OK || !isfinite(m->beta_s)) {
         cli_error("mhn_retrieve: beta_s of the %d patterns: %s", (int)K,
-                  isfinite(beta_s) ? ham_last_error() : "infinite (the images are all equal)");
+                  isfinite(m->beta_s) ? ham_last_error() : "infinite (the images are all equal)");
         rc = CLI_EXIT_RUNTIME;
         goto done;
     }
-    double beta_s_ms = cli_now_ms() - t0;
-    const double beta = MHN_BETA_FACTOR * beta_s;
-    if (ham_mhn_new(&model, X, K, d, beta) != HAM_OK) {
+    m->beta_s_ms = cli_now_ms() - t0;
+    m->beta = MHN_BETA_FACTOR * m->beta_s;
+    if (ham_mhn_new(&m->model, m->X, K, d, m->beta) != HAM_OK) {
         cli_error("mhn_retrieve: building the network: %s", ham_last_error());
         rc = CLI_EXIT_RUNTIME;
         goto done;
     }
-    if ((rc = mhn_solver_new(&sv, model, HAM_SOLVER_PICARD, MHN_TOL, MHN_MAX_ITER, 1)) != 0)
-        goto done;
-    FILE *info = a->json ? stderr : stdout;
+    rc = mhn_solver_new(&m->sv, m->model, HAM_SOLVER_PICARD, MHN_TOL, MHN_MAX_ITER, 1);
+done:
+    free(mean);
+    if (rc)
+        perf_mhn_free(m);
+    else
+        *out = m;
+    return rc;
+}
+
+int perf_mhn_run(perf_mhn_t *m, double sgemm_gflops, double budget_s, int json)
+{
+    const int32_t K = m->K, Q = m->Q, d = m->d, batch = m->batch;
+    pass_t passes[MHN_MAX_PASSES];
+    FILE *info = json ? stderr : stdout;
     fprintf(info,
-            "mhn_retrieve: %d patterns (%s/train), %d queries (t10k), %d values, centred on "
+            "\nmhn_retrieve: %d patterns (%s/train), %d queries (t10k), %d values, centred on "
             "the patterns' mean and scaled to unit norm; beta_s %.6g (%.0f ms), beta %.6g "
             "(%g beta_s); Picard, even-odd, tolerance %g (at most %d), %d queries per solve\n",
-            (int)K, a->data, (int)Q, (int)d, beta_s, beta_s_ms, beta, MHN_BETA_FACTOR, MHN_TOL,
-            MHN_MAX_ITER, (int)batch);
+            (int)K, m->data, (int)Q, (int)d, m->beta_s, m->beta_s_ms, m->beta, MHN_BETA_FACTOR,
+            MHN_TOL, MHN_MAX_ITER, (int)batch);
     fflush(info);
 
     /* warm-up: sizes the workspace, faults its pages in, wakes the BLAS threads */
-    memcpy(v, q, (size_t)batch * d * sizeof *v);
-    if (ham_solver_solve(sv, v, batch, NULL) != HAM_OK) {
+    memcpy(m->v, m->q, (size_t)batch * d * sizeof *m->v);
+    if (ham_solver_solve(m->sv, m->v, batch, NULL) != HAM_OK) {
         cli_error("mhn_retrieve: solve failed: %s", ham_last_error());
-        rc = CLI_EXIT_RUNTIME;
-        goto done;
+        return CLI_EXIT_RUNTIME;
     }
-    int n = 0;
+    int n = 0, rc = 0;
     double spent = 0.0;
-    while (!rc && n < 1000 && (n < 1 || spent < a->budget_s * 1e3)) {
-        rc = retrieve_pass(&passes[n], sv, v, q, Q, d, batch);
+    while (!rc && n < MHN_MAX_PASSES && (n < 1 || spent < budget_s * 1e3)) {
+        rc = retrieve_pass(&passes[n], m->sv, m->v, m->q, Q, d, batch);
         spent += passes[n].ms;
         n++;
     }
     if (rc)
-        goto done;
+        return rc;
     qsort(passes, (size_t)n, sizeof *passes, cmp_ms);
     const pass_t *p = &passes[(n - 1) / 2];
     double flops = 4.0 * (double)K * d * p->evals;
-    double gflops = flops / (p->ms * 1e6), frac = gflops / a->sgemm_gflops;
+    double gflops = flops / (p->ms * 1e6), frac = gflops / sgemm_gflops;
     double qps = Q / (p->ms * 1e-3), iters = p->evals / Q;
-    if (a->json) {
+    if (json) {
         char b[40];
         printf("{\"case\": \"mhn_retrieve\", \"patterns\": %d, \"queries\": %d, \"dim\": %d, "
                "\"beta\": %s, \"batch\": %d, \"ms\": %.3f, \"gflops\": %.3f, "
                "\"queries_per_sec\": %.3f, \"sgemm_fraction\": %.4f, \"iters_mean\": %.4f, "
                "\"not_converged\": %lld}\n",
-               (int)K, (int)Q, (int)d, cli_json_float(b, sizeof b, beta), (int)batch, p->ms,
+               (int)K, (int)Q, (int)d, cli_json_float(b, sizeof b, m->beta), (int)batch, p->ms,
                gflops, qps, frac, iters, (long long)p->not_converged);
         fprintf(stderr, "mhn_retrieve: median of %d pass(es)\n", n);
     } else {
-        printf("%-12s  %8s  %8s  %10s  %9s  %8s  %12s  %8s  %7s\n", "case", "patterns",
+        printf("%-12s  %8s  %8s  %10s  %9s  %10s  %12s  %8s  %7s\n", "case", "patterns",
                "queries", "iters", "not conv.", "ms", "queries/s", "GFLOP/s", "% sgemm");
-        printf("%-12s  %8s  %8s  %10s  %9s  %8s  %12s  %8s  %7s\n", "------------", "--------",
-               "--------", "----------", "---------", "--------", "------------", "--------",
+        printf("%-12s  %8s  %8s  %10s  %9s  %10s  %12s  %8s  %7s\n", "------------", "--------",
+               "--------", "----------", "---------", "----------", "------------", "--------",
                "-------");
-        printf("%-12s  %8d  %8d  %10.3f  %9lld  %8.1f  %12.1f  %8.2f  %6.1f%%\n",
+        printf("%-12s  %8d  %8d  %10.3f  %9lld  %10.1f  %12.1f  %8.2f  %6.1f%%\n",
                "mhn_retrieve", (int)K, (int)Q, iters, (long long)p->not_converged, p->ms, qps,
                gflops, 100.0 * frac);
         printf("median of %d pass(es) over the queries after a warm-up solve; iters: mean "
@@ -195,13 +231,5 @@ int perf_mhn_retrieve(const perf_mhn_args_t *a)
                n);
     }
     fflush(stdout);
-done:
-    ham_solver_free(sv);
-    ham_model_free(model);
-    free(passes);
-    free(mean);
-    free(v);
-    free(q);
-    free(X);
-    return rc;
+    return 0;
 }

@@ -24,6 +24,7 @@ Usage: /usr/bin/python3 bench/mhn_retrieve_torch.py [--data DIR] [--patterns K]
        [--queries Q] [--batch B] [--threads 1,2] [--budget SEC] [--sgemm-gflops G]
 """
 import argparse
+import ctypes
 import gzip
 import json
 import os
@@ -33,6 +34,15 @@ import time
 
 import numpy as np
 import torch
+
+# As ../shared/bench/torch_peer.py: keep freed temporaries in the heap (glibc mmaps every
+# block over 128 KiB and unmaps it again on free, and the page faults dominate otherwise).
+try:
+    _libc = ctypes.CDLL("libc.so.6")
+    _libc.mallopt(-3, 1 << 25)  # M_MMAP_THRESHOLD = 32 MiB (glibc's maximum)
+    _libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+except OSError:
+    pass
 
 TOL = 1e-4
 MAX_ITER = 200

@@ -8,7 +8,8 @@
  * model's matrix products the library did (the formula is in docs/performance.md and in
  * case_flops below), and are compared with the machine's sgemm rate, measured first with
  * a large square product through the same BLAS. Each case also gets a floor: the least
- * time its work can take on this machine (case_floor_ms). */
+ * time its work can take on this machine, all its cores counted (case_floor_ms). The
+ * mhn_retrieve case (perf_mhn.c) runs once, after the models. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,7 +160,9 @@ static double grad_w0_flops(const float *x, int32_t rows, int32_t n0, int32_t n1
 }
 
 /* The floor: max(flops at the sgemm rate, weight bytes at the read bandwidth of their
- * working set) + activations (and Madam's exps) at the vectorised cost. Weights are read
+ * working set) + activations (and Madam's exps) at the vectorised cost, each rate that of
+ * all the machine's cores together (perf_kernels.c), as if every part of the work were
+ * split over them without loss. Weights are read
  * once per batched product: the free blocks twice per evaluation pass, the input block once
  * per solve (training: twice, drive and gradient); training also streams the optimiser
  * (parameter, gradient, second moment read, parameter and moment written: 20 bytes per
@@ -372,15 +375,31 @@ static const cli_command_spec_t help = {
         CLI_STR(PERF_SGEMM_N) "^3 product through the same BLAS), and each time with its floor: "
         "the flops at\n"
         "that rate or the weight bytes at the measured read bandwidth, whichever is longer,\n"
-        "plus the activations at the measured cost of a vectorised sigmoid.\n",
+        "plus the activations at the measured cost of a vectorised sigmoid, every rate that of\n"
+        "all the machine's cores at once.\n"
+        "\n"
+        "--perf-cases mhn_retrieve (not in the default list): a Modern Hopfield network storing\n"
+        "the train split of --data (default for this case: " MHN_DEFAULT_DATA ")\n"
+        "retrieves its t10k split: patterns and queries centred on the patterns' mean and\n"
+        "scaled to unit norm, beta = 2 beta_s, Picard on the even-odd operator from each\n"
+        "query to tolerance 1e-4 (at most 200 evaluations), --mhn-batch queries per solve;\n"
+        "queries per second, GFLOP/s (4 K d per query and evaluation) and their fraction of the\n"
+        "sgemm rate, mean evaluations per query. The median of passes over all queries after\n"
+        "a warm-up solve of one batch; passes repeat until --budget.\n",
     .notes = "With --json, stdout holds one line per case:\n"
              "  {\"case\": \"fwd_b1\"|\"fwd_b64\"|\"train_epoch\", \"variant\": str,\n"
              "   \"layers\": str, \"fixed_iters\": bool, \"ms\": float, \"gflops\": float}\n"
-             "and the machine's measurements and each case's fractions go to stderr.\n",
+             "and the machine's measurements and each case's fractions go to stderr.\n"
+             "mhn_retrieve's line has exactly these keys, in this order:\n"
+             "  {\"case\": \"mhn_retrieve\", \"patterns\": int, \"queries\": int, \"dim\": int,\n"
+             "   \"beta\": float, \"batch\": int, \"ms\": float, \"gflops\": float,\n"
+             "   \"queries_per_sec\": float, \"sgemm_fraction\": float, \"iters_mean\": float,\n"
+             "   \"not_converged\": int}\n",
     .runtime_errors = "data, library",
     .examples = "hamdeq bench --perf\n"
                 "hamdeq bench --perf --layers-list 784,512,10 --perf-cases fwd_b1,fwd_b64 --json\n"
-                "hamdeq bench --perf --variants ham-eo-deq --modes early --epoch-reps 5\n",
+                "hamdeq bench --perf --variants ham-eo-deq --modes early --epoch-reps 5\n"
+                "hamdeq bench --perf --perf-cases mhn_retrieve --json\n",
 };
 
 static int parse_mask(unsigned *mask, const char *flag, const char *list,
@@ -632,12 +651,11 @@ int cmd_bench_perf(int argc, char **argv)
         cli_data_free(&data);
         return rc;
     }
-    cli_set_threads(a.threads);
-
-    /* the machine */
+    /* the machine, all of it: before --threads, which may hold the BLAS to fewer cores */
     machine_t mc;
     mc.sgemm_gflops = measure_sgemm();
     mc.sigmoid_ns = perf_sigmoid_ns();
+    cli_set_threads(a.threads);
     char cpu[256], blas[256] = "BLAS";
     cpu_model(cpu, sizeof cpu);
 #ifdef HAMDEQ_HAVE_OPENBLAS_SET_NUM_THREADS
@@ -649,9 +667,9 @@ int cmd_bench_perf(int argc, char **argv)
             model_cases ? a.data : mhn_data);
     fprintf(info, "machine: %s, %ld CPUs online; %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), blas);
     fprintf(info,
-            "sgemm %d^3: %.1f GFLOP/s (best of 5 after a warm-up); shifted sigmoid with the "
-            "vectorised exp: %.3f ns per value\n",
-            PERF_SGEMM_N, mc.sgemm_gflops, mc.sigmoid_ns);
+            "sgemm %d^3: %.1f GFLOP/s (the BLAS's own threads, best of 5 after a warm-up); "
+            "shifted sigmoid with the vectorised exp on %d cores at once: %.3f ns per value\n",
+            PERF_SGEMM_N, mc.sgemm_gflops, perf_cores(), mc.sigmoid_ns);
     fprintf(info,
             "forward: the first 1 / %d test images, median of up to %s timed solves after a "
             "warm-up; epoch: batch %d, median of up to %lld epochs after a 2-step warm-up; "
@@ -684,8 +702,8 @@ int cmd_bench_perf(int argc, char **argv)
         }
         fprintf(info,
                 "%s: %.0f flops per sample and operator evaluation (4P), %.0f per input drive "
-                "(2D); read bandwidth %.1f GB/s (free blocks, %.0f KB), %.1f GB/s (input block), "
-                "%.1f GB/s (optimiser state)%s",
+                "(2D); read bandwidth (all cores) %.1f GB/s (free blocks, %.0f KB), %.1f GB/s (input "
+                "block), %.1f GB/s (optimiser state)%s",
                 layers[m], 4.0 * cost.P, 2.0 * cost.D, bw_pass, cost.pass_bytes / 2 / 1024,
                 bw_input, bw_params, data.train ? "; " : "\n");
         if (data.train)

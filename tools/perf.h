@@ -28,12 +28,18 @@ int perf_mhn_run(perf_mhn_t *mhn, double sgemm_gflops, double budget_s, int json
 
 void perf_mhn_free(perf_mhn_t *mhn);
 
+/* The online cores (at least 1): the measurements below use one thread on each. */
+int perf_cores(void);
+
 /* Nanoseconds per value of the paper's shifted sigmoid as the library computes it (its
- * vectorised exp), timed through a solver on a cache-resident layer (best of 5); 0 when
- * it could not be measured. */
+ * vectorised exp), timed through a solver on a cache-resident layer (best of 5) on every
+ * core at once: the wall time per value of all cores together (one core's time over the
+ * number of cores when they do not slow each other down); 0 when it could not be
+ * measured. */
 double perf_sigmoid_ns(void);
 
-/* Single-thread read bandwidth in GB/s for a working set of `bytes` (best of 5). */
+/* Read bandwidth in GB/s for a working set of `bytes` split over every core, each reading
+ * its share at the same time: the sum of the cores' rates (best of 5 each); 0 on failure. */
 double perf_read_gbs(size_t bytes);
 
 #endif /* HAMDEQ_TOOLS_PERF_H */

@@ -47,39 +47,14 @@ elif [ -d ../shared/data/mnist10k ]; then
 else
     data=/usr/share/datasets/fashion-mnist
 fi
-if ! [ "$rounds" -ge 3 ] 2>/dev/null; then
-    echo "$0: ROUNDS must be an integer >= 3, got '$rounds'" >&2
-    exit 2
-fi
-
-for f in "$hamdeq" "$peer" "$python"; do
-    if [ ! -e "$f" ]; then
-        echo "$0: $f not found (build the tool: meson setup build && ninja -C build; set" \
-             "HAMDEQ, PEER or PYTHON)" >&2
-        exit 2
-    fi
-done
-if [ -n "${OUT:-}" ]; then
-    out=$OUT
-    mkdir -p "$out"
-else
-    out=$(mktemp -d)
-    trap 'rm -rf "$out"' EXIT
-fi
+# shellcheck source=SCRIPTDIR/common.sh
+source bench/common.sh "$hamdeq" "$peer" "$python"
 vlist=$(echo $variants | tr ' ' ',')
-threads_args=()
-if [ -n "${THREADS:-}" ]; then
-    if "$hamdeq" bench --perf --help 2>&1 | grep -q -- '--threads'; then
-        threads_args=(--threads "$THREADS")
-    else
-        echo "$0: THREADS=$THREADS ignored: this hamdeq has no --threads" >&2
-    fi
-fi
 
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 echo "data: $data; layers: $layers; variants: $vlist; rounds: $rounds;" \
      "hamdeq ${threads_args[*]:-(default threads)}"
-echo "started $(date -u +%FT%TZ); load: $(uptime | sed 's/.*load average/load average/')"
+echo "started $(date -u +%FT%TZ); $(load)"
 
 for r in $(seq 1 "$rounds"); do
     for v in $variants; do
@@ -104,7 +79,7 @@ if [ "$acc_epochs" -gt 0 ]; then
     "$hamdeq" bench --json --quiet --data "$data" --layers "$layers" --variants "$vlist" \
         --epochs "$acc_epochs" --tol 1e-4 > "$out/acc-early.json"
 fi
-echo "finished $(date -u +%FT%TZ); load: $(uptime | sed 's/.*load average/load average/')"
+echo "finished $(date -u +%FT%TZ); $(load)"
 
 "$python" - "$out" "$layers" "$rounds" "$acc_epochs" $variants <<'EOF'
 import json, os, re, statistics, sys
@@ -202,6 +177,12 @@ if acc_epochs > 0:
         print("| %s | %.2f%% | %.2f%% | %+.2f |" % (v, 100 * af, 100 * ae, d))
         verdicts.append((v, "early-stop accuracy within 0.5 point", abs(d) <= 0.5))
 
+over = sorted({v for r in floor for (c, v, f), x in r.items() if x > 100.0})
+if over:
+    print()
+    print("Note: %% floor above 100%% (%s): a floor longer than the case itself means the "
+          "machine's rates were measured slower than the case ran, i.e. the machine was busy "
+          "while they were measured; those floors say nothing." % ", ".join(over))
 print()
 print("Targets (issue 11; the median ratio decides):")
 print()

@@ -36,33 +36,12 @@ queries=${QUERIES:-0}
 batch=${BATCH:-1024}
 rounds=${ROUNDS:-3}
 peer_threads=${PEER_THREADS:-1,2}
-if ! [ "$rounds" -ge 3 ] 2>/dev/null; then
-    echo "$0: ROUNDS must be an integer >= 3, got '$rounds'" >&2
-    exit 2
-fi
-for f in "$hamdeq" "$python"; do
-    if [ ! -e "$f" ]; then
-        echo "$0: $f not found (build the tool: meson setup build && ninja -C build)" >&2
-        exit 2
-    fi
-done
-if [ -n "${OUT:-}" ]; then
-    out=$OUT
-    mkdir -p "$out"
-else
-    out=$(mktemp -d)
-    trap 'rm -rf "$out"' EXIT
-fi
+# shellcheck source=SCRIPTDIR/common.sh
+source bench/common.sh "$hamdeq" "$python"
 ours_args=(--perf-cases mhn_retrieve --data "$data" --mhn-batch "$batch" --json --budget 0)
 [ "$patterns" -gt 0 ] && ours_args+=(--mhn-patterns "$patterns")
 [ "$queries" -gt 0 ] && ours_args+=(--mhn-queries "$queries")
-if [ -n "${THREADS:-}" ]; then
-    if "$hamdeq" bench --perf --help 2>&1 | grep -q -- '--threads'; then
-        ours_args+=(--threads "$THREADS")
-    else
-        echo "$0: THREADS=$THREADS ignored: this hamdeq has no --threads" >&2
-    fi
-fi
+ours_args+=(${threads_args[@]+"${threads_args[@]}"})
 
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 echo "data: $data; patterns: ${patterns/#0/all}; queries: ${queries/#0/all}; batch: $batch;" \
@@ -70,7 +49,7 @@ echo "data: $data; patterns: ${patterns/#0/all}; queries: ${queries/#0/all}; bat
 echo "hamdeq bench --perf ${ours_args[*]}"
 echo "$python bench/mhn_retrieve_torch.py --data $data --patterns $patterns --queries" \
      "$queries --batch $batch --threads $peer_threads --budget 0"
-echo "started $(date -u +%FT%TZ); load: $(uptime | sed 's/.*load average/load average/')"
+echo "started $(date -u +%FT%TZ); $(load)"
 for r in $(seq 1 "$rounds"); do
     echo "round $r: PyTorch" >&2
     "$python" bench/mhn_retrieve_torch.py --data "$data" --patterns "$patterns" \
@@ -79,7 +58,7 @@ for r in $(seq 1 "$rounds"); do
     echo "round $r: libhamdeq" >&2
     "$hamdeq" bench --perf "${ours_args[@]}" > "$out/ours-$r.json" 2> "$out/ours-$r.log"
 done
-echo "finished $(date -u +%FT%TZ); load: $(uptime | sed 's/.*load average/load average/')"
+echo "finished $(date -u +%FT%TZ); $(load)"
 grep -h "beta_s" "$out/ours-1.log" "$out/peer-1.log" | sed 's/^/  /'
 
 "$python" - "$out" "$rounds" "$hamdeq" <<'EOF'

@@ -32,14 +32,15 @@ void perf_mhn_free(perf_mhn_t *mhn);
 int perf_cores(void);
 
 /* Nanoseconds per value of the paper's shifted sigmoid as the library computes it (its
- * vectorised exp), timed through a solver on a cache-resident layer (best of 5) on every
- * core at once: the wall time per value of all cores together (one core's time over the
- * number of cores when they do not slow each other down); 0 when it could not be
- * measured. */
+ * vectorised exp), timed through a solver on a cache-resident layer (best of 25 short
+ * windows) on every core at once: the wall time per value of all cores together (one
+ * core's time over the number of cores when they do not slow each other down); 0 when
+ * it could not be measured. */
 double perf_sigmoid_ns(void);
 
 /* Read bandwidth in GB/s for a working set of `bytes` split over every core, each reading
- * its share at the same time: the sum of the cores' rates (best of 5 each); 0 on failure. */
+ * its share at the same time: the sum of the cores' rates (best of 25 short windows each);
+ * 0 on failure. */
 double perf_read_gbs(size_t bytes);
 
 #endif /* HAMDEQ_TOOLS_PERF_H */

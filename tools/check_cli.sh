@@ -235,11 +235,11 @@ import json, sys
 objs = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
 assert len(objs) == 2 and objs[0]["case"] == "fwd_b1", objs
 o = objs[1]
-keys = ["case", "patterns", "queries", "dim", "beta", "batch", "ms", "gflops",
+keys = ["case", "patterns", "queries", "dim", "beta", "batch", "solver", "ms", "gflops",
         "queries_per_sec", "sgemm_fraction", "iters_mean", "not_converged"]
 assert list(o) == keys, o
 assert o["case"] == "mhn_retrieve" and (o["patterns"], o["queries"], o["dim"]) == (64, 24, 784), o
-assert o["batch"] == 10 and o["not_converged"] == 0 and 1.0 <= o["iters_mean"] <= 200.0, o
+assert o["batch"] == 10 and o["solver"] == "picard" and o["not_converged"] == 0 and 1.0 <= o["iters_mean"] <= 200.0, o
 for k in ("beta", "ms", "gflops", "queries_per_sec", "sgemm_fraction"):
     assert type(o[k]) is float and o[k] > 0, (k, o)
 # the figures are one another's: queries / time, 4 K d flops per evaluation
@@ -254,6 +254,10 @@ grep -q "^mhn_retrieve  *20  *5 " "$tmp/out" || fail "bench --perf mhn_retrieve 
 expect 2 "fewer than asked" bench --perf --data "$data" --perf-cases mhn_retrieve \
     --mhn-patterns 65
 expect 2 "mhn-batch" bench --perf --data "$data" --perf-cases mhn_retrieve --mhn-batch 0
+expect 2 "mhn-solver" bench --perf --data "$data" --perf-cases mhn_retrieve --mhn-solver foo
+expect 0 "" bench --perf --data "$data" --perf-cases mhn_retrieve --mhn-patterns 20 \
+    --mhn-queries 5 --mhn-solver anderson --budget 0 --json
+grep -q '"solver": "anderson"' "$tmp/out" || fail "bench --perf --mhn-solver: $(cat "$tmp/out")"
 expect 1 "mhn_retrieve" bench --perf --data "$tmp/empty" --perf-cases mhn_retrieve
 
 # train / eval / bench errors

@@ -77,6 +77,7 @@ typedef struct perf_args {
     const char *data, *layers_list, *cases, *modes;
     int64_t reps, epoch_reps, epoch_samples, threads;
     int64_t mhn_patterns, mhn_queries, mhn_batch;
+    int32_t mhn_solver;
     double budget;
     int json, perf;
 } perf_args_t;
@@ -381,8 +382,9 @@ static const cli_command_spec_t help = {
         "--perf-cases mhn_retrieve (not in the default list): a Modern Hopfield network storing\n"
         "the train split of --data (default for this case: " MHN_DEFAULT_DATA ")\n"
         "retrieves its t10k split: patterns and queries centred on the patterns' mean and\n"
-        "scaled to unit norm, beta = 2 beta_s, Picard on the even-odd operator from each\n"
-        "query to tolerance 1e-4 (at most 200 evaluations), --mhn-batch queries per solve;\n"
+        "scaled to unit norm, beta = 2 beta_s, Picard (--mhn-solver) on the even-odd operator\n"
+        "from each query to tolerance 1e-4 (at most 200 evaluations), --mhn-batch queries per\n"
+        "solve;\n"
         "queries per second, GFLOP/s (4 K d per query and evaluation) and their fraction of the\n"
         "sgemm rate, mean evaluations per query. The median of passes over all queries after\n"
         "a warm-up solve of one batch; passes repeat until --budget.\n",
@@ -392,7 +394,7 @@ static const cli_command_spec_t help = {
              "and the machine's measurements and each case's fractions go to stderr.\n"
              "mhn_retrieve's line has exactly these keys, in this order:\n"
              "  {\"case\": \"mhn_retrieve\", \"patterns\": int, \"queries\": int, \"dim\": int,\n"
-             "   \"beta\": float, \"batch\": int, \"ms\": float, \"gflops\": float,\n"
+             "   \"beta\": float, \"batch\": int, \"solver\": str, \"ms\": float, \"gflops\": float,\n"
              "   \"queries_per_sec\": float, \"sgemm_fraction\": float, \"iters_mean\": float,\n"
              "   \"not_converged\": int}\n",
     .runtime_errors = "data, library",
@@ -560,6 +562,7 @@ int cmd_bench_perf(int argc, char **argv)
     a.modes = "fixed,early";
     a.epoch_reps = 3;
     a.budget = 3.0;
+    a.mhn_solver = HAM_SOLVER_PICARD;
     cli_variant_list_t vars = {0};
     const cli_opt_t opts[] = {
         {.name = "perf", .type = CLI_OPT_FLAG, .dest = &a.perf,
@@ -598,6 +601,9 @@ int cmd_bench_perf(int argc, char **argv)
         {.name = "mhn-batch", .type = CLI_OPT_INT, .dest = &a.mhn_batch, .metavar = "B",
          .help = "mhn_retrieve: queries per solve (default: " CLI_STR(MHN_DEFAULT_BATCH) ")",
          .min = 1, .max = 1 << 20},
+        {.name = "mhn-solver", .type = CLI_OPT_SOLVER, .dest = &a.mhn_solver, .metavar = "NAME",
+         .help = "mhn_retrieve: picard (the update itself), anderson, broyden or newton "
+                 "(default: picard)"},
         cli_opt_threads(&a.threads),
         cli_opt_json(&a.json, "one JSON object per case on stdout"),
     };
@@ -644,7 +650,7 @@ int cmd_bench_perf(int argc, char **argv)
     perf_mhn_t *mhn = NULL; /* set up first: its errors, too, come before any output */
     if (!rc && ((cases >> CASE_MHN) & 1)) {
         perf_mhn_args_t ma = {mhn_data, a.mhn_patterns, a.mhn_queries,
-                              a.mhn_batch ? a.mhn_batch : MHN_DEFAULT_BATCH};
+                              a.mhn_batch ? a.mhn_batch : MHN_DEFAULT_BATCH, a.mhn_solver};
         rc = perf_mhn_setup(&mhn, &ma);
     }
     if (rc) {

@@ -10,10 +10,12 @@
 int cmd_bench_perf(int argc, char **argv);
 
 /* The mhn_retrieve case (perf_mhn.c): the first `patterns` train images of `data` (0: all)
- * stored, the first `queries` t10k images (0: all) retrieved, `batch` per solve. */
+ * stored, the first `queries` t10k images (0: all) retrieved, `batch` per solve, with
+ * `solver`. */
 typedef struct perf_mhn_args {
     const char *data;
     int64_t patterns, queries, batch;
+    int32_t solver; /* HAM_SOLVER_PICARD: the update itself */
 } perf_mhn_args_t;
 
 typedef struct perf_mhn perf_mhn_t;

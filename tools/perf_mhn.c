@@ -4,7 +4,8 @@
  * The patterns are the first K images of DIR's train split, the queries the first Q of its
  * t10k split, both centred on the stored images' mean image and scaled to unit norm
  * (docs/mhn.md); beta = 2 beta_s (ham_mhn_beta_s). Each query is solved from itself
- * (warm start) with Picard on the even-odd operator, v <- X softmax(beta X^T v), to the
+ * (warm start) on the even-odd operator, by default with Picard, which is the update
+ * v <- X softmax(beta X^T v) itself (--mhn-solver picks another solver), to the
  * relative tolerance 1e-4 (at most 200 evaluations), `batch` queries per solve so that
  * the hidden layer's workspace (4 x batch x K floats) stays bounded. A pass over all
  * queries is timed after a warm-up solve of one batch; passes repeat until `budget_s` is
@@ -165,7 +166,7 @@ int perf_mhn_setup(perf_mhn_t **out, const perf_mhn_args_t *a)
         rc = CLI_EXIT_RUNTIME;
         goto done;
     }
-    rc = mhn_solver_new(&m->sv, m->model, HAM_SOLVER_PICARD, MHN_TOL, MHN_MAX_ITER, 1);
+    rc = mhn_solver_new(&m->sv, m->model, a->solver, MHN_TOL, MHN_MAX_ITER, 1);
 done:
     free(mean);
     if (rc)
@@ -183,9 +184,9 @@ int perf_mhn_run(perf_mhn_t *m, double sgemm_gflops, double budget_s, int json)
     fprintf(info,
             "\nmhn_retrieve: %d patterns (%s/train), %d queries (t10k), %d values, centred on "
             "the patterns' mean and scaled to unit norm; beta_s %.6g (%.0f ms), beta %.6g "
-            "(%g beta_s); Picard, even-odd, tolerance %g (at most %d), %d queries per solve\n",
+            "(%g beta_s); %s, even-odd, tolerance %g (at most %d), %d queries per solve\n",
             (int)K, m->data, (int)Q, (int)d, m->beta_s, m->beta_s_ms, m->beta, MHN_BETA_FACTOR,
-            MHN_TOL, MHN_MAX_ITER, (int)batch);
+            ham_solver_kind_name(ham_solver_kind(m->sv)), MHN_TOL, MHN_MAX_ITER, (int)batch);
     fflush(info);
 
     /* warm-up: sizes the workspace, faults its pages in, wakes the BLAS threads */
@@ -211,10 +212,11 @@ int perf_mhn_run(perf_mhn_t *m, double sgemm_gflops, double budget_s, int json)
     if (json) {
         char b[40];
         printf("{\"case\": \"mhn_retrieve\", \"patterns\": %d, \"queries\": %d, \"dim\": %d, "
-               "\"beta\": %s, \"batch\": %d, \"ms\": %.3f, \"gflops\": %.3f, "
+               "\"beta\": %s, \"batch\": %d, \"solver\": \"%s\", \"ms\": %.3f, \"gflops\": %.3f, "
                "\"queries_per_sec\": %.3f, \"sgemm_fraction\": %.4f, \"iters_mean\": %.4f, "
                "\"not_converged\": %lld}\n",
-               (int)K, (int)Q, (int)d, cli_json_float(b, sizeof b, m->beta), (int)batch, p->ms,
+               (int)K, (int)Q, (int)d, cli_json_float(b, sizeof b, m->beta), (int)batch,
+               ham_solver_kind_name(ham_solver_kind(m->sv)), p->ms,
                gflops, qps, frac, iters, (long long)p->not_converged);
         fprintf(stderr, "mhn_retrieve: median of %d pass(es)\n", n);
     } else {

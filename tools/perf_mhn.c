@@ -10,7 +10,8 @@
  * the hidden layer's workspace (4 x batch x K floats) stays bounded. A pass over all
  * queries is timed after a warm-up solve of one batch; passes repeat until `budget_s` is
  * spent (at least one) and the median is kept. Flops: the two products per evaluation,
- * 4 K d per query and evaluation; the softmax is not counted. */
+ * 4 K d per query and evaluation (and per Jacobian product, Newton's); the softmax is not
+ * counted. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
 #define MHN_MAX_PASSES 100
 
 typedef struct pass {
-    double ms, evals;
+    double ms, evals, jvps;
     int64_t not_converged;
 } pass_t;
 
@@ -53,6 +54,7 @@ static int retrieve_pass(pass_t *p, ham_solver_t *sv, float *v, const float *q, 
             return CLI_EXIT_RUNTIME;
         }
         p->evals += (double)st.evaluations;
+        p->jvps += (double)st.jacobian_products;
         p->not_converged += st.samples - st.converged;
     }
     p->ms = cli_now_ms() - t0;
@@ -206,7 +208,7 @@ int perf_mhn_run(perf_mhn_t *m, double sgemm_gflops, double budget_s, int json)
         return rc;
     qsort(passes, (size_t)n, sizeof *passes, cmp_ms);
     const pass_t *p = &passes[(n - 1) / 2];
-    double flops = 4.0 * (double)K * d * p->evals;
+    double flops = 4.0 * (double)K * d * (p->evals + p->jvps);
     double gflops = flops / (p->ms * 1e6), frac = gflops / sgemm_gflops;
     double qps = Q / (p->ms * 1e-3), iters = p->evals / Q;
     if (json) {

@@ -627,7 +627,8 @@ int cmd_bench_perf(int argc, char **argv)
     if (!model_cases)
         n_models = 0; /* mhn_retrieve alone: no model, no data of the model cases */
 
-    cli_data_t data = {NULL, NULL};
+    cli_data_t data;
+    memset(&data, 0, sizeof data);
     if (model_cases && (rc = cli_data_load(&data, a.data, (cases >> CASE_TRAIN) & 1, 1)) != 0)
         return rc;
     for (int m = 0; m < n_models && !rc; m++) {

@@ -223,6 +223,41 @@ expect 2 "layers-list" bench --perf --data "$data" --layers-list 784,16,10:
 expect 2 "fewer than 64" bench --perf --data "$data" --perf-cases fwd_b64
 expect 2 "784 values" bench --perf --data "$data" --layers-list 100,16,10
 
+# bench --perf --perf-cases mhn_retrieve: one line with exactly its documented keys, after
+# the model cases' lines when both are asked for; the table; its usage errors
+expect 0 "" bench --perf --data "$data" --layers-list 784,16,10 --variants ham \
+    --modes early --perf-cases fwd_b1,mhn_retrieve --reps 1 --mhn-queries 24 --mhn-batch 10 \
+    --budget 0 --json
+"$python" - "$tmp/out" <<'PY' || fail "bench --perf mhn_retrieve JSON: $(cat "$tmp/out")"
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+assert len(objs) == 2 and objs[0]["case"] == "fwd_b1", objs
+o = objs[1]
+keys = ["case", "patterns", "queries", "dim", "beta", "batch", "solver", "ms", "gflops",
+        "queries_per_sec", "sgemm_fraction", "iters_mean", "not_converged"]
+assert list(o) == keys, o
+assert o["case"] == "mhn_retrieve" and (o["patterns"], o["queries"], o["dim"]) == (64, 24, 784), o
+assert o["batch"] == 10 and o["solver"] == "picard" and o["not_converged"] == 0 and 1.0 <= o["iters_mean"] <= 200.0, o
+for k in ("beta", "ms", "gflops", "queries_per_sec", "sgemm_fraction"):
+    assert type(o[k]) is float and o[k] > 0, (k, o)
+# the figures are one another's: queries / time, 4 K d flops per evaluation
+assert abs(o["queries_per_sec"] * o["ms"] / 1e3 - 24) < 0.01 * 24, o
+flops = 4.0 * 64 * 784 * o["iters_mean"] * 24
+assert abs(o["gflops"] * o["ms"] * 1e6 - flops) < 0.01 * flops, o
+PY
+grep -q "beta_s" "$tmp/err" || fail "bench --perf mhn_retrieve --json: no beta_s on stderr"
+expect 0 "" bench --perf --data "$data" --perf-cases mhn_retrieve --mhn-patterns 20 \
+    --mhn-queries 5 --budget 0
+grep -q "^mhn_retrieve  *20  *5 " "$tmp/out" || fail "bench --perf mhn_retrieve table: $(cat "$tmp/out")"
+expect 2 "fewer than asked" bench --perf --data "$data" --perf-cases mhn_retrieve \
+    --mhn-patterns 65
+expect 2 "mhn-batch" bench --perf --data "$data" --perf-cases mhn_retrieve --mhn-batch 0
+expect 2 "mhn-solver" bench --perf --data "$data" --perf-cases mhn_retrieve --mhn-solver foo
+expect 0 "" bench --perf --data "$data" --perf-cases mhn_retrieve --mhn-patterns 20 \
+    --mhn-queries 5 --mhn-solver anderson --budget 0 --json
+grep -q '"solver": "anderson"' "$tmp/out" || fail "bench --perf --mhn-solver: $(cat "$tmp/out")"
+expect 1 "mhn_retrieve" bench --perf --data "$tmp/empty" --perf-cases mhn_retrieve
+
 # train / eval / bench errors
 printf 'not a model' >"$tmp/garbage.model"
 head -c 100 "$tmp/m.model" >"$tmp/truncated.model"

@@ -8,7 +8,8 @@
  * model's matrix products the library did (the formula is in docs/performance.md and in
  * case_flops below), and are compared with the machine's sgemm rate, measured first with
  * a large square product through the same BLAS. Each case also gets a floor: the least
- * time its work can take on this machine (case_floor_ms). */
+ * time its work can take on this machine, all its cores counted (case_floor_ms). The
+ * mhn_retrieve case (perf_mhn.c) runs once, after the models. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,12 @@
 #define PERF_EPOCH_SAMPLES_BIG 640
 #define PERF_BIG_FLOPS 1e6
 
-enum { CASE_FWD_B1, CASE_FWD_B64, CASE_TRAIN, N_CASES };
-static const char *const case_names[N_CASES] = {"fwd_b1", "fwd_b64", "train_epoch"};
+/* The per-model cases, then mhn_retrieve (perf_mhn.c), which runs once, on its own data. */
+enum { CASE_FWD_B1, CASE_FWD_B64, CASE_TRAIN, N_MODEL_CASES, CASE_MHN = N_MODEL_CASES, N_CASES };
+static const char *const case_names[N_CASES] = {"fwd_b1", "fwd_b64", "train_epoch",
+                                                "mhn_retrieve"};
+#define MHN_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+#define MHN_DEFAULT_BATCH 1024
 
 /* Per-sample costs of one model, from its layer sizes (docs/performance.md). */
 typedef struct cost {
@@ -71,6 +76,8 @@ typedef struct machine {
 typedef struct perf_args {
     const char *data, *layers_list, *cases, *modes;
     int64_t reps, epoch_reps, epoch_samples, threads, blas_threads;
+    int64_t mhn_patterns, mhn_queries, mhn_batch;
+    int32_t mhn_solver;
     double budget;
     int json, perf;
 } perf_args_t;
@@ -154,7 +161,9 @@ static double grad_w0_flops(const float *x, int32_t rows, int32_t n0, int32_t n1
 }
 
 /* The floor: max(flops at the sgemm rate, weight bytes at the read bandwidth of their
- * working set) + activations (and Madam's exps) at the vectorised cost. Weights are read
+ * working set) + activations (and Madam's exps) at the vectorised cost, each rate that of
+ * all the machine's cores together (perf_kernels.c), as if every part of the work were
+ * split over them without loss. Weights are read
  * once per batched product: the free blocks twice per evaluation pass, the input block once
  * per solve (training: twice, drive and gradient); training also streams the optimiser
  * (parameter, gradient, second moment read, parameter and moment written: 20 bytes per
@@ -371,15 +380,32 @@ static const cli_command_spec_t help = {
         CLI_STR(PERF_SGEMM_N) "^3 product through the same BLAS), and each time with its floor: "
         "the flops at\n"
         "that rate or the weight bytes at the measured read bandwidth, whichever is longer,\n"
-        "plus the activations at the measured cost of a vectorised sigmoid.\n",
+        "plus the activations at the measured cost of a vectorised sigmoid, every rate that of\n"
+        "all the machine's cores at once.\n"
+        "\n"
+        "--perf-cases mhn_retrieve (not in the default list): a Modern Hopfield network storing\n"
+        "the train split of --data (default for this case: " MHN_DEFAULT_DATA ")\n"
+        "retrieves its t10k split: patterns and queries centred on the patterns' mean and\n"
+        "scaled to unit norm, beta = 2 beta_s, Picard (--mhn-solver) on the even-odd operator\n"
+        "from each query to tolerance 1e-4 (at most 200 evaluations), --mhn-batch queries per\n"
+        "solve;\n"
+        "queries per second, GFLOP/s (4 K d per query and evaluation) and their fraction of the\n"
+        "sgemm rate, mean evaluations per query. The median of passes over all queries after\n"
+        "a warm-up solve of one batch; passes repeat until --budget.\n",
     .notes = "With --json, stdout holds one line per case:\n"
              "  {\"case\": \"fwd_b1\"|\"fwd_b64\"|\"train_epoch\", \"variant\": str,\n"
              "   \"layers\": str, \"fixed_iters\": bool, \"ms\": float, \"gflops\": float}\n"
-             "and the machine's measurements and each case's fractions go to stderr.\n",
+             "and the machine's measurements and each case's fractions go to stderr.\n"
+             "mhn_retrieve's line has exactly these keys, in this order:\n"
+             "  {\"case\": \"mhn_retrieve\", \"patterns\": int, \"queries\": int, \"dim\": int,\n"
+             "   \"beta\": float, \"batch\": int, \"solver\": str, \"ms\": float, \"gflops\": float,\n"
+             "   \"queries_per_sec\": float, \"sgemm_fraction\": float, \"iters_mean\": float,\n"
+             "   \"not_converged\": int}\n",
     .runtime_errors = "data, library",
     .examples = "hamdeq bench --perf\n"
                 "hamdeq bench --perf --layers-list 784,512,10 --perf-cases fwd_b1,fwd_b64 --json\n"
-                "hamdeq bench --perf --variants ham-eo-deq --modes early --epoch-reps 5\n",
+                "hamdeq bench --perf --variants ham-eo-deq --modes early --epoch-reps 5\n"
+                "hamdeq bench --perf --perf-cases mhn_retrieve --json\n",
 };
 
 static int parse_mask(unsigned *mask, const char *flag, const char *list,
@@ -540,6 +566,7 @@ int cmd_bench_perf(int argc, char **argv)
     a.modes = "fixed,early";
     a.epoch_reps = 3;
     a.budget = 3.0;
+    a.mhn_solver = HAM_SOLVER_PICARD;
     cli_variant_list_t vars = {0};
     const cli_opt_t opts[] = {
         {.name = "perf", .type = CLI_OPT_FLAG, .dest = &a.perf,
@@ -553,7 +580,8 @@ int cmd_bench_perf(int argc, char **argv)
          .help = "models, ':'-separated layer lists (default: 784,512,10:784,1280,510,200,10)"},
         cli_opt_variants(&vars, "variants, comma-separated, or all (default: all)"),
         {.name = "perf-cases", .type = CLI_OPT_STRING, .dest = &a.cases, .metavar = "LIST",
-         .help = "cases: fwd_b1, fwd_b64, train_epoch (default: all three)"},
+         .help = "cases: fwd_b1, fwd_b64, train_epoch, mhn_retrieve (default: the first "
+                 "three)"},
         {.name = "modes", .type = CLI_OPT_STRING, .dest = &a.modes, .metavar = "LIST",
          .help = "fixed (exactly 40/8 iterations), early (tolerance 1e-4) (default: both)"},
         {.name = "reps", .type = CLI_OPT_INT, .dest = &a.reps, .metavar = "N",
@@ -568,6 +596,18 @@ int cmd_bench_perf(int argc, char **argv)
         {.name = "budget", .type = CLI_OPT_DOUBLE, .dest = &a.budget, .metavar = "SEC",
          .help = "stop repeating a case once its timed runs took this long (default: 3)",
          .min = 0.0, .max = 1e6},
+        {.name = "mhn-patterns", .type = CLI_OPT_INT, .dest = &a.mhn_patterns, .metavar = "K",
+         .help = "mhn_retrieve: patterns, the first K train images (default: all)", .min = 1,
+         .max = INT32_MAX},
+        {.name = "mhn-queries", .type = CLI_OPT_INT, .dest = &a.mhn_queries, .metavar = "Q",
+         .help = "mhn_retrieve: queries, the first Q t10k images (default: all)", .min = 1,
+         .max = INT32_MAX},
+        {.name = "mhn-batch", .type = CLI_OPT_INT, .dest = &a.mhn_batch, .metavar = "B",
+         .help = "mhn_retrieve: queries per solve (default: " CLI_STR(MHN_DEFAULT_BATCH) ")",
+         .min = 1, .max = 1 << 20},
+        {.name = "mhn-solver", .type = CLI_OPT_SOLVER, .dest = &a.mhn_solver, .metavar = "NAME",
+         .help = "mhn_retrieve: picard (the update itself), anderson, broyden or newton "
+                 "(default: picard)"},
         cli_opt_threads(&a.threads),
         cli_opt_blas_threads(&a.blas_threads),
         cli_opt_json(&a.json, "one JSON object per case on stdout"),
@@ -585,11 +625,16 @@ int cmd_bench_perf(int argc, char **argv)
     int n_models = parse_models(specs, layers, a.layers_list);
     if (n_models < 0)
         return CLI_EXIT_USAGE;
+    const int model_cases = (cases & ((1u << N_MODEL_CASES) - 1)) != 0;
+    const char *mhn_data = a.data ? a.data : MHN_DEFAULT_DATA;
     if (!a.data)
         a.data = default_data_dir();
+    if (!model_cases)
+        n_models = 0; /* mhn_retrieve alone: no model, no data of the model cases */
 
     cli_data_t data;
-    if ((rc = cli_data_load(&data, a.data, (cases >> CASE_TRAIN) & 1, 1)) != 0)
+    memset(&data, 0, sizeof data);
+    if (model_cases && (rc = cli_data_load(&data, a.data, (cases >> CASE_TRAIN) & 1, 1)) != 0)
         return rc;
     for (int m = 0; m < n_models && !rc; m++) {
         const cli_model_spec_t *s = &specs[m];
@@ -599,7 +644,7 @@ int cmd_bench_perf(int argc, char **argv)
             rc = cli_data_fits(data.train, a.data, "train", n_in, n_out);
     }
     const int64_t n_test = ham_dataset_count(data.test);
-    if (!rc && ((cases >> CASE_FWD_B64) & 1) && n_test < PERF_BATCH) {
+    if (!rc && model_cases && ((cases >> CASE_FWD_B64) & 1) && n_test < PERF_BATCH) {
         cli_error("%s: the test split holds fewer than %d samples (fwd_b64)", a.data,
                   PERF_BATCH);
         rc = CLI_EXIT_USAGE;
@@ -608,17 +653,23 @@ int cmd_bench_perf(int argc, char **argv)
         cli_error("%s: the train split holds fewer than %d samples", a.data, PERF_BATCH);
         rc = CLI_EXIT_USAGE;
     }
+    perf_mhn_t *mhn = NULL; /* set up first: its errors, too, come before any output */
+    if (!rc && ((cases >> CASE_MHN) & 1)) {
+        perf_mhn_args_t ma = {mhn_data, a.mhn_patterns, a.mhn_queries,
+                              a.mhn_batch ? a.mhn_batch : MHN_DEFAULT_BATCH, a.mhn_solver};
+        rc = perf_mhn_setup(&mhn, &ma);
+    }
     if (rc) {
         cli_data_free(&data);
         return rc;
     }
-    cli_set_threads(a.threads);
-    cli_set_blas_threads(a.blas_threads);
-
-    /* the machine */
+    /* the machine, all of it: before --blas-threads, which may hold the BLAS to fewer
+     * cores */
     machine_t mc;
     mc.sgemm_gflops = measure_sgemm();
     mc.sigmoid_ns = perf_sigmoid_ns();
+    cli_set_threads(a.threads);
+    cli_set_blas_threads(a.blas_threads);
     char cpu[256], blas[256] = "BLAS";
     cpu_model(cpu, sizeof cpu);
 #ifdef HAMDEQ_HAVE_OPENBLAS_SET_NUM_THREADS
@@ -626,12 +677,13 @@ int cmd_bench_perf(int argc, char **argv)
              openblas_get_corename(), openblas_get_num_threads());
 #endif
     FILE *info = a.json ? stderr : stdout;
-    fprintf(info, "hamdeq %s: bench --perf on %s\n", ham_version_string(), a.data);
+    fprintf(info, "hamdeq %s: bench --perf on %s\n", ham_version_string(),
+            model_cases ? a.data : mhn_data);
     fprintf(info, "machine: %s, %ld CPUs online; %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), blas);
     fprintf(info,
-            "sgemm %d^3: %.1f GFLOP/s (best of 5 after a warm-up); shifted sigmoid with the "
-            "vectorised exp: %.3f ns per value\n",
-            PERF_SGEMM_N, mc.sgemm_gflops, mc.sigmoid_ns);
+            "sgemm %d^3: %.1f GFLOP/s (the BLAS's own threads, best of 5 after a warm-up); "
+            "shifted sigmoid with the vectorised exp on %d cores at once: %.3f ns per value\n",
+            PERF_SGEMM_N, mc.sgemm_gflops, perf_cores(), mc.sigmoid_ns);
     fprintf(info,
             "forward: the first 1 / %d test images, median of up to %s timed solves after a "
             "warm-up; epoch: batch %d, median of up to %lld epochs after a 2-step warm-up; "
@@ -664,8 +716,8 @@ int cmd_bench_perf(int argc, char **argv)
         }
         fprintf(info,
                 "%s: %.0f flops per sample and operator evaluation (4P), %.0f per input drive "
-                "(2D); read bandwidth %.1f GB/s (free blocks, %.0f KB), %.1f GB/s (input block), "
-                "%.1f GB/s (optimiser state)%s",
+                "(2D); read bandwidth (all cores) %.1f GB/s (free blocks, %.0f KB), %.1f GB/s (input "
+                "block), %.1f GB/s (optimiser state)%s",
                 layers[m], 4.0 * cost.P, 2.0 * cost.D, bw_pass, cost.pass_bytes / 2 / 1024,
                 bw_input, bw_params, data.train ? "; " : "\n");
         if (data.train)
@@ -688,7 +740,7 @@ int cmd_bench_perf(int argc, char **argv)
             cli_error("%s: cannot read the test images", a.data);
             rc = CLI_EXIT_RUNTIME;
         }
-        for (int c = 0; c < N_CASES && !rc; c++) {
+        for (int c = 0; c < N_MODEL_CASES && !rc; c++) {
             if (!((cases >> c) & 1))
                 continue;
             for (int vi = 0; vi < vars.n && !rc; vi++) {
@@ -726,7 +778,10 @@ int cmd_bench_perf(int argc, char **argv)
         if (!a.json)
             printf("\n");
     }
-    if (!rc && !a.json)
+    if (!rc && mhn)
+        rc = perf_mhn_run(mhn, mc.sgemm_gflops, a.budget, a.json);
+    perf_mhn_free(mhn);
+    if (!rc && !a.json && model_cases)
         printf("iters: mean forward operator evaluations per sample; %% sgemm: GFLOP/s over "
                "the sgemm rate; %% floor: the floor over the time (100%% = as fast as this "
                "machine allows).\n");

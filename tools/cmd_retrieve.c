@@ -87,23 +87,6 @@ static int parse_numbers(double *out, const char *flag, const char *list, double
     return n;
 }
 
-/* Centres rows of `count x d` pixels with the mean image and scales them to unit norm. */
-static void normalise(float *out, const float *pix, int32_t count, int32_t d, const double *mean)
-{
-    for (int32_t k = 0; k < count; k++) {
-        const float *p = pix + (size_t)k * d;
-        float *o = out + (size_t)k * d;
-        double nrm = 0.0;
-        for (int32_t i = 0; i < d; i++) {
-            double t = p[i] - mean[i];
-            nrm += t * t;
-        }
-        double inv = nrm > 0.0 ? 1.0 / sqrt(nrm) : 0.0;
-        for (int32_t i = 0; i < d; i++)
-            o[i] = (float)((p[i] - mean[i]) * inv);
-    }
-}
-
 static int finite_row(const float *v, int32_t d)
 {
     for (int32_t i = 0; i < d; i++)
@@ -332,13 +315,8 @@ int cmd_retrieve(int argc, char **argv)
     int plotted = 0;
     for (int ik = 0; ik < n_K; ik++) {
         const int32_t K = (int32_t)Ks[ik];
-        for (int32_t i = 0; i < d; i++) {
-            double s = 0.0;
-            for (int32_t mu = 0; mu < K; mu++)
-                s += pix[(size_t)mu * d + i];
-            mean[i] = s / K;
-        }
-        normalise(X, pix, K, d, mean);
+        mhn_mean_image(mean, pix, K, d);
+        mhn_normalise(X, pix, K, d, mean);
         double scale = 0.0; /* mean norm of the centred images, to draw states as pixels */
         for (int32_t mu = 0; mu < K; mu++) {
             double nrm = 0.0;
@@ -363,7 +341,7 @@ int cmd_retrieve(int argc, char **argv)
                     qp[i] += (float)(a.noise * mhn_gaussian(&rng));
             }
         }
-        normalise(q, qpix, Q, d, mean);
+        mhn_normalise(q, qpix, Q, d, mean);
         for (int32_t j = 0; j < Q; j++)
             query_ok += nearest(X, K, d, q + (size_t)j * d, NULL, 0) == want[j];
         double beta_s;

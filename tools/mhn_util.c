@@ -49,3 +49,30 @@ int mhn_solver_new(ham_solver_t **solver, const ham_model_t *model, int32_t kind
     *solver = NULL;
     return CLI_EXIT_RUNTIME;
 }
+
+void mhn_mean_image(double *mean, const float *pix, int32_t count, int32_t d)
+{
+    for (int32_t i = 0; i < d; i++)
+        mean[i] = 0.0;
+    for (int32_t k = 0; k < count; k++)
+        for (int32_t i = 0; i < d; i++)
+            mean[i] += pix[(size_t)k * d + i];
+    for (int32_t i = 0; i < d; i++)
+        mean[i] /= count;
+}
+
+void mhn_normalise(float *out, const float *pix, int32_t count, int32_t d, const double *mean)
+{
+    for (int32_t k = 0; k < count; k++) {
+        const float *p = pix + (size_t)k * d;
+        float *o = out + (size_t)k * d;
+        double nrm = 0.0;
+        for (int32_t i = 0; i < d; i++) {
+            double t = p[i] - mean[i];
+            nrm += t * t;
+        }
+        double inv = nrm > 0.0 ? 1.0 / sqrt(nrm) : 0.0;
+        for (int32_t i = 0; i < d; i++)
+            o[i] = (float)((p[i] - mean[i]) * inv);
+    }
+}

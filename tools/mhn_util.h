@@ -23,4 +23,12 @@ double mhn_gaussian(mhn_rng_t *r); /* standard normal (Box-Muller) */
 int mhn_solver_new(ham_solver_t **solver, const ham_model_t *model, int32_t kind, double tol,
                    int64_t max_iter, int warm_start);
 
+/* mean (d doubles) = the mean of `count` images of d pixels. */
+void mhn_mean_image(double *mean, const float *pix, int32_t count, int32_t d);
+
+/* Centres `count x d` pixels on `mean` and scales each row to unit norm (docs/mhn.md: the
+ * patterns' and queries' normalisation; a row equal to the mean becomes 0). out may be
+ * pix. */
+void mhn_normalise(float *out, const float *pix, int32_t count, int32_t d, const double *mean);
+
 #endif /* HAMDEQ_TOOLS_MHN_UTIL_H */

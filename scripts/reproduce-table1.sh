@@ -15,7 +15,7 @@
 #   FASHION_DIR     default: /usr/share/datasets/fashion-mnist
 #   MNIST_EPOCHS    default: 10 (the paper's)
 #   FASHION_EPOCHS  default: 3
-#   THREADS         BLAS threads (default: the BLAS's own)
+#   THREADS         BLAS threads, --blas-threads (default: the BLAS's own)
 #   OUT             the report (default: docs/results.md); the plots go next to it
 # The report states the exact invocation (with any of these set) and the commands it ran.
 # Runtime on 2 cores: about 10 minutes with the defaults (docs/results.md, "Runtime").
@@ -69,7 +69,7 @@ if [ ! -x "$hamdeq" ]; then
 fi
 threads=()
 if [ -n "${THREADS:-}" ]; then
-    threads=(--threads "$THREADS")
+    threads=(--blas-threads "$THREADS")
 fi
 mkdir -p "$outdir"
 tmp=$(mktemp -d)

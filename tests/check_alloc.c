@@ -88,11 +88,47 @@ START_TEST(test_second_solve_allocates_nothing)
 }
 END_TEST
 
+/* _i: solver kind. Split over 3 threads (HAM_OPT_THREADS): once the pool and the chunks'
+ * workspaces exist, solves of the same or smaller batches allocate nothing on any
+ * thread. The counter is not atomic: allocations only happen in the first solve here. */
+START_TEST(test_split_solve_allocates_nothing)
+{
+    const int32_t sizes[4] = {20, 40, 24, 6};
+    enum { B = 50 };
+    int32_t kind = kinds[_i];
+    ham_model_t *m = tu_model_new(4, sizes, HAM_MODEL_CLAMPED_INPUT, 7, 0.6);
+    float *x = tu_floats((size_t)B * sizes[0]);
+    for (size_t i = 0; i < (size_t)B * sizes[0]; i++)
+        x[i] = (float)((i * 7919) % 101) / 101.0f;
+    int32_t dim = tu_dim(m, HAM_OPERATOR_EVEN_ODD);
+    float *state = tu_floats((size_t)B * dim);
+    ham_solver_t *sv;
+    TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, kind));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_THREADS, 3));
+    TU_OK(ham_solver_set_option(sv, HAM_OPT_NEWTON_MAX_DIM, 4));
+    TU_OK(ham_solver_solve(sv, state, B, x)); /* starts the workers, sizes the chunks */
+
+    long before = allocations;
+    int rc1 = ham_solver_solve(sv, state, B, x);
+    int rc2 = ham_solver_solve(sv, state, B - 2, x);
+    long after = allocations;
+    ck_assert_int_eq(rc1, HAM_OK);
+    ck_assert_int_eq(rc2, HAM_OK);
+    ck_assert_msg(after == before, "%s: %ld allocations in two split solves",
+                  ham_solver_kind_name(kind), after - before);
+    ham_solver_free(sv);
+    free(state);
+    free(x);
+    ham_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("alloc");
     TCase *tc = tu_tcase("alloc");
     tcase_add_loop_test(tc, test_second_solve_allocates_nothing, 0, TU_N_LAYERED * 8);
+    tcase_add_loop_test(tc, test_split_solve_allocates_nothing, 0, 4);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

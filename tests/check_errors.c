@@ -387,7 +387,7 @@ START_TEST(test_solver_options)
     TU_OK(ham_solver_new(&sv, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD));
     double v, def, lo, hi;
     /* every option has bounds and a default the solver starts with */
-    for (int32_t o = HAM_OPT_TOL; o <= HAM_OPT_STABILITY_CHECK; o++) {
+    for (int32_t o = HAM_OPT_TOL; o <= HAM_OPT_THREADS; o++) {
         TU_OK(ham_solver_option_info(&def, &lo, &hi, o));
         TU_OK(ham_solver_get_option(&v, sv, o));
         ck_assert_msg(v == def && lo <= def && def <= hi, "option %d: value %g default %g [%g, %g]",
@@ -396,7 +396,7 @@ START_TEST(test_solver_options)
         TU_RC(HAM_ERR_INVALID, ham_solver_set_option(sv, o, NAN));
     }
     TU_OK(ham_solver_option_info(NULL, NULL, NULL, HAM_OPT_TOL));
-    const int32_t unknown[] = {-1, HAM_OPT_STABILITY_CHECK + 1, 1000};
+    const int32_t unknown[] = {-1, HAM_OPT_THREADS + 1, 1000};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         TU_RC(HAM_ERR_UNKNOWN_OPTION, ham_solver_set_option(sv, unknown[i], 1.0));
         TU_RC(HAM_ERR_UNKNOWN_OPTION, ham_solver_get_option(&v, sv, unknown[i]));

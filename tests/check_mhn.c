@@ -364,14 +364,14 @@ static void minima_at(ham_mhn_minima_t *res, float *minima, int32_t cap, int32_t
     TU_OK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 3000));
     int calls = 0;
     TU_OK(ham_solver_set_callback(sv, count_calls, &calls));
-    double before[HAM_OPT_STABILITY_CHECK + 1], after;
-    for (int32_t o = 0; o <= HAM_OPT_STABILITY_CHECK; o++)
+    double before[HAM_OPT_THREADS + 1], after;
+    for (int32_t o = 0; o <= HAM_OPT_THREADS; o++)
         TU_OK(ham_solver_get_option(&before[o], sv, o));
     memset(res, 0, sizeof *res);
     res->size = sizeof *res;
     TU_OK(ham_mhn_find_minima(res, minima, cap, assign, sv, S, count, 1e-2));
     /* the caller's solver is left alone: options, results (none yet), callback */
-    for (int32_t o = 0; o <= HAM_OPT_STABILITY_CHECK; o++) {
+    for (int32_t o = 0; o <= HAM_OPT_THREADS; o++) {
         TU_OK(ham_solver_get_option(&after, sv, o));
         ck_assert_msg(after == before[o], "option %d changed from %g to %g", (int)o,
                       before[o], after);

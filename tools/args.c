@@ -325,7 +325,19 @@ void cli_print_help(const cli_command_spec_t *spec, const cli_opt_t *opts, size_
     }
 }
 
+static int64_t sample_threads;
+
 void cli_set_threads(int64_t threads)
+{
+    sample_threads = threads;
+}
+
+double cli_threads(void)
+{
+    return (double)sample_threads;
+}
+
+void cli_set_blas_threads(int64_t threads)
 {
     if (threads <= 0)
         return;
@@ -336,7 +348,7 @@ void cli_set_threads(int64_t threads)
     snprintf(buf, sizeof buf, "%d", (int)threads);
     setenv("OPENBLAS_NUM_THREADS", buf, 1);
     setenv("OMP_NUM_THREADS", buf, 1);
-    cli_note("this BLAS has no openblas_set_num_threads(); --threads only sets "
+    cli_note("this BLAS has no openblas_set_num_threads(); --blas-threads only sets "
              "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS, which a BLAS may read only at start-up");
 #endif
 }

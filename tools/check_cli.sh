@@ -29,6 +29,8 @@ expect 2 "unknown option" --bogus
 expect 2 "unknown option" solve --bogus
 expect 2 "needs a value" solve --layers
 expect 2 "needs 2 to" solve --layers 784
+expect 2 "--threads must be in \\[0, 256\\], got 257" solve --threads 257
+expect 2 "--threads must be in \\[0, 256\\], got -1" train --threads -1
 expect 2 "not a comma-separated" solve --layers 784,,10
 expect 2 "not an integer" solve --layers 784,abc,10
 expect 2 "not an integer" solve --layers 784,-5,10
@@ -109,7 +111,7 @@ assert len(seen) == 8
 PY
 
 expect 0 "" solve --layers 16,12,8 --batch 4 --lagrangian shifted-sigmoid,tanh,softmax --beta 2 \
-    --operators even-odd --solvers anderson,newton --threads 1 --repeat 2
+    --operators even-odd --solvers anderson,newton --threads 1 --blas-threads 1 --repeat 2
 grep -q "even-odd  newton" "$tmp/out" || fail "table lacks the even-odd newton row: $(cat "$tmp/out")"
 
 # ---- train / eval / bench on a tiny synthetic IDX dataset (64 train, 40 test samples)
@@ -134,7 +136,7 @@ def write(split, n, gz):
 write("train", 64, True)
 write("t10k", 40, False)
 PY
-tiny=(--data "$data" --layers 784,16,10 --batch 16 --epochs 1 --threads 1 --eval-batch 16)
+tiny=(--data "$data" --layers 784,16,10 --batch 16 --epochs 1 --threads 1 --blas-threads 1 --eval-batch 16)
 
 expect 0 "" train --help
 grep -q -- "--variant" "$tmp/out" || fail "train --help does not list --variant"
@@ -143,7 +145,7 @@ expect 0 "" bench --help
 
 expect 0 "" train "${tiny[@]}" --save "$tmp/m.model" --json
 cp "$tmp/out" "$tmp/train.json"
-expect 0 "" eval --model "$tmp/m.model" --data "$data" --batch 16 --threads 1 --json --plot "$tmp/eval.svg"
+expect 0 "" eval --model "$tmp/m.model" --data "$data" --batch 16 --threads 1 --blas-threads 1 --json --plot "$tmp/eval.svg"
 cp "$tmp/out" "$tmp/eval.json"
 "$python" - "$tmp/train.json" "$tmp/eval.json" "$tmp/eval.svg" <<'PY' || fail "train/eval JSON or plot"
 import json, sys

@@ -54,7 +54,7 @@ for split, n, npy_split in (("train", 64, "train"), ("t10k", 40, "test")):
     npy("%s/%s_y_small.npy" % (d, s), "|u1", (n,), bytes(c % 4 for c in labels))
 PY
 
-opts=(--layers 784,16,10 --batch 16 --epochs 1 --threads 1 --eval-batch 16 --quiet --json)
+opts=(--layers 784,16,10 --batch 16 --epochs 1 --threads 1 --blas-threads 1 --eval-batch 16 --quiet --json)
 npy_u8=(--train-x "$tmp/train_u8.npy" --train-y "$tmp/train_y_i64.npy"
         --test-x "$tmp/test_u8.npy" --test-y "$tmp/test_y_u8.npy")
 npy_f32=(--train-x "$tmp/train_f32.npy" --train-y "$tmp/train_y_i32.npy"
@@ -81,7 +81,7 @@ same_as_idx "train on float32 .npy (N x 784, int32 and int64 labels)" "$tmp/f32.
 
 # eval on .npy: the saved model's numbers, as on the IDX test split
 expect 0 "" eval --model "$tmp/npy.model" --test-x "$tmp/test_f32.npy" \
-    --test-y "$tmp/test_y_i32.npy" --batch 16 --threads 1 --json
+    --test-y "$tmp/test_y_i32.npy" --batch 16 --threads 1 --blas-threads 1 --json
 cp "$tmp/out" "$tmp/eval.json"
 same_as_idx "eval on float32 .npy" "$tmp/eval.json"
 expect 0 "" eval --model "$tmp/npy.model" --test-x "$tmp/test_u8.npy" --test-y "$tmp/test_y_u8.npy"
@@ -91,7 +91,7 @@ grep -q "test split of $tmp/test_u8.npy: 40 samples" "$tmp/out" ||
 # any N x D matching the input layer
 expect 0 "" train --train-x "$tmp/train_small.npy" --train-y "$tmp/train_y_small.npy" \
     --test-x "$tmp/test_small.npy" --test-y "$tmp/test_y_small.npy" --layers 64,8,4 \
-    --batch 16 --epochs 1 --threads 1 --quiet
+    --batch 16 --epochs 1 --threads 1 --blas-threads 1 --quiet
 grep -q "train_small.npy" "$tmp/out" || fail "train output does not name the .npy file"
 
 # ---- usage errors: exit 2

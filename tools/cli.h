@@ -141,7 +141,8 @@ int cli_convert_names(const cli_opt_t *opt, const char *text);
 /* Each returns the option's one definition (name, type, metavar, bounds); the help line,
  * which says the command's default, is the caller's. A single name's default is what
  * *dest holds before parsing. */
-cli_opt_t cli_opt_threads(int64_t *dest);                   /* --threads N, BLAS threads */
+cli_opt_t cli_opt_threads(int64_t *dest);      /* --threads N, the solves' threads, 0 .. 256 */
+cli_opt_t cli_opt_blas_threads(int64_t *dest); /* --blas-threads N, BLAS threads */
 cli_opt_t cli_opt_json(int *dest, const char *help);         /* --json */
 cli_opt_t cli_opt_seed(uint64_t *dest, const char *help);    /* --seed S */
 cli_opt_t cli_opt_tol(double *dest, const char *help);       /* --tol T, in (0, 1) */
@@ -174,7 +175,12 @@ int cli_parse_double(double *out, const char *s);
 int cli_split_list(char **items, int max_items, char *buf, size_t buflen, const char *list);
 
 /* Sets the number of BLAS threads (threads <= 0: leave the BLAS's own). */
+void cli_set_blas_threads(int64_t threads);
+/* Keeps --threads for cli_threads() (0: the machine's cores). */
 void cli_set_threads(int64_t threads);
+/* The --threads value that every solver and trainer of the command is given
+ * (HAM_OPT_THREADS, HAM_TRAIN_THREADS). */
+double cli_threads(void);
 
 /* A JSON number for a field documented as float: "%.6g", with ".0" added when that
  * reads as an integer ("4" -> "4.0"), and null when v is not finite. Returns buf. */

@@ -144,6 +144,7 @@ int cmd_bench(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     cli_set_threads(a.threads);
+    cli_set_blas_threads(a.blas_threads);
     const int64_t n_test = ham_dataset_count(data.test);
     const int64_t n_train = data.train ? ham_dataset_count(data.train) : 0;
     if (!json && !markdown) {

@@ -52,7 +52,7 @@ int cmd_eval(int argc, char **argv)
     const cli_variant_t *v = NULL;
     int32_t op_over = -1, kind_over = -1;
     double tol = NAN;
-    int64_t max_iter = 0, batch = 500, threads = 0, stability = 0;
+    int64_t max_iter = 0, batch = 500, threads = 0, blas_threads = 0, stability = 0;
     int json = 0, compare = 0;
     const cli_opt_t opts[] = {
         {.name = "model", .type = CLI_OPT_STRING, .dest = &model_path, .metavar = "FILE",
@@ -77,6 +77,7 @@ int cmd_eval(int argc, char **argv)
          .help = "also evaluate with every variant (table and plot)"},
         cli_opt_plot(&plot, "write the residual against iteration (median, 10-90% band) as SVG"),
         cli_opt_threads(&threads),
+        cli_opt_blas_threads(&blas_threads),
         {.name = "stability-check", .type = CLI_OPT_INT, .dest = &stability, .metavar = "N",
          .help = "N power iterations per converged sample; prints how many converged to an "
                  "unstable fixed point (default: 0, off)",
@@ -130,6 +131,7 @@ int cmd_eval(int argc, char **argv)
         return rc;
     }
     cli_set_threads(threads);
+    cli_set_blas_threads(blas_threads);
     const int64_t n_test = ham_dataset_count(d.test);
     if (!json) {
         char sizes[512], lags[512];

@@ -75,7 +75,7 @@ typedef struct machine {
 
 typedef struct perf_args {
     const char *data, *layers_list, *cases, *modes;
-    int64_t reps, epoch_reps, epoch_samples, threads;
+    int64_t reps, epoch_reps, epoch_samples, threads, blas_threads;
     int64_t mhn_patterns, mhn_queries, mhn_batch;
     int32_t mhn_solver;
     double budget;
@@ -196,6 +196,8 @@ static int set_solver_mode(ham_solver_t *sv, int fixed)
         rc = ham_solver_set_option(sv, HAM_OPT_FIXED_ITERS, fixed ? 1.0 : 0.0);
     if (rc == HAM_OK)
         rc = ham_solver_set_option(sv, HAM_OPT_TOL, PERF_TOL);
+    if (rc == HAM_OK)
+        rc = ham_solver_set_option(sv, HAM_OPT_THREADS, cli_threads());
     return rc;
 }
 
@@ -264,6 +266,8 @@ static int configure_trainer(ham_trainer_t *tr, int fixed)
         rc = ham_trainer_set_option(tr, HAM_TRAIN_BACKWARD_ITERS, PERF_ITERS_BWD);
     if (rc == HAM_OK)
         rc = ham_trainer_set_option(tr, HAM_TRAIN_BACKWARD_TOL, 0.0);
+    if (rc == HAM_OK)
+        rc = ham_trainer_set_option(tr, HAM_TRAIN_THREADS, cli_threads());
     return rc;
 }
 
@@ -605,6 +609,7 @@ int cmd_bench_perf(int argc, char **argv)
          .help = "mhn_retrieve: picard (the update itself), anderson, broyden or newton "
                  "(default: picard)"},
         cli_opt_threads(&a.threads),
+        cli_opt_blas_threads(&a.blas_threads),
         cli_opt_json(&a.json, "one JSON object per case on stdout"),
     };
     int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
@@ -658,11 +663,13 @@ int cmd_bench_perf(int argc, char **argv)
         cli_data_free(&data);
         return rc;
     }
-    /* the machine, all of it: before --threads, which may hold the BLAS to fewer cores */
+    /* the machine, all of it: before --blas-threads, which may hold the BLAS to fewer
+     * cores */
     machine_t mc;
     mc.sgemm_gflops = measure_sgemm();
     mc.sigmoid_ns = perf_sigmoid_ns();
     cli_set_threads(a.threads);
+    cli_set_blas_threads(a.blas_threads);
     char cpu[256], blas[256] = "BLAS";
     cpu_model(cpu, sizeof cpu);
 #ifdef HAMDEQ_HAVE_OPENBLAS_SET_NUM_THREADS

@@ -19,7 +19,7 @@
 
 typedef struct retrieve_args {
     const char *data, *split, *patterns, *betas, *plot;
-    int64_t queries, max_iter, stability;
+    int64_t queries, max_iter, stability, threads;
     double mask, noise, tol;
     uint64_t seed;
     int json;
@@ -223,6 +223,7 @@ int cmd_retrieve(int argc, char **argv)
          .help = "N power iterations per converged query; the table's 'unstable' column counts "
                  "queries that converged to an unstable fixed point (default: 0, off: '-')",
          .min = 0, .max = 1000},
+        cli_opt_threads(&a.threads),
         cli_opt_json(&a.json, "print JSON lines instead of the table"),
         cli_opt_flagged(cli_opt_plot(&a.plot, "draw queries, retrieved states and originals"),
                         CLI_NONEMPTY),
@@ -230,6 +231,7 @@ int cmd_retrieve(int argc, char **argv)
     int rc = cli_parse_command(&help, opts, CLI_N_OPTS(opts), argc, argv);
     if (rc != CLI_PARSED)
         return rc;
+    cli_set_threads(a.threads);
     double Ks[MAX_LIST], betas[MAX_LIST];
     int n_K = parse_numbers(Ks, "patterns", a.patterns, 1, 1 << 20, 1);
     if (n_K < 0)

@@ -15,7 +15,7 @@ typedef struct solve_args {
     const char *layers, *lagrangian, *input;
     uint64_t seed;
     double beta, tol;
-    int64_t batch, max_iter, threads, repeat, attractor, stability;
+    int64_t batch, max_iter, threads, blas_threads, repeat, attractor, stability;
     int json;
 } solve_args_t;
 
@@ -72,9 +72,10 @@ static int make_solver(ham_solver_t **sv, solve_row_t *row, const ham_model_t *m
     } opt[] = {{HAM_OPT_TOL, "tol"},
                {HAM_OPT_MAX_ITER, "max-iter"},
                {HAM_OPT_ATTRACTOR_SAFE, "attractor-safe"},
-               {HAM_OPT_STABILITY_CHECK, "stability-check"}};
+               {HAM_OPT_STABILITY_CHECK, "stability-check"},
+               {HAM_OPT_THREADS, "threads"}};
     const double val[] = {a->tol, (double)a->max_iter, (double)a->attractor,
-                          (double)a->stability};
+                          (double)a->stability, (double)a->threads};
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
         rc = ham_solver_set_option(*sv, opt[i].option, val[i]);
         if (rc != HAM_OK) {
@@ -200,6 +201,7 @@ int cmd_solve(int argc, char **argv)
          .help = "operators to run: sync,even-odd (default: both)", .def = "sync,even-odd"},
         cli_opt_solvers(&kinds),
         cli_opt_threads(&a.threads),
+        cli_opt_blas_threads(&a.blas_threads),
         {.name = "repeat", .type = CLI_OPT_INT, .dest = &a.repeat, .metavar = "N",
          .help = "timed solves per combination, best kept (default: 1)", .min = 1, .max = 1000},
         {.name = "attractor-safe", .type = CLI_OPT_INT, .dest = &a.attractor, .metavar = "M",
@@ -240,6 +242,7 @@ int cmd_solve(int argc, char **argv)
         }
     }
     cli_set_threads(a.threads);
+    cli_set_blas_threads(a.blas_threads);
 
     float *x = NULL, *state = NULL;
     char input_desc[512];

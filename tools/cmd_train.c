@@ -128,6 +128,7 @@ int cmd_train(int argc, char **argv)
         return rc;
     }
     cli_set_threads(a.threads);
+    cli_set_blas_threads(a.blas_threads);
 
     const int64_t n_train = ham_dataset_count(data.train), n_test = ham_dataset_count(data.test);
     if (!json) {

@@ -79,6 +79,7 @@ static int make_solver(ham_solver_t **sv, const ham_model_t *model, const cli_ev
     if ((rc = ham_solver_set_option(*sv, HAM_OPT_TOL, tol)) != HAM_OK ||
         (rc = ham_solver_set_option(*sv, HAM_OPT_MAX_ITER, max_iter)) != HAM_OK ||
         (rc = ham_solver_set_option(*sv, HAM_OPT_FIXED_ITERS, fixed)) != HAM_OK ||
+        (rc = ham_solver_set_option(*sv, HAM_OPT_THREADS, cli_threads())) != HAM_OK ||
         (rc = ham_solver_set_option(*sv, HAM_OPT_STABILITY_CHECK,
                                     fixed ? 0 : o->stability)) != HAM_OK) {
         cli_error("solver options (tolerance %g, %g iterations): %s", tol, max_iter,

@@ -41,6 +41,8 @@ int mhn_solver_new(ham_solver_t **solver, const ham_model_t *model, int32_t kind
     if (rc == HAM_OK)
         rc = ham_solver_set_option(*solver, HAM_OPT_MAX_ITER, (double)max_iter);
     if (rc == HAM_OK)
+        rc = ham_solver_set_option(*solver, HAM_OPT_THREADS, cli_threads());
+    if (rc == HAM_OK)
         return 0;
     cli_error("solver: %s", ham_last_error());
     ham_solver_free(*solver);

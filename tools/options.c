@@ -4,8 +4,19 @@
 
 cli_opt_t cli_opt_threads(int64_t *dest)
 {
+    double lo = 0, hi = 256;
+    ham_solver_option_info(NULL, &lo, &hi, HAM_OPT_THREADS);
     return (cli_opt_t){.name = "threads", .type = CLI_OPT_INT, .dest = dest, .metavar = "N",
-                       .help = "BLAS threads (default: the BLAS's own)", .min = 1, .max = 4096};
+                       .help = "threads each solve splits its batch over (HAM_OPT_THREADS); "
+                               "0: the machine's cores (default: 0)",
+                       .min = lo, .max = hi};
+}
+
+cli_opt_t cli_opt_blas_threads(int64_t *dest)
+{
+    return (cli_opt_t){.name = "blas-threads", .type = CLI_OPT_INT, .dest = dest,
+                       .metavar = "N", .help = "BLAS threads (default: the BLAS's own)",
+                       .min = 1, .max = 4096};
 }
 
 cli_opt_t cli_opt_json(int *dest, const char *help)

@@ -94,6 +94,7 @@ int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int fla
         {.name = "shuffle", .type = CLI_OPT_FLAG, .dest = &a->shuffle,
          .help = "reshuffle the training set every epoch (default: the paper's fixed order)"},
         cli_opt_threads(&a->threads),
+        cli_opt_blas_threads(&a->blas_threads),
         {.name = "eval-batch", .type = CLI_OPT_INT, .dest = &a->eval_batch, .metavar = "N",
          .help = "test samples solved together (default: 500)", .min = 1, .max = 1 << 20},
         {.name = "quiet", .type = CLI_OPT_FLAG, .dest = &a->quiet,
@@ -268,6 +269,8 @@ int cli_train_configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg)
         rc = set_topt(tr, HAM_TRAIN_BACKWARD_SOLVER, cfg->backward, "backward");
     if (!rc && cfg->madam_biases)
         rc = set_topt(tr, HAM_TRAIN_MADAM_BIASES, 1, "madam-biases");
+    if (!rc)
+        rc = set_topt(tr, HAM_TRAIN_THREADS, cli_threads(), "threads");
     return rc;
 }
 

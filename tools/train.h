@@ -22,7 +22,7 @@ typedef struct cli_train_args {
     const char *data, *layers, *lagrangian, *loss, *optimizer, *backward, *gradient;
     const char *train_x, *train_y, *test_x, *test_y; /* .npy files (CLI_TRAIN_NPY) */
     double beta, lr, tol;
-    int64_t batch, epochs, iters_fwd, iters_bwd, threads, eval_batch;
+    int64_t batch, epochs, iters_fwd, iters_bwd, threads, blas_threads, eval_batch;
     uint64_t seed;
     int fixed_iters, shuffle, madam_biases, quiet;
 } cli_train_args_t;

@@ -123,7 +123,8 @@ enum class Option : int32_t {
     fixed_iters = HAM_OPT_FIXED_ITERS,
     atol = HAM_OPT_ATOL,
     attractor_safe = HAM_OPT_ATTRACTOR_SAFE,
-    stability_check = HAM_OPT_STABILITY_CHECK
+    stability_check = HAM_OPT_STABILITY_CHECK,
+    threads = HAM_OPT_THREADS
 };
 
 /** Layer Lagrangians (::ham_lagrangian_kind_t). */
@@ -178,7 +179,8 @@ enum class TrainOption : int32_t {
     gradient = HAM_TRAIN_GRADIENT,
     backward_solver = HAM_TRAIN_BACKWARD_SOLVER,
     backward_iters = HAM_TRAIN_BACKWARD_ITERS,
-    backward_tol = HAM_TRAIN_BACKWARD_TOL
+    backward_tol = HAM_TRAIN_BACKWARD_TOL,
+    threads = HAM_TRAIN_THREADS
 };
 
 // The values are pinned by the C API; these fail to compile if a header ever disagrees.

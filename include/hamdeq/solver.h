@@ -28,7 +28,8 @@
  * the next `step` returns it.
  *
  * Threading: one thread at a time per solver; several solvers may share a model that
- * nobody modifies meanwhile. BLAS threading is the caller's to set, except that with
+ * nobody modifies meanwhile. A solve itself may split its batch over worker threads
+ * (::HAM_OPT_THREADS, off by default). BLAS threading is the caller's to set, except that with
  * OpenBLAS products too small to gain from a second thread run on one (docs/api.md).
  */
 #ifndef HAMDEQ_SOLVER_H
@@ -100,12 +101,39 @@ typedef enum ham_option {
                                         auto: 1 for ::HAM_OPERATOR_EVEN_ODD, 0 for
                                         ::HAM_OPERATOR_SYNC (no descent guarantee);
                                         default -1, [-1, 2] */
-    HAM_OPT_STABILITY_CHECK = 17   /**< power iterations (JVPs of G at the fixed point) to
+    HAM_OPT_STABILITY_CHECK = 17,  /**< power iterations (JVPs of G at the fixed point) to
                                         estimate each converged sample's spectral radius;
                                         >= 1 marks it ::HAM_SAMPLE_UNSTABLE, or, in
                                         attractor-safe mode, pushes it off the saddle and
                                         re-solves it with Picard steps; 0 off (default),
                                         [0, 1000] */
+    HAM_OPT_THREADS = 18           /**< threads a solve splits its batch over: contiguous
+                                        chunks of samples, each solved on its own thread
+                                        with its own workspace (sized once, grown only by a
+                                        larger batch) by a pool of worker threads the solver
+                                        starts on first use and joins in ham_solver_free()
+                                        (between solves a worker spins up to 200 us while
+                                        the load average leaves a core spare, then sleeps);
+                                        the calling thread solves the first chunk. 0: the
+                                        machine's online cores; default 1 (a solve starts
+                                        no thread unless asked), [0, 256]. A solve uses
+                                        fewer threads where more would not pay: chunks of
+                                        at least 16 samples; and only when every product a
+                                        chunk makes per iteration (its rows x each weight
+                                        block between free layers that is not thin, x
+                                        Newton's tangents) stays below 262,144
+                                        multiply-adds, which OpenBLAS runs on the calling
+                                        thread: otherwise the batch is left to BLAS's own
+                                        threads (docs/performance.md, "Threads"). The input
+                                        drive is computed once for the batch, on the
+                                        calling thread. One thread is used whenever an
+                                        iteration callback, a convergence test, a custom
+                                        backend or a custom Lagrangian is set: user code is
+                                        never called from a worker. Per-sample results do
+                                        not depend on the thread count beyond float
+                                        rounding, and are bit-identical from run to run at
+                                        a given count; statistics are merged in sample
+                                        order. */
 } ham_option_t;
 
 /** Final status of one sample. Values are pinned. */

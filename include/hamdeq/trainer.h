@@ -70,9 +70,20 @@ typedef enum ham_train_option {
                                         ANDERSON or BROYDEN), or -1 (default): the forward
                                         solver's kind when it is one of those, else ANDERSON */
     HAM_TRAIN_BACKWARD_ITERS = 12, /**< adjoint iterations; default 8 (the paper's), [1, 1e6] */
-    HAM_TRAIN_BACKWARD_TOL = 13    /**< 0: run exactly BACKWARD_ITERS; > 0: stop each sample
+    HAM_TRAIN_BACKWARD_TOL = 13,   /**< 0: run exactly BACKWARD_ITERS; > 0: stop each sample
                                         at this relative residual (BACKWARD_ITERS is then a
                                         cap); default 0, [0, 1) */
+    HAM_TRAIN_THREADS = 14         /**< threads a step's forward and adjoint solves split
+                                        the batch over (::HAM_OPT_THREADS, whose rules
+                                        apply), and the optimiser's update its parameters
+                                        over (parts of at least 32768; elementwise, so the
+                                        same values as one pass); the parameter gradients
+                                        stay on the calling thread and BLAS's. 0: the machine's
+                                        online cores; default 1, [0, 256]. Setting it also
+                                        sets ::HAM_OPT_THREADS of ham_trainer_solver() to
+                                        the same value; setting that option on that solver
+                                        afterwards changes the forward solves only (the
+                                        adjoint solves keep this one). */
 } ham_train_option_t;
 
 /**

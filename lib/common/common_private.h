@@ -117,6 +117,12 @@ void hamp_thin_axpy(int32_t rows, int32_t n, int32_t k, const float *src, int32_
                     const float *b, int32_t ldb, const float *init, int32_t ldi, float *dst,
                     int32_t ldd);
 
+/* C = A B + beta C (no transposes, row-major) entirely on the calling thread: k-blocks
+ * of at most HAMP_CALLER_MNK multiply-adds accumulated in C, for a worker thread's long
+ * products (a chunk's input drive), where hamp_sgemm_local's blocks along m or n pack all
+ * of A or B again per block (twice the time on the drive's shape, linalg.c). */
+void hamp_sgemm_serial(int32_t m, int32_t n, int32_t k, const float *a, int32_t lda,
+                       const float *b, int32_t ldb, float beta, float *c, int32_t ldc);
 /* Solves A X = B in place (A n x n, B n x nrhs, row-major doubles); 0 on success. */
 int hamp_dgesv(int32_t n, int32_t nrhs, double *a, int32_t *ipiv, double *b);
 /* Solves A x = b in place for one right-hand side, A n x n column-major; never allocates,
@@ -124,6 +130,22 @@ int hamp_dgesv(int32_t n, int32_t nrhs, double *a, int32_t *ipiv, double *b);
 int hamp_dgesv_small(int32_t n, double *a, int32_t *ipiv, double *b);
 /* Eigenvalues (ascending) of a symmetric n x n row-major matrix, destroyed; 0 on success. */
 int hamp_dsyev_values(int32_t n, double *a, double *w);
+
+/* ------------------------------------------------------------ worker threads (pool.c) */
+
+/* Most threads a pool runs a batch of tasks on (the solver's HAM_OPT_THREADS bound). */
+#define HAMP_POOL_MAX 256
+typedef struct hamp_pool hamp_pool_t;
+typedef void (*hamp_task_fn)(void *ctx, int32_t task);
+/* Runs fn(ctx, t) for t = 0..n_tasks-1 and returns when all have returned: task 0 on the
+ * calling thread, the others on the pool's workers, created in *pool on first use (a pool
+ * that cannot be made or grown runs the rest on the calling thread, in order). One run at
+ * a time per pool. */
+void hamp_pool_run(hamp_pool_t **pool, int32_t n_tasks, hamp_task_fn fn, void *ctx);
+/* Stops and joins the workers; NULL is a no-op. */
+void hamp_pool_free(hamp_pool_t *pool);
+/* The online cores (sysconf), in [1, HAMP_POOL_MAX]. */
+int32_t hamp_online_cores(void);
 
 /* ----------------------------------------------------------- random numbers (rng.c) */
 

@@ -132,7 +132,9 @@ static void single(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, fl
     }
 }
 
-_Static_assert(SPLIT_MAX > HAMP_CALLER_MNK && SMALL_MAX > HAMP_CALLER_MNK,
+/* (long long) casts: a comparison of floating constants is no integer constant
+ * expression for clang (the TSan build of .ci/run) */
+_Static_assert((long long)SPLIT_MAX > HAMP_CALLER_MNK && (long long)SMALL_MAX > HAMP_CALLER_MNK,
                "products up to HAMP_CALLER_MNK stay on the calling thread");
 
 /* 1 when a single row or column (as a direct.c kernel sees it) takes dot products */
@@ -251,4 +253,36 @@ int hamp_dsyev_values(int32_t n, double *a, double *w)
 {
     lapack_int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', n, a, n, w);
     return info == 0 ? 0 : -1;
+}
+
+/* A product that never wakes OpenBLAS's threads, for worker threads of our own (threads
+ * over samples): blocks of at most HAMP_CALLER_MNK multiply-adds, which OpenBLAS runs on
+ * the calling thread, taken along k and accumulated in C (one sgemm per block, C
+ * read again for each: 32 x 784 x 512, the drive of a 32-row chunk of 784-512-10, took
+ * 276 us in k-blocks of 16 against 271 us as one sgemm on one OpenBLAS thread, and 560 to
+ * 590 us in blocks along m or n, which pack the whole of A or B again for each block;
+ * bench/threads.c, docs/performance.md "Threads"). Rows are blocked too when one k-slice
+ * of all of them is already over the limit. */
+void hamp_sgemm_serial(int32_t m, int32_t n, int32_t k, const float *a, int32_t lda,
+                       const float *b, int32_t ldb, float beta, float *c, int32_t ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    int32_t mb = (int32_t)((double)HAMP_CALLER_MNK / n);
+    mb = mb < 1 ? 1 : (mb > m ? m : mb);
+    int32_t kb = (int32_t)((double)HAMP_CALLER_MNK / ((double)mb * n));
+    kb = kb < 1 ? 1 : kb;
+    for (int32_t i = 0; i < m; i += mb) {
+        int32_t rm = m - i < mb ? m - i : mb;
+        float *ci = c + (size_t)i * ldc;
+        if (k <= 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rm, n, 0, 1.0f, a, lda, b,
+                        ldb, beta, ci, ldc);
+        for (int32_t p = 0; p < k; p += kb) {
+            int32_t rk = k - p < kb ? k - p : kb;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rm, n, rk, 1.0f,
+                        a + (size_t)i * lda + p, lda, b + (size_t)p * ldb, ldb,
+                        p == 0 ? beta : 1.0f, ci, ldc);
+        }
+    }
 }

@@ -140,8 +140,11 @@ typedef struct hamp_eval {
 
 int hamp_eval_init(hamp_eval_t *e, const ham_model_t *m, int32_t cap, int32_t mult_cap);
 void hamp_eval_free(hamp_eval_t *e);
-/* Computes g0 and drive for rows of x (clamped models only). */
+/* Computes g0 and drive for rows of x (clamped models only). _serial: on the calling
+ * thread only (hamp_sgemm_serial), for a worker thread that solves a chunk. */
 void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, int32_t rows);
+void hamp_eval_set_input_serial(hamp_eval_t *e, const ham_model_t *m, const float *x,
+                                int32_t rows);
 /* Copies the drive of rows computed in another workspace (a solve needs no g0): a copy
  * costs far less than the N_0 x N_1 product, which the trainer's solves would repeat. */
 void hamp_eval_copy_drive(hamp_eval_t *e, const ham_model_t *m, const hamp_eval_t *src,

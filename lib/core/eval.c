@@ -92,7 +92,8 @@ void hamp_eval_pack(hamp_eval_t *e, const ham_model_t *m)
     e->packed = 1;
 }
 
-void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, int32_t rows)
+static void set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, int32_t rows,
+                      int serial)
 {
     if (!m->clamped)
         return;
@@ -101,8 +102,22 @@ void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, i
     /* drive = g_0 W_0 + b_1: constant during a solve, so computed once */
     for (int32_t r = 0; r < rows; r++)
         memcpy(e->drive + (size_t)r * n1, m->b[1], (size_t)n1 * sizeof(float));
-    hamp_sgemm(0, 0, rows, n1, n0, 1.0f, e->g0, n0, m->W[0], n1, 1.0f, e->drive, n1);
+    if (serial)
+        hamp_sgemm_serial(rows, n1, n0, e->g0, n0, m->W[0], n1, 1.0f, e->drive, n1);
+    else
+        hamp_sgemm(0, 0, rows, n1, n0, 1.0f, e->g0, n0, m->W[0], n1, 1.0f, e->drive, n1);
     e->have_drive = e->have_g0 = 1;
+}
+
+void hamp_eval_set_input(hamp_eval_t *e, const ham_model_t *m, const float *x, int32_t rows)
+{
+    set_input(e, m, x, rows, 0);
+}
+
+void hamp_eval_set_input_serial(hamp_eval_t *e, const ham_model_t *m, const float *x,
+                                int32_t rows)
+{
+    set_input(e, m, x, rows, 1);
 }
 
 void hamp_eval_copy_drive(hamp_eval_t *e, const ham_model_t *m, const hamp_eval_t *src,

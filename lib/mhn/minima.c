@@ -75,10 +75,10 @@ static int own_solver(ham_solver_t **own, const ham_solver_t *caller, const ham_
     int rc = ham_solver_new(own, m, op, kind);
     if (rc != HAM_OK)
         return rc;
-    /* every option; HAM_OPT_STABILITY_CHECK is the last (HAMP_OPT_LAST_ in
+    /* every option; HAM_OPT_THREADS is the last (HAMP_OPT_LAST_ in
      * solver_private.h) */
     double value, tol = 0.0, atol = 0.0;
-    for (int32_t o = 0; o <= HAM_OPT_STABILITY_CHECK && rc == HAM_OK; o++)
+    for (int32_t o = 0; o <= HAM_OPT_THREADS && rc == HAM_OK; o++)
         if ((rc = ham_solver_get_option(&value, caller, o)) == HAM_OK)
             rc = ham_solver_set_option(*own, o, value);
     if (rc == HAM_OK)

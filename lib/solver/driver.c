@@ -152,10 +152,23 @@ static void free_workspace(ham_solver_t *sv)
     sv->cap = 0;
 }
 
+int hamp_solver_child_new(ham_solver_t **child, const ham_solver_t *parent)
+{
+    int rc = solver_alloc(child, parent->model, parent->op->kind);
+    if (rc != HAM_OK)
+        return rc;
+    (*child)->op = parent->op; /* the adjoint operator of an adjoint solver */
+    (*child)->kind = parent->kind;
+    (*child)->backend = parent->backend;
+    (*child)->serial_input = 1;
+    return HAM_OK;
+}
+
 HAM_API void ham_solver_free(ham_solver_t *solver)
 {
     if (!solver)
         return;
+    hamp_split_free(solver);
     free_workspace(solver); /* a custom backend's fini still sees its user data */
     if (solver->kind == HAM_SOLVER_CUSTOM && solver->custom.destroy)
         solver->custom.destroy(solver->custom.user);
@@ -317,7 +330,7 @@ static void compact(ham_solver_t *sv, int32_t n_keep)
         sv->backend->compact(sv, sv->backend_state, sv->keep, n_keep);
 }
 
-static void finish_stats(ham_solver_t *sv)
+void hamp_solver_finish_stats(ham_solver_t *sv)
 {
     ham_solve_stats_t *st = &sv->stats;
     memset(st, 0, sizeof *st);
@@ -387,24 +400,60 @@ static int solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
     size_t d = (size_t)sv->dim;
     if (warm && !hamp_check_finite(state, (size_t)batch * d))
         return hamp_fail(HAM_ERR_NONFINITE, "the warm-start state contains NaN or Inf");
+    int32_t threads = hamp_split_threads(sv, batch);
+    if (threads == 1)
+        return hamp_solver_forward_rows(sv, state, batch, x, input);
+    int rc = ensure_workspace(sv, batch);
+    if (rc != HAM_OK)
+        return rc;
+    return hamp_split_solve(sv, state, batch, x, input, NULL, 0, threads);
+}
+
+/* The input drive of rows of x: a chunk's solver computes it on its own thread, so that
+ * OpenBLAS's threads are not woken to spin beside the workers (docs/performance.md). */
+static void set_input(ham_solver_t *sv, const float *x, int32_t rows)
+{
+    if (sv->serial_input)
+        hamp_eval_set_input_serial(&sv->eval, sv->model, x, rows);
+    else
+        hamp_eval_set_input(&sv->eval, sv->model, x, rows);
+}
+
+int hamp_solver_forward_rows(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                             const hamp_eval_t *input)
+{
+    const ham_model_t *m = sv->model;
+    int warm = sv->opt[HAM_OPT_WARM_START] != 0.0;
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
         return rc;
     if (input)
         hamp_eval_copy_drive(&sv->eval, m, input, batch);
     else
-        hamp_eval_set_input(&sv->eval, m, x, batch);
+        set_input(sv, x, batch);
     hamp_eval_pack(&sv->eval, m);
     rc = drive(sv, state, batch, warm ? state : NULL);
     if (rc == HAM_OK && sv->opt[HAM_OPT_STABILITY_CHECK] > 0.0) {
         rc = stability(sv, state, batch, x, input);
-        finish_stats(sv);
+        hamp_solver_finish_stats(sv);
     }
     return rc;
 }
 
 int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
                               const hamp_eval_t *lin, const float *rhs, int warm_from_rhs)
+{
+    int32_t threads = hamp_split_threads(sv, batch);
+    if (threads == 1)
+        return hamp_solver_adjoint_rows(sv, lambda, batch, lin, rhs, warm_from_rhs);
+    int rc = ensure_workspace(sv, batch);
+    if (rc != HAM_OK)
+        return rc;
+    return hamp_split_solve(sv, lambda, batch, NULL, lin, rhs, warm_from_rhs, threads);
+}
+
+int hamp_solver_adjoint_rows(ham_solver_t *sv, float *lambda, int32_t batch,
+                             const hamp_eval_t *lin, const float *rhs, int warm_from_rhs)
 {
     int rc = ensure_workspace(sv, batch);
     if (rc != HAM_OK)
@@ -454,7 +503,7 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
             if (sv->callback(&info, sv->callback_user) != 0) {
                 for (int32_t r = 0; r < rows; r++)
                     retire(sv, state, r, HAM_SAMPLE_MAX_ITER);
-                finish_stats(sv);
+                hamp_solver_finish_stats(sv);
                 return hamp_fail(HAM_ERR_CANCELLED,
                                  "the iteration callback stopped the solve at iteration %d",
                                  (int)it);
@@ -469,7 +518,7 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
                     retire(sv, state, sv->keep[k], HAM_SAMPLE_MAX_ITER);
                 for (int32_t k = r; k < rows; k++)
                     retire(sv, state, k, HAM_SAMPLE_MAX_ITER);
-                finish_stats(sv);
+                hamp_solver_finish_stats(sv);
                 return verdict; /* the test set the message */
             }
             if (verdict == HAMP_CONV_DIVERGED)
@@ -491,7 +540,7 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
         if (rc < 0) {
             for (int32_t r = 0; r < rows; r++)
                 retire(sv, state, r, HAM_SAMPLE_MAX_ITER);
-            finish_stats(sv);
+            hamp_solver_finish_stats(sv);
             return hamp_fail(rc, "the %s backend failed: %s", sv->backend->name,
                              ham_last_error());
         }
@@ -502,7 +551,7 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
         }
         have_g = rc == HAMP_STEP_G_READY;
     }
-    finish_stats(sv);
+    hamp_solver_finish_stats(sv);
     return HAM_OK;
 }
 
@@ -668,7 +717,7 @@ static int stability(ham_solver_t *sv, float *state, int32_t batch, const float 
         if (input)
             hamp_eval_copy_drive(&sv->eval, m, input, batch);
         else
-            hamp_eval_set_input(&sv->eval, m, x, batch);
+            set_input(sv, x, batch);
         hamp_eval_compact(&sv->eval, m, sv->keep, rows);
         for (int32_t r = 0; r < rows; r++) {
             int32_t k = sv->keep[r];

@@ -29,6 +29,7 @@ static const option_info_t options[HAMP_N_OPTIONS] = {
     [HAM_OPT_ATOL] = {0.0, 0.0, 3e38, 0, 0, 0},
     [HAM_OPT_ATTRACTOR_SAFE] = {-1, -1, 2, 1, 0, 0},
     [HAM_OPT_STABILITY_CHECK] = {0, 0, 1000, 1, 0, 0},
+    [HAM_OPT_THREADS] = {1, 0, HAMP_POOL_MAX, 1, 0, 0},
 };
 
 /* One entry per ham_option_t value: a new option moves HAMP_OPT_LAST_ too. */

@@ -22,10 +22,17 @@ struct ham_step {
 
 /* Options, stored in the solver in the order of ham_option_t; HAMP_OPT_LAST_ is its
  * last value (options.c asserts that the two agree; lib/mhn/minima.c, which sees only
- * the public API, copies options 0 .. HAM_OPT_STABILITY_CHECK: move it too). */
-#define HAMP_OPT_LAST_ HAM_OPT_STABILITY_CHECK
-#define HAMP_N_OPTIONS 18
+ * the public API, copies options 0 .. HAM_OPT_THREADS: move it too). */
+#define HAMP_OPT_LAST_ HAM_OPT_THREADS
+#define HAMP_N_OPTIONS 19
 void hamp_solver_default_options(double *opt);
+
+/* One chunk of a batch split over threads (split.c): its solver, and its failure. */
+typedef struct hamp_chunk {
+    ham_solver_t *child;     /* a private solver like the parent, with its own workspace */
+    int rc;                  /* the chunk's status in the last split solve */
+    char msg[HAMP_MSG_LEN];  /* its error message (thread-local where it was set) */
+} hamp_chunk_t;
 
 struct ham_solver {
     const ham_model_t *model;
@@ -71,6 +78,15 @@ struct ham_solver {
     ham_solve_stats_t stats;
 
     ham_step_t step;
+
+    /* HAM_OPT_THREADS (split.c): workers and per-chunk solvers, made on first use. The
+     * workers are *pool_at's: the solver's own `pool`, or the one it shares with the
+     * solves and updates of its trainer (hamp_solver_share_pool) */
+    hamp_pool_t *pool;
+    hamp_pool_t **pool_at;
+    hamp_chunk_t *chunks;
+    int32_t n_chunks;
+    int serial_input;                   /* a chunk's solver: its drive on its own thread */
 };
 
 /* A backend. Backends keep per-row history and never allocate in step. */
@@ -107,6 +123,35 @@ int hamp_solver_solve_adjoint(ham_solver_t *sv, float *lambda, int32_t batch,
  * there for the same x) instead of computed again. */
 int hamp_solver_solve_with_input(ham_solver_t *sv, float *state, int32_t batch, const float *x,
                                  const hamp_eval_t *input);
+
+/* Solves rows on this solver's own thread: the forward fixed point with the input drive
+ * computed from x or copied from `input` (the part of ham_solver_solve after its checks),
+ * or the adjoint one linearised at `lin` (as hamp_solver_solve_adjoint). */
+int hamp_solver_forward_rows(ham_solver_t *sv, float *state, int32_t rows, const float *x,
+                             const hamp_eval_t *input);
+int hamp_solver_adjoint_rows(ham_solver_t *sv, float *lambda, int32_t rows,
+                             const hamp_eval_t *lin, const float *rhs, int warm_from_rhs);
+/* A solver with the parent's model, operator and backend (a chunk's, split.c). */
+int hamp_solver_child_new(ham_solver_t **child, const ham_solver_t *parent);
+/* The last solve's statistics from its per-sample results, jvp_rows and rejections. */
+void hamp_solver_finish_stats(ham_solver_t *sv);
+
+/* Threads over samples (split.c). The number of chunks a solve of `batch` rows is split
+ * into (1: not split), from HAM_OPT_THREADS and the rules of the option's documentation. */
+int32_t hamp_split_threads(const ham_solver_t *sv, int32_t batch);
+/* Solves the batch in T chunks on the solver's pool and merges the results into sv: a
+ * forward solve (rhs NULL) whose drive each chunk computes from its rows of x, or copies
+ * from src's when x is NULL; or the adjoint linearised at src. */
+int hamp_split_solve(ham_solver_t *sv, float *state, int32_t batch, const float *x,
+                     const hamp_eval_t *src, const float *rhs, int warm_from_rhs, int32_t T);
+/* Joins the workers and frees the chunks' solvers. */
+void hamp_split_free(ham_solver_t *sv);
+/* The pool sv's split solves run on: its own, or the one given to it. */
+hamp_pool_t **hamp_solver_pool(ham_solver_t *sv);
+/* Makes sv run its split solves on *pool (owned by the caller, which outlives sv's
+ * solves): one set of workers for a trainer's forward and adjoint solves, its drive and
+ * its update, so that a step's runs find the same threads and their rows' caches. */
+void hamp_solver_share_pool(ham_solver_t *sv, hamp_pool_t **pool);
 
 /* Convergence: measures the working rows and judges them, one entry per kind of test
  * (convergence.c). The driver calls only these; it never reads a residual itself. */

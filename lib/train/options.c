@@ -23,10 +23,11 @@ static const train_option_t options[HAMP_N_TRAIN_OPTIONS] = {
     [HAM_TRAIN_BACKWARD_SOLVER] = {-1, -1, HAM_SOLVER_BROYDEN, 1, 0, 0},
     [HAM_TRAIN_BACKWARD_ITERS] = {8, 1, 1e6, 1, 0, 0},
     [HAM_TRAIN_BACKWARD_TOL] = {0, 0, 1, 0, 0, 1},
+    [HAM_TRAIN_THREADS] = {1, 0, HAMP_POOL_MAX, 1, 0, 0},
 };
 
-/* One entry per ham_train_option_t value: HAM_TRAIN_BACKWARD_TOL is the last one. */
-_Static_assert(HAMP_N_TRAIN_OPTIONS == HAM_TRAIN_BACKWARD_TOL + 1,
+/* One entry per ham_train_option_t value: HAM_TRAIN_THREADS is the last one. */
+_Static_assert(HAMP_N_TRAIN_OPTIONS == HAM_TRAIN_THREADS + 1,
                "HAMP_N_TRAIN_OPTIONS does not match ham_train_option_t");
 
 void hamp_trainer_default_options(double *opt)
@@ -67,6 +68,11 @@ HAM_API int ham_trainer_set_option(ham_trainer_t *t, int32_t option, double valu
                          (int)option, value);
     if (option == HAM_TRAIN_OPTIMIZER && value != t->opt[option])
         hamp_optimizer_reset(&t->optim); /* another rule: its moments mean nothing */
+    if (option == HAM_TRAIN_THREADS) { /* the forward solver's too (trainer.h) */
+        int rc = ham_solver_set_option(t->fwd, HAM_OPT_THREADS, value);
+        if (rc != HAM_OK)
+            return rc;
+    }
     t->opt[option] = value;
     return HAM_OK;
 }

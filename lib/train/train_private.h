@@ -66,7 +66,7 @@ void hamp_input_sparse_free(hamp_sparse_input_t *sp);
 int hamp_input_sparse_grad(void *sp, const ham_model_t *m, const float *adj, int32_t rows,
                            float *gW0);
 
-#define HAMP_N_TRAIN_OPTIONS 14
+#define HAMP_N_TRAIN_OPTIONS 15
 void hamp_trainer_default_options(double *opt);
 
 struct ham_trainer {
@@ -89,6 +89,8 @@ struct ham_trainer {
     void *reduce_user;
     float *flat;                      /* flat_len: every gW, then every gb, for reduce */
     size_t flat_len;
+    hamp_pool_t *pool;                /* HAM_TRAIN_THREADS: the workers of both solvers
+                                         (hamp_solver_share_pool), the drive, the update */
 };
 
 #endif /* HAMDEQ_TRAIN_PRIVATE_H */

@@ -37,6 +37,7 @@ HAM_API void ham_trainer_free(ham_trainer_t *trainer)
     free(trainer->flat);
     ham_solver_free(trainer->fwd);
     ham_solver_free(trainer->bwd);
+    hamp_pool_free(trainer->pool); /* after the solvers that shared it */
     ham_model_free(trainer->model); /* the trainer's reference (NULL-safe) */
     free(trainer);
 }
@@ -89,6 +90,8 @@ HAM_API int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t
     t->bwd_kind = -1;
     hamp_trainer_default_options(t->opt);
     int rc = ham_solver_new(&t->fwd, model, op, kind);
+    if (rc == HAM_OK)
+        hamp_solver_share_pool(t->fwd, &t->pool);
     for (int32_t l = 0; rc == HAM_OK && l < model->n_layers; l++) {
         if (l + 1 < model->n_layers && !(t->gW[l] = calloc(hamp_block_len(model, l), sizeof(float))))
             rc = HAMP_FAIL(HAM_ERR_NOMEM);
@@ -153,12 +156,14 @@ static int prepare_backward(ham_trainer_t *t)
             return hamp_fail(rc, "cannot create the %s adjoint solver",
                              ham_solver_kind_name(kind));
         t->bwd_kind = kind;
+        hamp_solver_share_pool(t->bwd, &t->pool);
     }
     double tol = t->opt[HAM_TRAIN_BACKWARD_TOL];
     ham_solver_set_option(t->bwd, HAM_OPT_FIXED_ITERS, tol > 0.0 ? 0.0 : 1.0);
     if (tol > 0.0)
         ham_solver_set_option(t->bwd, HAM_OPT_TOL, tol);
     ham_solver_set_option(t->bwd, HAM_OPT_MAX_ITER, t->opt[HAM_TRAIN_BACKWARD_ITERS]);
+    ham_solver_set_option(t->bwd, HAM_OPT_THREADS, t->opt[HAM_TRAIN_THREADS]);
     return HAM_OK;
 }
 
@@ -180,6 +185,39 @@ static int check_batch(const ham_trainer_t *t, int32_t batch, const float *x,
     return HAM_OK;
 }
 
+typedef struct input_job {
+    ham_trainer_t *t;
+    const float *x;
+    int32_t batch, parts;
+} input_job_t;
+
+static void input_part(void *ctx, int32_t part)
+{
+    const input_job_t *j = ctx;
+    const ham_model_t *m = j->t->model;
+    int32_t lo = (int32_t)((int64_t)j->batch * part / j->parts);
+    int32_t hi = (int32_t)((int64_t)j->batch * (part + 1) / j->parts);
+    hamp_eval_t view = j->t->eval; /* rows lo..hi of g0 and the drive */
+    view.g0 += (size_t)lo * m->size[0];
+    view.drive += (size_t)lo * m->size[1];
+    hamp_eval_set_input_serial(&view, m, j->x + (size_t)lo * m->size[0], hi - lo);
+}
+
+/* The batch's input drive into t->eval. When the forward solve splits its batch, so does
+ * the drive, each part on the calling thread of its worker (no OpenBLAS thread woken to
+ * spin beside them: docs/performance.md, "Threads"); else one product, BLAS's threads. */
+static void set_input(ham_trainer_t *t, const float *x, int32_t batch)
+{
+    int32_t parts = hamp_split_threads(t->fwd, batch);
+    if (parts <= 1) {
+        hamp_eval_set_input(&t->eval, t->model, x, batch);
+        return;
+    }
+    input_job_t job = {t, x, batch, parts};
+    hamp_pool_run(&t->pool, parts, input_part, &job);
+    t->eval.have_drive = t->eval.have_g0 = 1;
+}
+
 /* The gradient of this process's checked batch into gW and gb, its loss seeded with
  * inv_b (1/batch, or 1/B for a global batch of B samples): *loss_sum is the sum of the
  * per-sample losses, *correct the samples classified right. */
@@ -194,7 +232,7 @@ static int local_gradient(ham_trainer_t *t, double *loss_sum, int32_t *correct, 
     const int32_t dim = t->layout->dim;
 
     /* the input drive g_0(x) W_0 + b_1 is computed once here and copied into the solves */
-    hamp_eval_set_input(&t->eval, m, x, batch);
+    set_input(t, x, batch);
     hamp_eval_pack(&t->eval, m);
     if ((rc = hamp_solver_solve_with_input(t->fwd, t->s_star, batch, x, &t->eval)) != HAM_OK)
         return hamp_fail(rc, "forward solve: %s", ham_last_error());
@@ -346,38 +384,81 @@ HAM_API int ham_trainer_set_reduce(ham_trainer_t *t, ham_reduce_fn fn, void *use
     return HAM_OK;
 }
 
+/* The optimiser's update of parameter array i, elements [lo, hi): every rule is elementwise,
+ * so any split of the arrays gives the same values as one pass. */
+static void update_range(ham_trainer_t *t, float *p, const float *g, int32_t i, int is_bias,
+                         size_t lo, size_t hi)
+{
+    hamp_optimizer_t *o = &t->optim;
+    const double *opt = t->opt;
+    size_t n = hi - lo;
+    switch ((int32_t)opt[HAM_TRAIN_OPTIMIZER]) {
+    case HAM_OPTIMIZER_SGD:
+        hamp_sgd_update(p + lo, g + lo, o->m1[i] + lo, n, opt[HAM_TRAIN_LR],
+                        opt[HAM_TRAIN_MOMENTUM]);
+        break;
+    case HAM_OPTIMIZER_ADAM:
+        hamp_adam_update(p + lo, g + lo, o->m1[i] + lo, o->m2[i] + lo, n, opt[HAM_TRAIN_LR],
+                         opt[HAM_TRAIN_ADAM_BETA1], opt[HAM_TRAIN_ADAM_BETA2],
+                         opt[HAM_TRAIN_ADAM_EPS], o->t);
+        break;
+    default: /* Madam */
+        if (is_bias && opt[HAM_TRAIN_MADAM_BIASES] == 0.0)
+            break; /* frozen, as a multiplicative update leaves zeros at zero */
+        hamp_madam_update(p + lo, g + lo, o->m2[i] + lo, n, opt[HAM_TRAIN_LR],
+                          opt[HAM_TRAIN_ADAM_BETA2], opt[HAM_TRAIN_MADAM_GBOUND], o->bound[i],
+                          o->t, is_bias);
+        break;
+    }
+}
+
+/* Fewest parameters per thread of a split update: below, waking a worker costs more than
+ * half the pass saves. */
+#define UPDATE_MIN_CHUNK 32768
+
+typedef struct update_job {
+    ham_trainer_t *t;
+    int32_t n, parts;
+    float **p, **g;
+    const size_t *len;
+    const int *is_bias;
+} update_job_t;
+
+/* Part `part` of every array. */
+static void update_part(void *ctx, int32_t part)
+{
+    const update_job_t *j = ctx;
+    for (int32_t i = 0; i < j->n; i++) {
+        size_t lo = j->len[i] * (size_t)part / (size_t)j->parts;
+        size_t hi = j->len[i] * (size_t)(part + 1) / (size_t)j->parts;
+        if (hi > lo)
+            update_range(j->t, j->p[i], j->g[i], i, j->is_bias[i], lo, hi);
+    }
+}
+
 static void update(ham_trainer_t *t)
 {
     float *p[HAMP_MAX_PARAMS], *g[HAMP_MAX_PARAMS];
-    size_t len[HAMP_MAX_PARAMS];
+    size_t len[HAMP_MAX_PARAMS], total = 0;
     int is_bias[HAMP_MAX_PARAMS];
     int32_t n = collect_params(t, p, g, len, is_bias);
     hamp_optimizer_t *o = &t->optim;
-    const double *opt = t->opt;
-    int32_t rule = (int32_t)opt[HAM_TRAIN_OPTIMIZER];
     o->t++;
     for (int32_t i = 0; i < n; i++) {
-        switch (rule) {
-        case HAM_OPTIMIZER_SGD:
-            hamp_sgd_update(p[i], g[i], o->m1[i], len[i], opt[HAM_TRAIN_LR],
-                            opt[HAM_TRAIN_MOMENTUM]);
-            break;
-        case HAM_OPTIMIZER_ADAM:
-            hamp_adam_update(p[i], g[i], o->m1[i], o->m2[i], len[i], opt[HAM_TRAIN_LR],
-                             opt[HAM_TRAIN_ADAM_BETA1], opt[HAM_TRAIN_ADAM_BETA2],
-                             opt[HAM_TRAIN_ADAM_EPS], o->t);
-            break;
-        default: /* Madam */
-            if (o->t == 1)
-                o->bound[i] = hamp_madam_bound(p[i], len[i], opt[HAM_TRAIN_MADAM_SCALE]);
-            if (is_bias[i] && opt[HAM_TRAIN_MADAM_BIASES] == 0.0)
-                break; /* frozen, as a multiplicative update leaves zeros at zero */
-            hamp_madam_update(p[i], g[i], o->m2[i], len[i], opt[HAM_TRAIN_LR],
-                              opt[HAM_TRAIN_ADAM_BETA2], opt[HAM_TRAIN_MADAM_GBOUND],
-                              o->bound[i], o->t, is_bias[i]);
-            break;
-        }
+        total += len[i];
+        if (o->t == 1 && (int32_t)t->opt[HAM_TRAIN_OPTIMIZER] == HAM_OPTIMIZER_MADAM)
+            o->bound[i] = hamp_madam_bound(p[i], len[i], t->opt[HAM_TRAIN_MADAM_SCALE]);
     }
+    int32_t want = (int32_t)t->opt[HAM_TRAIN_THREADS];
+    if (want == 0)
+        want = hamp_online_cores();
+    size_t most = total / UPDATE_MIN_CHUNK;
+    int32_t parts = most < (size_t)want ? (int32_t)most : want;
+    update_job_t job = {t, n, parts > 1 ? parts : 1, p, g, len, is_bias};
+    if (job.parts > 1)
+        hamp_pool_run(&t->pool, job.parts, update_part, &job);
+    else
+        update_part(&job, 0);
 }
 
 HAM_API int ham_trainer_step(ham_trainer_t *t, double *loss, int32_t *correct, int32_t batch,

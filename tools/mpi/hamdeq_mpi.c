@@ -44,10 +44,11 @@ static const cli_command_spec_t help = {
              "   \"not_converged\": int, \"sec_per_epoch\": float}\n"
              "epochs counts the epochs begun (--steps may end one early); sec_per_epoch is\n"
              "their training time over their number.\n"
-             "Set the BLAS threads per rank with --threads (or OPENBLAS_NUM_THREADS).\n",
+             "Set the BLAS threads per rank with --blas-threads (or OPENBLAS_NUM_THREADS), and\n"
+             "the solves' threads per rank with --threads (default 0: every core).\n",
     .runtime_errors = "data, file, library, MPI",
     .examples = "mpirun -np 2 hamdeq-mpi --data /usr/share/datasets/fashion-mnist --epochs 1 "
-                "--threads 1\n"
+                "--threads 1 --blas-threads 1\n"
                 "mpirun --hostfile hosts -np 8 hamdeq-mpi --data DIR --batch 512 --save m.model "
                 "--json\n",
 };
@@ -282,7 +283,8 @@ static int evaluate(cli_eval_result_t *res, const ham_model_t *model, const ham_
         ham_model_state_offset(&off, model, o->op, L - 1) != HAM_OK ||
         ham_solver_new(&sv, model, o->op, o->kind) != HAM_OK ||
         ham_solver_set_option(sv, HAM_OPT_TOL, o->tol) != HAM_OK ||
-        ham_solver_set_option(sv, HAM_OPT_MAX_ITER, o->max_iter) != HAM_OK) {
+        ham_solver_set_option(sv, HAM_OPT_MAX_ITER, o->max_iter) != HAM_OK ||
+        ham_solver_set_option(sv, HAM_OPT_THREADS, cli_threads()) != HAM_OK) {
         cli_error("cannot set up the test evaluation: %s", ham_last_error());
         code = CLI_EXIT_RUNTIME;
     }
@@ -441,6 +443,7 @@ static int run(int argc, char **argv)
     if ((rc = agree(rc)) != 0)
         goto out;
     cli_set_threads(a.threads);
+    cli_set_blas_threads(a.blas_threads);
     if (!json && g_rank == 0) {
         printf("hamdeq-mpi %s: train %s (%s + %s) on %s, %d rank%s\n", ham_version_string(),
                vname, ham_operator_name(op), ham_solver_kind_name(kind), a.data, g_size,

@@ -141,7 +141,8 @@ typedef enum ham_option {
     HAM_OPT_FIXED_ITERS = 14,
     HAM_OPT_ATOL = 15,
     HAM_OPT_ATTRACTOR_SAFE = 16,
-    HAM_OPT_STABILITY_CHECK = 17
+    HAM_OPT_STABILITY_CHECK = 17,
+    HAM_OPT_THREADS = 18
 } ham_option_t;
 
 typedef enum ham_sample_status {
@@ -267,7 +268,8 @@ typedef enum ham_train_option {
     HAM_TRAIN_GRADIENT = 10,
     HAM_TRAIN_BACKWARD_SOLVER = 11,
     HAM_TRAIN_BACKWARD_ITERS = 12,
-    HAM_TRAIN_BACKWARD_TOL = 13
+    HAM_TRAIN_BACKWARD_TOL = 13,
+    HAM_TRAIN_THREADS = 14
 } ham_train_option_t;
 
 int ham_trainer_new(ham_trainer_t **trainer, ham_model_t *model, int32_t op, int32_t kind);

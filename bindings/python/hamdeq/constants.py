@@ -87,6 +87,7 @@ class Option(enum.IntEnum):
     ATOL = 15
     ATTRACTOR_SAFE = 16
     STABILITY_CHECK = 17
+    THREADS = 18
 
 
 class SampleStatus(enum.IntEnum):
@@ -132,6 +133,7 @@ class TrainOption(enum.IntEnum):
     BACKWARD_SOLVER = 11
     BACKWARD_ITERS = 12
     BACKWARD_TOL = 13
+    THREADS = 14
 
 
 # (enum class, prefix of its C names after "HAM_") for the module-level aliases and the

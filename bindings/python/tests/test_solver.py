@@ -18,6 +18,7 @@ DOC_DEFAULTS = {  # docs/api.md, "Solver options"
     "NEWTON_KRYLOV_DIM": (30, 1, 500), "NEWTON_FORCING": (1e-2, 0, 1),
     "FIXED_ITERS": (0, 0, 1), "ATOL": (0, 0, 3e38), "ATTRACTOR_SAFE": (-1, -1, 2),
     "STABILITY_CHECK": (0, 0, 1000),
+    "THREADS": (1, 0, 256),
 }
 
 

@@ -15,7 +15,7 @@ DOC_DEFAULTS = {  # docs/api.md, "Training"
     "LOSS": 0, "OPTIMIZER": 2, "LR": 0.01, "MOMENTUM": 0.9, "ADAM_BETA1": 0.9,
     "ADAM_BETA2": 0.999, "ADAM_EPS": 1e-8, "MADAM_SCALE": 1024, "MADAM_GBOUND": 10,
     "MADAM_BIASES": 0, "GRADIENT": 0, "BACKWARD_SOLVER": -1, "BACKWARD_ITERS": 8,
-    "BACKWARD_TOL": 0,
+    "BACKWARD_TOL": 0, "THREADS": 1,
 }
 
 
@@ -277,8 +277,10 @@ def test_one_epoch_of_mnist(mnist_dir, builddir, tmp_path):
         tool = builddir / "tools" / "hamdeq"
         if tool.exists() and os.environ.get("OPENBLAS_NUM_THREADS") == "1":
             ref = tmp_path / "tool.ham"
+            # --threads 1: the library's default here, whose sums the tool's must match
             subprocess.run([str(tool), "train", "--data", str(mnist_dir), "--epochs", "1",
-                            "--quiet", "--save", str(ref)], check=True, capture_output=True,
+                            "--threads", "1", "--quiet", "--save", str(ref)], check=True,
+                           capture_output=True,
                            env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
             with hamdeq.Model.load(ref) as c:
                 for blk in range(2):

@@ -114,6 +114,7 @@ end
     OPT_ATOL = 15
     OPT_ATTRACTOR_SAFE = 16
     OPT_STABILITY_CHECK = 17
+    OPT_THREADS = 18
 end
 
 @enum Lagrangian::Int32 begin
@@ -163,6 +164,7 @@ end
     TRAIN_BACKWARD_SOLVER = 11
     TRAIN_BACKWARD_ITERS = 12
     TRAIN_BACKWARD_TOL = 13
+    TRAIN_THREADS = 14
 end
 
 for E in (:Status, :ModelFlags, :Operator, :SolverKind, :SolverOption, :Lagrangian,

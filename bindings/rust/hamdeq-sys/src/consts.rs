@@ -74,6 +74,7 @@ pub const HAM_OPT_FIXED_ITERS: i32 = 14;
 pub const HAM_OPT_ATOL: i32 = 15;
 pub const HAM_OPT_ATTRACTOR_SAFE: i32 = 16;
 pub const HAM_OPT_STABILITY_CHECK: i32 = 17;
+pub const HAM_OPT_THREADS: i32 = 18;
 // ham_sample_status_t
 pub const HAM_SAMPLE_CONVERGED: i32 = 0;
 pub const HAM_SAMPLE_MAX_ITER: i32 = 1;
@@ -106,6 +107,7 @@ pub const HAM_TRAIN_GRADIENT: i32 = 10;
 pub const HAM_TRAIN_BACKWARD_SOLVER: i32 = 11;
 pub const HAM_TRAIN_BACKWARD_ITERS: i32 = 12;
 pub const HAM_TRAIN_BACKWARD_TOL: i32 = 13;
+pub const HAM_TRAIN_THREADS: i32 = 14;
 
 // data.h
 pub const HAM_LOAD_DEFAULT_MAX_BYTES: u64 = 2147483648;

@@ -4,6 +4,8 @@
 # (ham-eo-deq, 784-512-10, Madam, batch 64, tolerance 1e-4), in these configurations:
 #   1rank    mpirun -np 1 hamdeq-mpi, OPENBLAS_NUM_THREADS=1
 #   2ranks   mpirun -np 2 hamdeq-mpi, OPENBLAS_NUM_THREADS=1 in each rank
+#   2yield   the same with --mca mpi_yield_when_idle 1 (a waiting rank yields its core
+#            instead of busy-polling: matters when the cores are shared)
 #   blas2    hamdeq train, one process, OPENBLAS_NUM_THREADS=2
 #   threads2 hamdeq train --threads 2 (only with WITH_THREADS=1: for a --threads that is
 #            more than the BLAS's thread count)
@@ -19,6 +21,7 @@
 #   ROUNDS       default: 3
 #   EPOCHS       default: 1
 #   WITH_THREADS 1 adds the threads2 configuration
+#   CONFIGS      the configurations to run (default: "1rank 2ranks 2yield blas2")
 #   OUT          directory for the raw outputs (default: a temporary one, removed)
 #   MPIRUN       default: "mpirun --allow-run-as-root --oversubscribe --bind-to none"
 set -euo pipefail
@@ -41,7 +44,7 @@ else
     out=$(mktemp -d)
     trap 'rm -rf "$out"' EXIT
 fi
-configs=(1rank 2ranks blas2)
+configs=(${CONFIGS:-1rank 2ranks 2yield blas2})
 [ "${WITH_THREADS:-0}" = 1 ] && configs+=(threads2)
 common=(--data "$data" --epochs "$epochs" --quiet --json)
 
@@ -50,6 +53,8 @@ run_config() { # CONFIG: one run, its JSON line on stdout
     1rank) OPENBLAS_NUM_THREADS=1 "${mpirun[@]}" -np 1 "$mpi" "${common[@]}" --threads 1 ;;
     2ranks) OPENBLAS_NUM_THREADS=1 "${mpirun[@]}" -x OPENBLAS_NUM_THREADS -np 2 "$mpi" \
         "${common[@]}" --threads 1 ;;
+    2yield) OPENBLAS_NUM_THREADS=1 "${mpirun[@]}" --mca mpi_yield_when_idle 1 \
+        -x OPENBLAS_NUM_THREADS -np 2 "$mpi" "${common[@]}" --threads 1 ;;
     blas2) OPENBLAS_NUM_THREADS=2 "$ham" train "${common[@]}" ;;
     threads2) env -u OPENBLAS_NUM_THREADS "$ham" train "${common[@]}" --threads 2 ;;
     esac
@@ -73,6 +78,7 @@ out, rounds, configs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 names = {
     "1rank": "1 rank (`mpirun -np 1 hamdeq-mpi`, OPENBLAS_NUM_THREADS=1)",
     "2ranks": "2 ranks (`mpirun -np 2 hamdeq-mpi`, OPENBLAS_NUM_THREADS=1 each)",
+    "2yield": "2 ranks, `--mca mpi_yield_when_idle 1`",
     "blas2": "1 process, 2 BLAS threads (`hamdeq train`, OPENBLAS_NUM_THREADS=2)",
     "threads2": "1 process, `hamdeq train --threads 2`",
 }

@@ -8,7 +8,11 @@
 # all. Prints a markdown table. CI does not run this (tests/mpi/run.sh asserts the
 # configurations that docs/distributed.md claims).
 #
-# Usage: bench/mpi_equivalence.sh [BUILDDIR]   (configured with -Dmpi=enabled)
+# Then bench/shard_rows.c on the untrained model: which rows of a shard solve to other
+# last bits than in the whole batch.
+#
+# Usage: bench/mpi_equivalence.sh [BUILDDIR]   (configured with -Dmpi=enabled; a
+#   relative BUILDDIR, from the source root)
 # Environment: DATA (default ../shared/data/mnist10k), STEPS (20), BATCH (64),
 #   OPTIMIZERS ("sgd adam madam"), MODES ("fixed tol": any of fixed, tol, tol6)
 set -euo pipefail
@@ -52,4 +56,17 @@ for opt in ${OPTIMIZERS:-sgd adam madam}; do
         row+=" $(acc "$tmp/np1.json") / $(acc "$tmp/np2.json") / $(acc "$tmp/np3.json") / $(acc "$tmp/t2.json") |"
         echo "$row"
     done
+done
+
+# Where a per-sample difference comes from: one sample's solve, alone or in a batch.
+ham=$build/tools/hamdeq
+${CC:-cc} -O2 -o "$tmp/shard_rows" bench/shard_rows.c -Iinclude -Iinclude/hamdeq \
+    -I"$build/include/hamdeq" -L"$build/lib" -Wl,-rpath,"$PWD/$build/lib" -lhamdeq -lm
+OPENBLAS_NUM_THREADS=1 "$ham" train --data "$data" --epochs 0 --save "$tmp/init.model" \
+    --quiet --json >/dev/null
+echo
+for fixed in 1 0; do
+    echo '```text'
+    OPENBLAS_NUM_THREADS=1 "$tmp/shard_rows" "$tmp/init.model" "$data" "$fixed"
+    echo '```'
 done

@@ -8,8 +8,9 @@
 #     give the weights of 1 rank to a max relative difference < 1e-4 (per block,
 #     max|a - b| / max|a|), and the same test accuracy within 0.1 point; rank 0 alone
 #     prints (one JSON line). The configurations docs/distributed.md ("Equivalence")
-#     claims: SGD with --fixed-iters (an update that is Lipschitz in the gradient, and the
-#     same iteration counts). Madam (the default) and Adam are sign-like at their first
+#     claims: SGD with --fixed-iters or --tol 1e-6 (an update that is Lipschitz in the
+#     gradient, and forward states that agree far below 1e-4 whatever their iteration
+#     counts). Madam (the default) and Adam are sign-like at their first
 #     steps (g / sqrt(v) = +-1 for any non-zero g), so the rounding noise of near-zero
 #     gradient entries becomes full-size steps, and a tolerance stop turns a last-bit
 #     difference into a whole iteration more or less; their differences are printed,
@@ -128,6 +129,8 @@ equivalent() { # NAME NPS ARGS...: 1 rank vs each of NPS (e.g. "2 3") ranks, sam
 echo "=== 2. equivalence: 20 steps, global batch 64, 1 vs 2 vs 3 ranks"
 equivalent "sgd, fixed iterations" "2 3" --data "$data" --batch 64 --epochs 1 --steps 20 \
     --optimizer sgd --fixed-iters
+equivalent "sgd, tolerance 1e-6" "2 3" --data "$data" --batch 64 --epochs 1 --steps 20 \
+    --optimizer sgd --tol 1e-6
 
 echo "--- for information: the default Madam with a tolerance, 2 ranks vs 1 (not asserted)"
 for np in 1 2; do

@@ -37,13 +37,9 @@ for f in "$ham" "$mpi"; do
     [ -x "$f" ] || { echo "bench/mpi_scaling.sh: $f missing (meson configure -Dmpi=enabled)" >&2; exit 1; }
 done
 [ -d "$data" ] || { echo "bench/mpi_scaling.sh: no $data (apt-get install dataset-fashion-mnist)" >&2; exit 1; }
-if [ -n "${OUT:-}" ]; then
-    out=$OUT
-    mkdir -p "$out"
-else
-    out=$(mktemp -d)
-    trap 'rm -rf "$out"' EXIT
-fi
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+[ -n "${OUT:-}" ] || trap 'rm -rf "$out"' EXIT
 configs=(${CONFIGS:-1rank 2ranks 2yield blas2})
 [ "${WITH_THREADS:-0}" = 1 ] && configs+=(threads2)
 common=(--data "$data" --epochs "$epochs" --quiet --json)

@@ -35,7 +35,8 @@ static int g_rank = 0, g_size = 1;
  * label:R:S   rank R's first label at step S is out of range (the trainer's own check);
  * nan:R:S     rank R's inputs at step S are NaN (the forward solve refuses them);
  * exit:R:S    rank R dies at step S without a word to MPI (_exit), as a crash would;
- * checksum:R:E  rank R runs out of memory for the weight checksum after epoch E;
+ * checksum:R:E  rank R runs out of memory for the weight checksum after epoch E (0, or
+ *             no E: the final check before saving);
  * eval:R      rank R runs out of memory for the test evaluation.
  * Unset (always, outside the tests) it costs one comparison per step. */
 enum { INJ_NONE, INJ_READ, INJ_LABEL, INJ_NAN, INJ_EXIT, INJ_CHECKSUM, INJ_EVAL };

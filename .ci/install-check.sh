@@ -4,12 +4,14 @@
 #     hamdeq.pc, the CMake package, the hamdeq tool;
 #   - pkg-config, with PKG_CONFIG_LIBDIR naming only the installed .pc directory (so no
 #     other .pc file can be read): every examples/*.c program builds with only
-#     `cc app.c $(pkg-config --cflags --libs hamdeq)`, includes no header of OpenBLAS,
-#     LAPACKE or zlib, links nothing but libhamdeq, and runs against the installed
-#     library; and one links libhamdeq.a with `pkg-config --static --libs hamdeq`, needs
-#     no libhamdeq.so, and runs;
+#     `cc app.c $(pkg-config --cflags --libs hamdeq) -lm` (-lm: some use <math.h>), and
+#     every examples/*.cpp one with `c++ -std=c++11 app.cpp $(pkg-config ...)`; each
+#     includes no header of OpenBLAS, LAPACKE or zlib, needs libhamdeq.so.0 and runs
+#     against the installed library; and each links libhamdeq.a with
+#     `pkg-config --static --libs hamdeq`, needs no libhamdeq.so, and runs;
 #   - CMake (when cmake is installed): a consumer with find_package(hamdeq CONFIG
-#     REQUIRED) builds against hamdeq::hamdeq and hamdeq::hamdeq_static and runs.
+#     REQUIRED) builds every example against hamdeq::hamdeq and hamdeq::hamdeq_static
+#     and runs them.
 # Usage: .ci/install-check.sh [BUILDDIR]   (default: build)
 set -euo pipefail
 
@@ -17,6 +19,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 cc=${CC:-cc}
+cxx=${CXX:-c++}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -85,15 +88,41 @@ case " $static_libs " in *" -lhamdeq "*" -lopenblas "*) ;; *)
     fail "--static --libs lacks -lhamdeq followed by the libraries it needs" ;;
 esac
 
-status=0
-for src in "$root"/examples/*.c; do
-    name=$(basename "$src" .c)
-    # Copied out of the tree, so that only the installed header can be found.
-    cp "$src" "$work/$name.c"
-    echo "== $cc $name.c \$(pkg-config --cflags --libs hamdeq)"
+# An example, copied out of the tree so that only the installed headers can be found,
+# built as C11 or C++11 with the given link flags: build_example SRC OUT LINK-FLAGS...
+build_example() {
+    local src=$1 out=$2
+    shift 2
+    cp "$src" "$work/$(basename "$src")"
     # shellcheck disable=SC2086  # the flags are word lists
-    "$cc" -std=c11 -Wall -Wextra -Werror $cflags -MD -MF "$work/$name.d" \
-        "$work/$name.c" $libs -o "$work/$name"
+    case $src in
+    *.cpp) "$cxx" -std=c++11 -Wall -Wextra -Werror $cflags -MD -MF "$out.d" \
+        "$work/$(basename "$src")" "$@" -o "$out" ;;
+    *) "$cc" -std=c11 -Wall -Wextra -Werror $cflags -MD -MF "$out.d" \
+        "$work/$(basename "$src")" "$@" -lm -o "$out" ;;
+    esac
+}
+# Runs a built example: run_example NAME EXE; its last line is shown.
+run_example() {
+    if LD_LIBRARY_PATH=$libdir "$2" >"$2.out" 2>&1; then
+        echo "   ran: $(tail -n 1 "$2.out")"
+    else
+        cat "$2.out"
+        echo "$1 failed"
+        status=1
+    fi
+}
+
+status=0
+# Static: -l:libhamdeq.a picks the archive although libhamdeq.so lies next to it (as
+# -Wl,-Bstatic -lhamdeq would); the other flags are pkg-config's, as they are.
+static_link=" $static_libs "
+static_link=${static_link/ -lhamdeq / -l:libhamdeq.a }
+for src in "$root"/examples/*.c "$root"/examples/*.cpp; do
+    case $src in *.cpp) name=$(basename "$src" .cpp)-cpp ;; *) name=$(basename "$src" .c) ;; esac
+    echo "== $name: \$(pkg-config --cflags --libs hamdeq)"
+    # shellcheck disable=SC2086  # the flags are word lists
+    build_example "$src" "$work/$name" $libs || { echo "$name did not build"; status=1; continue; }
     if grep -i -E 'openblas|cblas|lapack|zlib' "$work/$name.d"; then
         echo "$name includes a header of libhamdeq's dependencies"
         status=1
@@ -109,69 +138,70 @@ for src in "$root"/examples/*.c; do
         status=1
         continue
     fi
-    if LD_LIBRARY_PATH=$libdir "$work/$name" >"$work/$name.out" 2>&1; then
-        echo "   ran: $(tail -n 1 "$work/$name.out")"
-    else
-        cat "$work/$name.out"
-        echo "$name failed"
+    run_example "$name" "$work/$name"
+
+    echo "== $name: \$(pkg-config --static --libs hamdeq), libhamdeq.a"
+    # shellcheck disable=SC2086  # the flags are word lists
+    build_example "$src" "$work/$name-static" $static_link ||
+        { echo "$name did not build with libhamdeq.a"; status=1; continue; }
+    if readelf -d "$work/$name-static" | grep -F 'libhamdeq.so'; then
+        echo "$name-static needs libhamdeq.so although it was linked with libhamdeq.a"
         status=1
+    else
+        # No LD_LIBRARY_PATH needed, and none given: nothing may load libhamdeq.so.
+        libdir=/nonexistent run_example "$name-static" "$work/$name-static"
     fi
 done
-
-# Static: -l:libhamdeq.a picks the archive although libhamdeq.so lies next to it (as
-# -Wl,-Bstatic -lhamdeq would); the other flags are pkg-config's, as they are.
-name=retrieve-static
-static_link=" $static_libs "
-static_link=${static_link/ -lhamdeq / -l:libhamdeq.a }
-echo "== $cc retrieve.c \$(pkg-config --static --libs hamdeq), libhamdeq.a"
-# shellcheck disable=SC2086  # the flags are word lists
-"$cc" -std=c11 -Wall -Wextra -Werror $cflags "$work/retrieve.c" $static_link -o "$work/$name"
-if readelf -d "$work/$name" | grep -F 'libhamdeq.so'; then
-    echo "$name needs libhamdeq.so although it was linked with libhamdeq.a"
-    status=1
-elif ! "$work/$name" >"$work/$name.out" 2>&1; then
-    cat "$work/$name.out"
-    echo "$name failed"
-    status=1
-else
-    echo "   ran without libhamdeq.so: $(tail -n 1 "$work/$name.out")"
-fi
 
 # ---- CMake: find_package against the DESTDIR tree, which the config file finds from
 # its own location.
 if command -v cmake >/dev/null; then
     app=$work/cmake-app
     mkdir -p "$app"
-    cp "$root/examples/retrieve.c" "$app/"
+    cp "$root"/examples/*.c "$root"/examples/*.cpp "$app/"
     cat >"$app/CMakeLists.txt" <<'EOF'
 cmake_minimum_required(VERSION 3.13)
-project(hamdeq_consumer C)
+project(hamdeq_consumer C CXX)
+set(CMAKE_CXX_STANDARD 11)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
 set(HAMDEQ_WANT "0.1" CACHE STRING "the version find_package asks for")
 find_package(hamdeq ${HAMDEQ_WANT} CONFIG REQUIRED)
-add_executable(retrieve retrieve.c)
-target_link_libraries(retrieve PRIVATE hamdeq::hamdeq)
-add_executable(retrieve_static retrieve.c)
-target_link_libraries(retrieve_static PRIVATE hamdeq::hamdeq_static)
+# Every example twice: against the shared library and against the static one.
+file(GLOB sources ${CMAKE_SOURCE_DIR}/*.c ${CMAKE_SOURCE_DIR}/*.cpp)
+foreach(src ${sources})
+  get_filename_component(name ${src} NAME_WE)
+  get_filename_component(ext ${src} EXT)
+  if(ext STREQUAL ".cpp")
+    set(name ${name}-cpp)
+  endif()
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE hamdeq::hamdeq)
+  add_executable(${name}_static ${src})
+  target_link_libraries(${name}_static PRIVATE hamdeq::hamdeq_static)
+  if(ext STREQUAL ".c")
+    target_link_libraries(${name} PRIVATE m)
+    target_link_libraries(${name}_static PRIVATE m)
+  endif()
+endforeach()
 EOF
     echo "== cmake: find_package(hamdeq 0.1 CONFIG REQUIRED), hamdeq::hamdeq, hamdeq::hamdeq_static"
     if ! cmake -S "$app" -B "$app/build" -DCMAKE_PREFIX_PATH="$dest$prefix" \
-            -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 ||
+            -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
+            -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 ||
         ! cmake --build "$app/build" >>"$work/cmake.log" 2>&1; then
         cat "$work/cmake.log"
         fail "the CMake consumer did not build"
     fi
-    loaded=$(LD_LIBRARY_PATH=$libdir ldd "$app/build/retrieve" | sed -n 's/.*libhamdeq.so.0 => \([^ ]*\).*/\1/p')
-    [ "$loaded" = "$lib" ] || fail "the CMake consumer loads libhamdeq from '$loaded', not $lib"
-    ! readelf -d "$app/build/retrieve_static" | grep -F 'libhamdeq.so' ||
-        fail "the CMake consumer of hamdeq::hamdeq_static needs libhamdeq.so"
-    for exe in retrieve retrieve_static; do
-        if LD_LIBRARY_PATH=$libdir "$app/build/$exe" >"$work/$exe.cmake.out" 2>&1; then
-            echo "   $exe ran: $(tail -n 1 "$work/$exe.cmake.out")"
-        else
-            cat "$work/$exe.cmake.out"
-            echo "the CMake consumer $exe failed"
-            status=1
-        fi
+    for src in "$root"/examples/*.c "$root"/examples/*.cpp; do
+        case $src in *.cpp) name=$(basename "$src" .cpp)-cpp ;; *) name=$(basename "$src" .c) ;; esac
+        loaded=$(LD_LIBRARY_PATH=$libdir ldd "$app/build/$name" | sed -n 's/.*libhamdeq.so.0 => \([^ ]*\).*/\1/p')
+        [ "$loaded" = "$lib" ] || fail "the CMake consumer $name loads libhamdeq from '$loaded', not $lib"
+        ! readelf -d "$app/build/${name}_static" | grep -F 'libhamdeq.so' ||
+            fail "the CMake consumer ${name}_static (hamdeq::hamdeq_static) needs libhamdeq.so"
+        for exe in "$name" "${name}_static"; do
+            echo "== cmake: $exe"
+            run_example "the CMake consumer $exe" "$app/build/$exe"
+        done
     done
     # hamdeqConfigVersion.cmake: any 0.x up to this version, nothing newer, no 1.x.
     for want in 0.99 1.0; do

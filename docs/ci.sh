@@ -7,7 +7,11 @@
 #   2. the 'docs' target: `meson compile -C BUILDDIR docs` builds the HTML, when BUILDDIR
 #      was configured with doxygen found;
 #   3. the man pages: rendered without warnings, hamdeq(1) equal to the tool's --help,
-#      libhamdeq(3) naming the whole API, its example built and run (docs/check-man.sh).
+#      libhamdeq(3) naming the whole API, its example built and run (docs/check-man.sh);
+#   4. the guides' commands: every block of docs/tutorial.md and docs/choosing.md marked
+#      `<!-- run -->` run against BUILDDIR (docs/check_commands.py; under 2 minutes on 2
+#      cores; blocks whose data set is absent are skipped with a message; Fashion-MNIST
+#      is Debian's dataset-fashion-mnist).
 # Debian packages: doxygen, groff-base, man-db (optional: one more rendering check), a C
 # compiler (build-essential), python3 (already there for meson).
 set -euo pipefail
@@ -88,6 +92,8 @@ docs_target() {
 step "meson compile docs" docs_target
 
 step "man pages (docs/check-man.sh)" docs/check-man.sh "$build"
+
+step "guides' commands (docs/check_commands.py)" python3 docs/check_commands.py "$build"
 
 echo
 echo "docs/ci.sh summary ($(($(date +%s) - start)) s):"

@@ -9,7 +9,7 @@
 // Structs are filled member by member (no C99 designated initialisers).
 //
 // Build against an installed libhamdeq:
-//     c++ -std=c++17 embed.cpp $(pkg-config --cflags --libs hamdeq) -o embed
+//     c++ -std=c++11 embed.cpp $(pkg-config --cflags --libs hamdeq) -o embed
 #include <hamdeq/hamdeq.hpp>
 
 #include <cmath>

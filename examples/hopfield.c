@@ -1,10 +1,12 @@
-/* hopfield: a Modern Hopfield network as a 2-layer HAM with no clamped input.
+/* hopfield: a Modern Hopfield network on your own patterns (docs/mhn.md).
  *
- * The visible layer (identity Lagrangian, D units) and the hidden layer (softmax with
- * inverse temperature beta, one unit per stored pattern) are coupled by the patterns
- * X (D x P). Even-odd on this HAM is the Modern Hopfield update v <- X softmax(beta X^T v)
- * (docs/math.md section 6). The even-odd state is the hidden layer; we start it from a
- * corrupted query q (s_h = X^T q, a warm start), solve, and read the visible layer back.
+ * ham_mhn_new() stores P patterns of D values; its even-odd state is the visible layer
+ * v, and one even-odd step is the Modern Hopfield update v <- X softmax(beta X^T v)
+ * (docs/math.md section 6). The program
+ *   1. retrieves a stored pattern from a corrupted copy (the query is the initial state),
+ *   2. shows the energy ham_mhn_energy() fell from the query to the retrieved state,
+ *   3. counts the memories with ham_mhn_find_minima(): from many starts, the distinct
+ *      minima the update reaches, and which one each start fell into.
  *
  *     cc hopfield.c $(pkg-config --cflags --libs hamdeq) -o hopfield
  */
@@ -14,89 +16,113 @@
 
 #include <hamdeq/hamdeq.h>
 
-#define D 64      /* visible units */
-#define P 5       /* stored patterns */
-#define FLIPS 12  /* corrupted entries of the query */
-#define BETA 0.2  /* well above the transition: one minimum per pattern */
+#define D 64        /* values per pattern (visible units) */
+#define P 5         /* stored patterns (hidden units) */
+#define FLIPS 12    /* corrupted entries of the query */
+#define BETA 0.2    /* inverse temperature: above beta_s, so one minimum per pattern */
+#define STARTS 40   /* starts for find_minima: P corrupted patterns, then random ones */
 
-static int fail(int status, const char *what)
+static int failed(int status, const char *what)
 {
-    fprintf(stderr, "hopfield: %s: %s\n", what, ham_strerror(status));
-    return 1;
+    if (status != HAM_OK)
+        fprintf(stderr, "hopfield: %s: %s\n", what, ham_last_error());
+    return status != HAM_OK;
+}
+
+/* Overlap (cosine for +-1 vectors) of v with pattern mu, in [-1, 1]. */
+static float overlap(const float *patterns, int mu, const float *v)
+{
+    float o = 0;
+    for (int i = 0; i < D; i++)
+        o += patterns[mu * D + i] * v[i];
+    return o / D;
 }
 
 int main(void)
 {
-    static float X[D * P], q[D], s_h[P], full[D + P];
+    /* Your patterns, one per row (P x D, row-major): here random +-1 vectors. */
+    static float patterns[P * D], starts[STARTS * D], minima[2 * P * D];
     uint32_t rng = 2024u;
-    for (int i = 0; i < D * P; i++) { /* random +-1 patterns, X[i][mu] = x_mu[i] */
+    for (int i = 0; i < P * D; i++) {
         rng = rng * 1664525u + 1013904223u;
-        X[i] = (rng >> 31) ? 1.0f : -1.0f;
+        patterns[i] = (rng >> 31) ? 1.0f : -1.0f;
     }
-    const int target = 2;
-    for (int i = 0; i < D; i++)
-        q[i] = X[i * P + target] * (i < FLIPS ? -1.0f : 1.0f);
+    /* Starts: each pattern with FLIPS entries flipped (start mu should find pattern mu),
+     * then random +-1 vectors. starts[0..D) is pattern 0's corrupted copy, and so on. */
+    for (int k = 0; k < STARTS; k++) {
+        for (int i = 0; i < D; i++) {
+            rng = rng * 1664525u + 1013904223u;
+            float r = (rng >> 31) ? 1.0f : -1.0f;
+            starts[k * D + i] = k < P ? patterns[k * D + i] * (i < FLIPS ? -1.0f : 1.0f) : r;
+        }
+    }
 
-    const int32_t sizes[] = {D, P};
     ham_model_t *model = NULL;
     ham_solver_t *solver = NULL;
-    int rc, ret = 1;
-    if ((rc = ham_model_new(&model, 2, sizes, HAM_MODEL_FREE_INPUT)) != HAM_OK) {
-        fail(rc, "ham_model_new");
+    int ret = 1;
+    double beta_s = 0;
+    if (failed(ham_mhn_beta_s(&beta_s, patterns, P, D), "ham_mhn_beta_s") ||
+        failed(ham_mhn_new(&model, patterns, P, D, BETA), "ham_mhn_new"))
         goto done;
-    }
-    if ((rc = ham_model_set_lagrangian(model, 0, HAM_LAGRANGIAN_IDENTITY, 0)) != HAM_OK ||
-        (rc = ham_model_set_lagrangian(model, 1, HAM_LAGRANGIAN_SOFTMAX, BETA)) != HAM_OK ||
-        (rc = ham_model_set_weights(model, 0, X, D * P)) != HAM_OK) {
-        fprintf(stderr, "hopfield: %s\n", ham_last_error());
-        goto done;
-    }
+    printf("%d patterns of %d values; beta %.2f, beta_s %.3f (the mean attractor is %s)\n", P,
+           D, BETA, beta_s, BETA > beta_s ? "unstable: one memory per pattern" : "stable");
 
-    /* Warm start: the hidden state the query drives, s_h = X^T q. */
-    for (int mu = 0; mu < P; mu++) {
-        s_h[mu] = 0;
-        for (int i = 0; i < D; i++)
-            s_h[mu] += X[i * P + mu] * q[i];
-    }
-    if ((rc = ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD)) != HAM_OK) {
-        fail(rc, "ham_solver_new");
+    /* 1. Retrieval: even-odd Picard is the plain Hopfield update, an exact energy
+     * descent; warm start = begin from the state we pass (the query). */
+    const int target = 2;
+    float v[D];
+    for (int i = 0; i < D; i++)
+        v[i] = starts[target * D + i];
+    if (failed(ham_solver_new(&solver, model, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD),
+               "ham_solver_new") ||
+        failed(ham_solver_set_option(solver, HAM_OPT_WARM_START, 1), "warm start") ||
+        failed(ham_solver_set_option(solver, HAM_OPT_TOL, 1e-5), "tol"))
         goto done;
-    }
-    if ((rc = ham_solver_set_option(solver, HAM_OPT_WARM_START, 1)) != HAM_OK ||
-        (rc = ham_solver_solve(solver, s_h, 1, NULL)) != HAM_OK) {
-        fprintf(stderr, "hopfield: %s: %s\n", ham_strerror(rc), ham_last_error());
+    double e_query = 0, e_found = 0;
+    if (failed(ham_mhn_energy(&e_query, model, 1, v), "ham_mhn_energy") ||
+        failed(ham_solver_solve(solver, v, 1, NULL), "ham_solver_solve") ||
+        failed(ham_mhn_energy(&e_found, model, 1, v), "ham_mhn_energy"))
         goto done;
-    }
-    /* The visible layer is the other parity class: recompute it from the hidden state. */
-    if ((rc = ham_model_eo_to_full(full, model, 1, NULL, s_h)) != HAM_OK) {
-        fail(rc, "ham_model_eo_to_full");
-        goto done;
-    }
     int32_t iters = 0, status = 0;
     ham_solver_get_samples(&iters, NULL, &status, solver, 1);
+    printf("query: pattern %d with %d of %d entries flipped, overlap %.3f, energy %.3f\n",
+           target, FLIPS, D, overlap(patterns, target, starts + target * D), e_query);
+    printf("retrieved in %d iterations (%s): overlap %.3f, energy %.3f\n", (int)iters,
+           status == HAM_SAMPLE_CONVERGED ? "converged" : "NOT converged",
+           overlap(patterns, target, v), e_found);
+    int ok = status == HAM_SAMPLE_CONVERGED && overlap(patterns, target, v) > 0.99f &&
+             e_found <= e_query;
 
-    int32_t off = 0;
-    ham_model_state_offset(&off, model, HAM_OPERATOR_SYNC, 0);
-    printf("query: pattern %d with %d of %d entries flipped; beta %.2f\n", target, FLIPS, D, BETA);
-    printf("solved in %d iterations (%s)\n", (int)iters,
-           status == HAM_SAMPLE_CONVERGED ? "converged" : "not converged");
-    printf("pattern  overlap(query)  overlap(retrieved)\n");
-    int best = 0;
-    float best_overlap = -1e30f;
-    for (int mu = 0; mu < P; mu++) {
-        float oq = 0, ov = 0;
-        for (int i = 0; i < D; i++) {
-            oq += X[i * P + mu] * q[i] / D;
-            ov += X[i * P + mu] * full[off + i] / D;
-        }
-        if (ov > best_overlap) {
-            best_overlap = ov;
-            best = mu;
-        }
-        printf("%7d  %14.3f  %18.3f\n", mu, oq, ov);
+    /* 2. The memories: solve from every start (with the same solver's kind and options),
+     * cluster the fixed points, keep the minima (positive-definite energy Hessian). */
+    ham_mhn_minima_t found = {.size = sizeof found};
+    int32_t assign[STARTS];
+    if (failed(ham_mhn_find_minima(&found, minima, 2 * P, assign, solver, starts, STARTS, 0.01),
+               "ham_mhn_find_minima"))
+        goto done;
+    printf("%d starts: %d converged, %d distinct minima, %d saddles, mean attractor %s\n",
+           (int)found.starts, (int)found.converged, (int)found.minima, (int)found.saddles,
+           found.mean_attractor >= 0 ? "present" : "absent");
+    printf("minimum  closest pattern  overlap\n");
+    for (int m = 0; m < found.minima && m < 2 * P; m++) {
+        int best = 0;
+        for (int mu = 1; mu < P; mu++)
+            if (overlap(patterns, mu, minima + m * D) > overlap(patterns, best, minima + m * D))
+                best = mu;
+        printf("%7d  %15d  %7.3f\n", m, best, overlap(patterns, best, minima + m * D));
     }
-    printf("retrieved pattern %d\n", best);
-    ret = best == target && status == HAM_SAMPLE_CONVERGED ? 0 : 1;
+    /* Each corrupted pattern must fall into a minimum that is that pattern. */
+    for (int mu = 0; mu < P; mu++) {
+        int m = assign[mu];
+        int hit = m >= 0 && m < 2 * P && overlap(patterns, mu, minima + m * D) > 0.99f;
+        if (!hit)
+            printf("start %d (pattern %d corrupted) reached minimum %d, not pattern %d\n", mu,
+                   mu, (int)m, mu);
+        ok &= hit;
+    }
+    ok &= found.minima >= P;
+    printf("%s\n", ok ? "every pattern is a memory and was retrieved" : "FAILED");
+    ret = !ok;
 
 done:
     ham_solver_free(solver);

@@ -3,7 +3,7 @@
 // and print what each sample took. It prints exactly what retrieve.c prints.
 //
 // Build against an installed libhamdeq:
-//     c++ -std=c++17 retrieve.cpp $(pkg-config --cflags --libs hamdeq) -o retrieve-cpp
+//     c++ -std=c++11 retrieve.cpp $(pkg-config --cflags --libs hamdeq) -o retrieve-cpp
 #include <hamdeq/hamdeq.hpp>
 
 #include <cstdint>

@@ -533,7 +533,9 @@ void test_custom_backend()
         hamdeq::Solver picard(m, hamdeq::Operator::even_odd, hamdeq::SolverKind::picard);
         picard.set_option(hamdeq::Option::tol, 1e-6);
         picard.solve(s_builtin, x);
-        hamdeq::Solver user(m, hamdeq::Operator::even_odd, std::make_unique<UserPicard>());
+        // unique_ptr(new ...), not std::make_unique: this test also builds as C++11.
+        hamdeq::Solver user(m, hamdeq::Operator::even_odd,
+                            std::unique_ptr<UserPicard>(new UserPicard()));
         CHECK(g_backends_alive == 1);
         CHECK(user.kind() == hamdeq::SolverKind::custom);
         user.set_option(hamdeq::Option::tol, 1e-6);
@@ -544,7 +546,8 @@ void test_custom_backend()
     }
     CHECK(g_backends_alive == 0); // ham_solver_free ran destroy()
 
-    hamdeq::Solver boom(m, hamdeq::Operator::even_odd, std::make_unique<UserPicard>(2));
+    hamdeq::Solver boom(m, hamdeq::Operator::even_odd,
+                        std::unique_ptr<UserPicard>(new UserPicard(2)));
     bool caught = false;
     try {
         boom.solve(s_user, x);
@@ -560,7 +563,7 @@ void test_custom_backend()
                         hamdeq::Status::null, e1);
     // A failing ham_solver_new_custom takes nothing: the backend is freed here.
     CHECK_THROWS_STATUS(hamdeq::Solver(m, static_cast<hamdeq::Operator>(7),
-                                       std::make_unique<UserPicard>()),
+                                       std::unique_ptr<UserPicard>(new UserPicard())),
                         hamdeq::Status::unknown_operator, e2);
     CHECK(g_backends_alive == 1);
 }

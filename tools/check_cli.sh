@@ -115,20 +115,16 @@ grep -q "even-odd  newton" "$tmp/out" || fail "table lacks the even-odd newton r
 # ---- train / eval / bench on a tiny synthetic IDX dataset (64 train, 40 test samples)
 data="$tmp/data"
 mkdir -p "$data" "$tmp/empty"
-"$python" - "$data" <<'PY'
+"$python" - "$data" "$(dirname "$0")" <<'PY'
 import gzip, random, struct, sys
 d = sys.argv[1]
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, sys.argv[2])
+from cli_test_data import images as draw
 rng = random.Random(7)
 def write(split, n, gz):
-    labels = [i % 10 for i in range(n)]
-    px = bytearray()
-    for c in labels:  # class c lights up rows 2c+4 .. 2c+6, plus noise
-        img = [rng.randrange(0, 40) for _ in range(784)]
-        for r in range(2 * c + 4, 2 * c + 7):
-            for col in range(4, 24):
-                img[r * 28 + col] = 200 + rng.randrange(0, 55)
-        px += bytes(img)
-    images = struct.pack(">IIII", 0x803, n, 28, 28) + bytes(px)
+    labels, px = draw(rng, n)
+    images = struct.pack(">IIII", 0x803, n, 28, 28) + px
     lab = struct.pack(">II", 0x801, n) + bytes(labels)
     op = (lambda p: gzip.open(p + ".gz", "wb")) if gz else (lambda p: open(p, "wb"))
     with op("%s/%s-images-idx3-ubyte" % (d, split)) as f:

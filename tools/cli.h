@@ -150,6 +150,8 @@ cli_opt_t cli_opt_batch(int64_t *dest, const char *help);    /* --batch N, 1 .. 
 cli_opt_t cli_opt_plot(const char **dest, const char *help); /* --plot FILE.svg */
 /* --data DIR; `required`: as cli_opt_t.required */
 cli_opt_t cli_opt_data(const char **dest, const char *help, const char *required);
+/* --NAME FILE.npy: one of the .npy files of train and eval (--train-x, --test-y, ...) */
+cli_opt_t cli_opt_npy(const char **dest, const char *name, const char *help);
 cli_opt_t cli_opt_operator(int32_t *dest, const char *help);               /* --operator */
 cli_opt_t cli_opt_solver(int32_t *dest, const char *help);                 /* --solver NAME */
 cli_opt_t cli_opt_variant(const cli_variant_t **dest, const char *help);   /* --variant NAME */

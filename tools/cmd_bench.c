@@ -115,7 +115,7 @@ int cmd_bench(int argc, char **argv)
          .help = "print the table as Markdown"},
         cli_opt_json(&json, "print one JSON object per variant instead"),
     };
-    int rc = cli_train_parse(&help, &a, 1, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
+    int rc = cli_train_parse(&help, &a, CLI_TRAIN_BENCH, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
                              argv);
     if (rc != CLI_PARSED)
         return rc;

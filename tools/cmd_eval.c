@@ -1,4 +1,5 @@
-/* hamdeq eval: evaluates a saved model on the t10k split of an MNIST-style directory. */
+/* hamdeq eval: evaluates a saved model on the t10k split of an MNIST-style directory, or
+ * on .npy files. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,19 +10,22 @@
 #include "train.h"
 
 static const cli_command_spec_t help = {
-    .usage = "hamdeq eval --model FILE --data DIR [options]",
+    .usage = "hamdeq eval --model FILE (--data DIR | --test-x FILE.npy --test-y FILE.npy) "
+             "[options]",
     .description =
         "Loads a model saved by 'hamdeq train --save' (or ham_model_save) and solves its fixed\n"
-        "point for every sample of DIR's t10k split, with the operator, solver, tolerance and\n"
-        "iteration cap saved in the model unless overridden. Prints the test accuracy, the\n"
-        "mean iteration count (the library's, and the authors' count) and the samples that\n"
-        "did not converge.\n",
+        "point for every sample of DIR's t10k split (or of --test-x with labels --test-y:\n"
+        "samples float32 as they are or uint8 divided by 255, labels uint8, int32 or int64),\n"
+        "with the operator, solver, tolerance and iteration cap saved in the model unless\n"
+        "overridden. Prints the test accuracy, the mean iteration count (the library's, and\n"
+        "the authors' count) and the samples that did not converge.\n",
     .notes = "With --json, stdout holds exactly one line:\n"
              "  {\"test_acc\": float, \"iters_mean\": float, \"not_converged\": int}\n"
              "test_acc is a fraction (0..1); --compare rows are not part of it.\n",
     .runtime_errors = "data, model file, library",
     .examples = "hamdeq eval --model fmnist.model --data /usr/share/datasets/fashion-mnist\n"
-                "hamdeq eval --model fmnist.model --data DIR --compare --plot residuals.svg\n",
+                "hamdeq eval --model fmnist.model --data DIR --compare --plot residuals.svg\n"
+                "hamdeq eval --model m.model --test-x test_x.npy --test-y test_y.npy --json\n",
 };
 
 /* "shifted-sigmoid", or the per-layer list, of a loaded model. */
@@ -44,7 +48,7 @@ static void describe(char *sizes, char *lags, size_t len, const ham_model_t *m)
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = NULL, *plot = NULL;
+    const char *model_path = NULL, *data = NULL, *plot = NULL, *test_x = NULL, *test_y = NULL;
     const cli_variant_t *v = NULL;
     int32_t op_over = -1, kind_over = -1;
     double tol = NAN;
@@ -55,8 +59,11 @@ int cmd_eval(int argc, char **argv)
          .help = "model file to evaluate (required)", .required = ""},
         cli_opt_data(&data,
                      "MNIST-style directory; its t10k-{images-idx3,labels-idx1}-ubyte[.gz] are "
-                     "used (required)",
-                     "an MNIST-style directory"),
+                     "used (required, unless --test-x and --test-y are given)",
+                     NULL),
+        cli_opt_npy(&test_x, "test-x", "test samples: float32 (as they are) or uint8 (divided "
+                                       "by 255), N x D or N x H x W"),
+        cli_opt_npy(&test_y, "test-y", "test labels: 1-D uint8, int32 or int64"),
         cli_opt_variant(&v, "operator and solver of a variant: ham, ham-deq, ham-eo, ham-eo-deq, "
                             "ham-eo-newton (default: the model's saved defaults)"),
         cli_opt_operator(&op_over, "operator (default: the model's, or the variant's)"),
@@ -80,10 +87,16 @@ int cmd_eval(int argc, char **argv)
     if (rc != CLI_PARSED)
         return rc;
 
+    /* The data first: a missing --data or .npy file is a usage error, whatever the model. */
+    cli_data_t d;
+    const cli_data_src_t src = {data, NULL, NULL, test_x, test_y};
+    if ((rc = cli_data_open(&d, &src, 0, 1)) != 0)
+        return rc;
     ham_model_t *model = NULL;
     rc = ham_model_load(&model, model_path);
     if (rc != HAM_OK) {
         cli_error("%s", ham_last_error());
+        cli_data_free(&d);
         return CLI_EXIT_RUNTIME;
     }
     int32_t op = HAM_OPERATOR_EVEN_ODD, kind = HAM_SOLVER_ANDERSON, cap = 100;
@@ -105,15 +118,11 @@ int cmd_eval(int argc, char **argv)
     if (!ham_model_has_clamped_input(model)) {
         cli_error("%s: the model has no clamped input layer: there is nothing to classify",
                   model_path);
+        cli_data_free(&d);
         ham_model_free(model);
         return CLI_EXIT_USAGE;
     }
-    cli_data_t d;
-    if ((rc = cli_data_load(&d, data, 0, 1)) != 0) {
-        ham_model_free(model);
-        return rc;
-    }
-    rc = cli_data_fits(d.test, data, "t10k", ham_model_layer_size(model, 0),
+    rc = cli_data_fits(d.test, d.test_from, d.test_split, ham_model_layer_size(model, 0),
                        ham_model_layer_size(model, L - 1));
     if (rc) {
         cli_data_free(&d);
@@ -127,7 +136,8 @@ int cmd_eval(int argc, char **argv)
         describe(sizes, lags, sizeof sizes, model);
         printf("hamdeq %s: evaluate %s: model %s (%s)\n", ham_version_string(), model_path, sizes,
                lags);
-        printf("test split of %s: %lld samples; tolerance %g, at most %d iterations\n", data,
+        printf("test split of %s: %lld samples; tolerance %g, at most %d iterations\n",
+               d.test_from,
                (long long)n_test, dtol, (int)cap);
         cli_print_eval_header();
         fflush(stdout);

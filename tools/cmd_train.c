@@ -1,5 +1,6 @@
-/* hamdeq train: trains a HAM through its fixed point on an MNIST-style directory, then
- * evaluates it on the test split (accuracy and iteration counts at tolerance 1e-4). */
+/* hamdeq train: trains a HAM through its fixed point on an MNIST-style directory or .npy
+ * files, then evaluates it on the test split (accuracy and iteration counts at tolerance
+ * 1e-4). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +11,16 @@
 #include "train.h"
 
 static const cli_command_spec_t help = {
-    .usage = "hamdeq train --data DIR [options]",
+    .usage = "hamdeq train (--data DIR | --train-x FILE.npy --train-y FILE.npy --test-x "
+             "FILE.npy --test-y FILE.npy) [options]",
     .description =
         "Trains a HAM (Xavier weights from --seed, zero biases, zero initial state) on the\n"
-        "train split of DIR with one operator x solver variant, gradients by implicit\n"
-        "differentiation through the fixed point, then evaluates it on the t10k split at\n"
-        "tolerance 1e-4. Variants (the paper's Table 1, plus Newton):\n"
+        "train split of DIR (or --train-x/--train-y) with one operator x solver variant,\n"
+        "gradients by implicit differentiation through the fixed point, then evaluates it on\n"
+        "the t10k split (or --test-x/--test-y) at tolerance 1e-4. .npy samples are float32,\n"
+        "taken as they are, or uint8, divided by 255 as IDX pixels are; labels are 1-D\n"
+        "uint8, int32 or int64. Other dtypes (float64) are refused with the NumPy line that\n"
+        "converts them. Variants (the paper's Table 1, plus Newton):\n"
         "  ham            synchronous F + Picard        ham-eo      even-odd G + Picard\n"
         "  ham-deq        synchronous F + Anderson      ham-eo-deq  even-odd G + Anderson\n"
         "  ham-eo-newton  even-odd G + Newton\n"
@@ -31,7 +36,9 @@ static const cli_command_spec_t help = {
     .runtime_errors = "data, file, library",
     .examples = "hamdeq train --data /usr/share/datasets/fashion-mnist --variant ham-eo-deq "
                 "--epochs 1 --compare\n"
-                "hamdeq train --data DIR --variant ham --fixed-iters --save ham.model --json\n",
+                "hamdeq train --data DIR --variant ham --fixed-iters --save ham.model --json\n"
+                "hamdeq train --train-x x.npy --train-y y.npy --test-x tx.npy --test-y ty.npy "
+                "--layers 64,32,4\n",
 };
 
 int cmd_train(int argc, char **argv)
@@ -52,8 +59,8 @@ int cmd_train(int argc, char **argv)
         cli_opt_plot(&plot, "write the test set's residual against iteration as SVG"),
         cli_opt_json(&json, "print one JSON object instead of the table"),
     };
-    int rc = cli_train_parse(&help, &a, 0, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
-                             argv);
+    int rc = cli_train_parse(&help, &a, CLI_TRAIN_NPY, own, CLI_N_OPTS(own), tail,
+                             CLI_N_OPTS(tail), argc, argv);
     if (rc != CLI_PARSED)
         return rc;
     cli_train_variant_resolve(&op, &kind, v);
@@ -66,16 +73,17 @@ int cmd_train(int argc, char **argv)
     cli_variant_name(vname, sizeof vname, op, kind);
 
     cli_data_t data;
-    if ((rc = cli_data_load(&data, a.data, 1, 1)) != 0)
+    const cli_data_src_t src = {a.data, a.train_x, a.train_y, a.test_x, a.test_y};
+    if ((rc = cli_data_open(&data, &src, 1, 1)) != 0)
         return rc;
-    if ((rc = cli_train_check_data(&cfg, data.train, a.data, "train")) != 0 ||
-        (rc = cli_train_check_data(&cfg, data.test, a.data, "t10k")) != 0) {
+    if ((rc = cli_train_check_data(&cfg, data.train, data.train_from, data.train_split)) != 0 ||
+        (rc = cli_train_check_data(&cfg, data.test, data.test_from, data.test_split)) != 0) {
         cli_data_free(&data);
         return rc;
     }
     if (cfg.epochs > 0 && ham_dataset_count(data.train) < cfg.batch) {
-        cli_error("%s: the train split holds %lld samples, fewer than --batch %d", a.data,
-                  (long long)ham_dataset_count(data.train), (int)cfg.batch);
+        cli_error("%s: the train split holds %lld samples, fewer than --batch %d",
+                  data.train_from, (long long)ham_dataset_count(data.train), (int)cfg.batch);
         cli_data_free(&data);
         return CLI_EXIT_USAGE;
     }
@@ -92,7 +100,8 @@ int cmd_train(int argc, char **argv)
         cli_model_sizes_string(sizes, sizeof sizes, &cfg.spec);
         cli_model_lagrangians_string(lags, sizeof lags, &cfg.spec);
         printf("hamdeq %s: train %s (%s + %s) on %s\n", ham_version_string(), vname,
-               ham_operator_name(op), ham_solver_kind_name(kind), a.data);
+               ham_operator_name(op), ham_solver_kind_name(kind),
+               a.data ? a.data : data.train_from);
         printf("model %s (%s), Xavier seed %llu; data: %lld train / %lld test samples\n", sizes,
                lags, (unsigned long long)cfg.seed, (long long)n_train, (long long)n_test);
         printf("loss %s, optimizer %s, batch %d (%lld steps per epoch, %s), %lld epoch%s\n",

@@ -43,6 +43,12 @@ cli_opt_t cli_opt_data(const char **dest, const char *help, const char *required
                        .help = help, .required = required};
 }
 
+cli_opt_t cli_opt_npy(const char **dest, const char *name, const char *help)
+{
+    return (cli_opt_t){.name = name, .type = CLI_OPT_STRING, .dest = dest, .metavar = "FILE.npy",
+                       .help = help};
+}
+
 cli_opt_t cli_opt_plot(const char **dest, const char *help)
 {
     return (cli_opt_t){.name = "plot", .type = CLI_OPT_STRING, .dest = dest,

@@ -31,19 +31,29 @@ void cli_train_args_init(cli_train_args_t *a, int bench)
     a->seed = 1;
 }
 
-int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int bench,
+int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int flags,
                     const cli_opt_t *head, size_t n_head, const cli_opt_t *tail, size_t n_tail,
                     int argc, char **argv)
 {
+    const int bench = flags & CLI_TRAIN_BENCH, npy = flags & CLI_TRAIN_NPY;
     /* --lr and --iters-bwd: the library's bounds */
     double lr_lo = 0.0, lr_hi = 10.0, bwd_lo = 1, bwd_hi = 1e6;
     ham_trainer_option_info(NULL, &lr_lo, &lr_hi, HAM_TRAIN_LR);
     ham_trainer_option_info(NULL, &bwd_lo, &bwd_hi, HAM_TRAIN_BACKWARD_ITERS);
     const cli_opt_t common[] = {
         cli_opt_data(&a->data,
-                     "MNIST-style directory: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] "
-                     "(required)",
-                     "an MNIST-style directory, e.g. /usr/share/datasets/fashion-mnist"),
+                     npy ? "MNIST-style directory: {train,t10k}-{images-idx3,labels-idx1}-"
+                           "ubyte[.gz] (required, unless the .npy files are given)"
+                         : "MNIST-style directory: {train,t10k}-{images-idx3,labels-idx1}-"
+                           "ubyte[.gz] (required)",
+                     npy ? NULL
+                         : "an MNIST-style directory, e.g. /usr/share/datasets/fashion-mnist"),
+        /* the .npy files: kept only with CLI_TRAIN_NPY (NPY_FIRST .. NPY_FIRST + 3) */
+        cli_opt_npy(&a->train_x, "train-x", "training samples: float32 (as they are) or uint8 "
+                                            "(divided by 255), N x D or N x H x W"),
+        cli_opt_npy(&a->train_y, "train-y", "training labels: 1-D uint8, int32 or int64"),
+        cli_opt_npy(&a->test_x, "test-x", "test samples, as --train-x"),
+        cli_opt_npy(&a->test_y, "test-y", "test labels, as --train-y"),
         cli_opt_layers(&a->layers),
         cli_opt_lagrangian(&a->lagrangian),
         cli_opt_beta(&a->beta),
@@ -96,9 +106,11 @@ int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int ben
     } parts[] = {{head, n_head}, {common, CLI_N_OPTS(common)}, {tail, n_tail}};
     cli_opt_t opts[CLI_MAX_OPTS + 1]; /* one more: a too long table reaches the parser's check */
     size_t n = 0;
+    enum { NPY_FIRST = 1 }; /* the index of --train-x in common[] */
     for (size_t p = 0; p < CLI_N_OPTS(parts); p++)
         for (size_t i = 0; i < parts[p].count && n < CLI_N_OPTS(opts); i++)
-            opts[n++] = parts[p].part[i];
+            if (npy || parts[p].part != common || i < NPY_FIRST || i >= NPY_FIRST + 4)
+                opts[n++] = parts[p].part[i];
     return cli_parse_command(help, opts, n, argc, argv);
 }
 

@@ -20,6 +20,7 @@
 /* Raw values of the training flags. */
 typedef struct cli_train_args {
     const char *data, *layers, *lagrangian, *loss, *optimizer, *backward, *gradient;
+    const char *train_x, *train_y, *test_x, *test_y; /* .npy files (CLI_TRAIN_NPY) */
     double beta, lr, tol;
     int64_t batch, epochs, iters_fwd, iters_bwd, threads, eval_batch;
     uint64_t seed;
@@ -29,9 +30,13 @@ typedef struct cli_train_args {
 /* Sets the defaults (bench: the paper's fixed iterations unless --tol is given). */
 void cli_train_args_init(cli_train_args_t *a, int bench);
 
+/* cli_train_parse()'s flags. */
+#define CLI_TRAIN_BENCH 1 /* bench's help texts */
+#define CLI_TRAIN_NPY 2   /* --train-x, --train-y, --test-x, --test-y; --data not required */
+
 /* Parses a train or bench command line, as cli_parse_command(): the command's own
  * options `head`, then the training options (into *a), then its own `tail`. */
-int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int bench,
+int cli_train_parse(const cli_command_spec_t *help, cli_train_args_t *a, int flags,
                     const cli_opt_t *head, size_t n_head, const cli_opt_t *tail, size_t n_tail,
                     int argc, char **argv);
 

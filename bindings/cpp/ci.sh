@@ -5,9 +5,10 @@
 #     bindings/cpp/ci.sh BUILDDIR          (from the repository root)
 #
 # 1. every function of lib/hamdeq.map is used (called or passed) by hamdeq.hpp's code;
-# 2. hamdeq.hpp compiles on its own with -std=c++17 (and c++20) -Wall -Wextra -pedantic
+# 2. hamdeq.hpp compiles on its own with -std=c++11, c++14, c++17 and c++20 -Wall -Wextra -pedantic
 #    -Werror -Wshadow -Wconversion, with g++ and, when installed, clang++;
-# 3. tests/hamdeq_hpp.cpp, built with each compiler against BUILDDIR's library, passes;
+# 3. tests/hamdeq_hpp.cpp, built with each compiler as C++11 and C++17 against BUILDDIR's
+#    library, passes;
 # 4. examples/retrieve.cpp prints exactly what examples/retrieve.c prints, and
 #    examples/embed.cpp recalls every code (both as built by meson in BUILDDIR);
 # 5. the quick start of bindings/cpp/README.md compiles (strict warnings) and runs.
@@ -44,7 +45,7 @@ fi
 compilers=(g++)
 command -v clang++ >/dev/null 2>&1 && compilers+=(clang++)
 for cxx in "${compilers[@]}"; do
-    for std in c++17 c++20; do
+    for std in c++11 c++14 c++17 c++20; do
         echo "== cpp: $cxx -std=$std: header alone"
         printf '#include <hamdeq/hamdeq.hpp>\nint main() { return hamdeq::version() > 0 ? 0 : 1; }\n' \
             > "$tmp/alone.cpp"
@@ -55,14 +56,16 @@ for cxx in "${compilers[@]}"; do
             fail "$cxx -std=$std: hamdeq.hpp alone"
         fi
     done
-    echo "== cpp: $cxx: tests/hamdeq_hpp.cpp"
-    if "$cxx" -std=c++17 "${flags[@]}" tests/hamdeq_hpp.cpp -L"$libdir" -lhamdeq \
-           -Wl,-rpath,"$libdir" -o "$tmp/hpp_$cxx" &&
-       out=$(OPENBLAS_NUM_THREADS=1 "$tmp/hpp_$cxx") && echo "$out"; then
-        pass "$cxx: $out"
-    else
-        fail "$cxx: tests/hamdeq_hpp.cpp"
-    fi
+    for std in c++11 c++17; do
+        echo "== cpp: $cxx -std=$std: tests/hamdeq_hpp.cpp"
+        if "$cxx" -std=$std "${flags[@]}" tests/hamdeq_hpp.cpp -L"$libdir" -lhamdeq \
+               -Wl,-rpath,"$libdir" -o "$tmp/hpp_$cxx" &&
+           out=$(OPENBLAS_NUM_THREADS=1 "$tmp/hpp_$cxx") && echo "$out"; then
+            pass "$cxx -std=$std: $out"
+        else
+            fail "$cxx -std=$std: tests/hamdeq_hpp.cpp"
+        fi
+    done
 done
 
 echo "== cpp: examples"
@@ -87,7 +90,7 @@ fi
 echo "== cpp: README quick start"
 sed -n '/^```cpp$/,/^```$/p' bindings/cpp/README.md | sed '1d;$d' > "$tmp/quick.cpp"
 if [ -s "$tmp/quick.cpp" ] &&
-   g++ -std=c++17 -Wall -Wextra -pedantic -Werror -Iinclude -I"$builddir/include/hamdeq" \
+   g++ -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -I"$builddir/include/hamdeq" \
        "$tmp/quick.cpp" -L"$libdir" -lhamdeq -Wl,-rpath,"$libdir" -o "$tmp/quick" &&
    quick=$("$tmp/quick"); then
     echo "$quick"

@@ -1,6 +1,7 @@
 /**
  * @file hamdeq.hpp
- * @brief Header-only C++17 layer over the libhamdeq C API (namespace `hamdeq`).
+ * @brief Header-only C++ layer (C++11 and later) over the libhamdeq C API (namespace
+ * `hamdeq`).
  *
  * Nothing here is compiled into the library: this header calls the C functions of
  * <hamdeq/hamdeq.h> and links against libhamdeq like any C program.
@@ -30,7 +31,8 @@
  * Threading is the C API's (docs/api.md): one thread at a time per Solver, Trainer and
  * non-const Model use; Model copies share one model.
  *
- * Requires C++17; compiles cleanly with -Wall -Wextra -pedantic -Werror.
+ * Requires C++11 or later (tests/hamdeq_hpp.cpp is built as C++11 and C++17); compiles
+ * cleanly with -Wall -Wextra -pedantic -Werror.
  */
 #ifndef HAMDEQ_HAMDEQ_HPP
 #define HAMDEQ_HAMDEQ_HPP
@@ -246,6 +248,12 @@ private:
 
 namespace detail {
 
+/** std::make_unique for C++11 (it came with C++14). */
+template <class T, class... Args> std::unique_ptr<T> make_unique(Args &&...args)
+{
+    return std::unique_ptr<T>(new T(std::forward<Args>(args)...));
+}
+
 /** Throws hamdeq::error for a negative status, reading ham_last_error() first. */
 inline void check(int status)
 {
@@ -305,32 +313,37 @@ inline std::string str_or_empty(const char *s) { return s ? std::string(s) : std
 template <class T> class span {
 public:
     using element_type = T;
-    using value_type = std::remove_cv_t<T>;
+    using value_type = typename std::remove_cv<T>::type;
 
     constexpr span() noexcept = default;
     constexpr span(T *data, std::size_t size) noexcept : data_(data), size_(size) {}
     template <std::size_t N> constexpr span(T (&a)[N]) noexcept : data_(a), size_(N) {}
     template <class U, class A,
-              class = std::enable_if_t<std::is_convertible<U (*)[], T (*)[]>::value>>
+              class = typename std::enable_if<
+                  std::is_convertible<U (*)[], T (*)[]>::value>::type>
     span(std::vector<U, A> &v) noexcept : data_(v.data()), size_(v.size())
     {
     }
     template <class U, class A,
-              class = std::enable_if_t<std::is_convertible<const U (*)[], T (*)[]>::value>>
+              class = typename std::enable_if<
+                  std::is_convertible<const U (*)[], T (*)[]>::value>::type>
     span(const std::vector<U, A> &v) noexcept : data_(v.data()), size_(v.size())
     {
     }
     template <class U, std::size_t N,
-              class = std::enable_if_t<std::is_convertible<U (*)[], T (*)[]>::value>>
+              class = typename std::enable_if<
+                  std::is_convertible<U (*)[], T (*)[]>::value>::type>
     constexpr span(std::array<U, N> &a) noexcept : data_(a.data()), size_(N)
     {
     }
     template <class U, std::size_t N,
-              class = std::enable_if_t<std::is_convertible<const U (*)[], T (*)[]>::value>>
+              class = typename std::enable_if<
+                  std::is_convertible<const U (*)[], T (*)[]>::value>::type>
     constexpr span(const std::array<U, N> &a) noexcept : data_(a.data()), size_(N)
     {
     }
-    template <class U, class = std::enable_if_t<std::is_convertible<U (*)[], T (*)[]>::value>>
+    template <class U, class = typename std::enable_if<
+                           std::is_convertible<U (*)[], T (*)[]>::value>::type>
     constexpr span(const span<U> &o) noexcept : data_(o.data()), size_(o.size())
     {
     }
@@ -699,7 +712,7 @@ public:
     {
         if (!lagrangian)
             throw error(HAM_ERR_NULL, "hamdeq.hpp: Model::set_custom_lagrangian: no Lagrangian");
-        auto holder = std::make_unique<detail::LagrangianHolder>(std::move(lagrangian));
+        auto holder = detail::make_unique<detail::LagrangianHolder>(std::move(lagrangian));
         ham_lagrangian_def_t def = ham_lagrangian_def_t();
         def.size = sizeof def;
         def.flags = 0;
@@ -1437,7 +1450,7 @@ public:
 
     /** A built-in solver for `model` (ham_solver_new()); it holds its own reference. */
     Solver(const Model &model, Operator op, SolverKind kind)
-        : own_hooks_(std::make_unique<detail::SolverHooks>())
+        : own_hooks_(detail::make_unique<detail::SolverHooks>())
     {
         hooks_ = own_hooks_.get();
         detail::check(ham_solver_new(&h_, model.get(), static_cast<int32_t>(op),
@@ -1446,12 +1459,12 @@ public:
 
     /** A solver with a user backend (ham_solver_new_custom()); the solver owns it. */
     Solver(const Model &model, Operator op, std::unique_ptr<CustomBackend> backend)
-        : own_hooks_(std::make_unique<detail::SolverHooks>())
+        : own_hooks_(detail::make_unique<detail::SolverHooks>())
     {
         hooks_ = own_hooks_.get();
         if (!backend)
             throw error(HAM_ERR_NULL, "hamdeq.hpp: Solver: no backend");
-        auto holder = std::make_unique<detail::BackendHolder>();
+        auto holder = detail::make_unique<detail::BackendHolder>();
         holder->name = backend->name();
         holder->backend = std::move(backend);
         holder->hooks = hooks_;
@@ -1609,7 +1622,7 @@ public:
     Trainer() noexcept = default;
     /** ham_trainer_new(): forward solves with operator `op` and solver `kind`. */
     Trainer(const Model &model, Operator op, SolverKind kind)
-        : hooks_(std::make_unique<detail::SolverHooks>())
+        : hooks_(detail::make_unique<detail::SolverHooks>())
     {
         detail::check(ham_trainer_new(&h_, model.get(), static_cast<int32_t>(op),
                                       static_cast<int32_t>(kind)));
@@ -1710,7 +1723,7 @@ public:
             reduce_.reset();
             return;
         }
-        auto holder = std::make_unique<detail::ReduceHolder>();
+        auto holder = detail::make_unique<detail::ReduceHolder>();
         holder->fn = std::move(fn);
         holder->hooks = hooks_.get();
         detail::check(ham_trainer_set_reduce(h_, &detail::reduce_trampoline, holder.get()));

@@ -438,7 +438,7 @@ static int run(int argc, char **argv)
 
     char vname[64];
     cli_variant_name(vname, sizeof vname, op, kind);
-    cli_data_t data = {NULL, NULL};
+    cli_data_t data = {0};
     rc = cli_data_load(&data, a.data, 1, 1);
     if (!rc)
         rc = cli_train_check_data(&cfg, data.train, a.data, "train");

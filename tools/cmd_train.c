@@ -73,20 +73,8 @@ int cmd_train(int argc, char **argv)
     cli_variant_name(vname, sizeof vname, op, kind);
 
     cli_data_t data;
-    const cli_data_src_t src = {a.data, a.train_x, a.train_y, a.test_x, a.test_y};
-    if ((rc = cli_data_open(&data, &src, 1, 1)) != 0)
+    if ((rc = cli_train_open_data(&data, &cfg, &a)) != 0)
         return rc;
-    if ((rc = cli_train_check_data(&cfg, data.train, data.train_from, data.train_split)) != 0 ||
-        (rc = cli_train_check_data(&cfg, data.test, data.test_from, data.test_split)) != 0) {
-        cli_data_free(&data);
-        return rc;
-    }
-    if (cfg.epochs > 0 && ham_dataset_count(data.train) < cfg.batch) {
-        cli_error("%s: the train split holds %lld samples, fewer than --batch %d",
-                  data.train_from, (long long)ham_dataset_count(data.train), (int)cfg.batch);
-        cli_data_free(&data);
-        return CLI_EXIT_USAGE;
-    }
     ham_model_t *model = NULL;
     if ((rc = cli_model_build(&model, &cfg.spec)) != 0) {
         cli_data_free(&data);

@@ -226,6 +226,26 @@ int cli_check_save_path(const char *path)
     return rc;
 }
 
+int cli_train_open_data(cli_data_t *data, const cli_train_cfg_t *cfg,
+                        const cli_train_args_t *a)
+{
+    const cli_data_src_t src = {a->data, a->train_x, a->train_y, a->test_x, a->test_y};
+    int rc = cli_data_open(data, &src, 1, 1);
+    if (rc != 0)
+        return rc;
+    if ((rc = cli_train_check_data(cfg, data->train, data->train_from, data->train_split)) ==
+            0 &&
+        (rc = cli_train_check_data(cfg, data->test, data->test_from, data->test_split)) == 0 &&
+        cfg->epochs > 0 && ham_dataset_count(data->train) < cfg->batch) {
+        cli_error("%s: the train split holds %lld samples, fewer than --batch %d",
+                  data->train_from, (long long)ham_dataset_count(data->train), (int)cfg->batch);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc != 0)
+        cli_data_free(data);
+    return rc;
+}
+
 void cli_train_variant_opts(cli_opt_t out[3], const cli_variant_t **v, int32_t *op,
                             int32_t *kind)
 {

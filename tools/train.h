@@ -9,6 +9,7 @@
 #include <hamdeq/hamdeq.h>
 
 #include "cli.h"
+#include "data_dir.h"
 #include "eval_report.h"
 #include "evaluate.h"
 #include "model_spec.h"
@@ -88,6 +89,12 @@ void cli_train_shuffle(int64_t *perm, int64_t n, uint64_t *rng);
 /* --save FILE: 0 when FILE's directory is writable, else an exit code after one error
  * line (checked before training, not after it). */
 int cli_check_save_path(const char *path);
+
+/* Loads the train and test splits of --data DIR or the .npy files and checks them
+ * against the model and --batch (`hamdeq train` and hamdeq-mpi). Returns 0, or an exit
+ * code after one error line (nothing kept). */
+int cli_train_open_data(cli_data_t *data, const cli_train_cfg_t *cfg,
+                        const cli_train_args_t *a);
 
 /* The --variant, --operator and --solver options of `hamdeq train` and hamdeq-mpi
  * (default ham-eo-deq; op and kind -1: the variant's), and their resolution. */

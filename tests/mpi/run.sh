@@ -80,6 +80,12 @@ def split(name, n):
         f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images)
     with open(os.path.join(out, name + "-labels-idx1-ubyte"), "wb") as f:
         f.write(struct.pack(">II", 0x801, n) + bytes(labels))
+    for suffix, shape, data in (("x", (n, 784), images), ("y", (n,), bytes(labels))):
+        header = "{'descr': '|u1', 'fortran_order': False, 'shape': %s, }" % (shape,)
+        header += " " * (63 - (10 + len(header)) % 64) + "\n"  # .npy 1.0, 64-byte aligned
+        with open(os.path.join(out, "%s_%s.npy" % (name, suffix)), "wb") as f:
+            f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+            f.write(data)
 split("train", n_train)
 split("t10k", n_test)
 PY
@@ -166,6 +172,9 @@ equivalent "--batch 2 on 3 ranks" "3" --data "$data" --batch 2 --epochs 1 --step
 equivalent "130 samples (last batch of 2), 2 test samples" "2 3" --data "$tiny" \
     --batch 64 --epochs 2 --optimizer sgd --fixed-iters
 equivalent "130 samples, --batch 4 (last batch of 2) on 3 ranks" "3" --data "$tiny" \
+    --batch 4 --epochs 1 --optimizer sgd --fixed-iters
+equivalent "the same from .npy files (--train-x ...)" "3" --train-x "$tiny/train_x.npy" \
+    --train-y "$tiny/train_y.npy" --test-x "$tiny/t10k_x.npy" --test-y "$tiny/t10k_y.npy" \
     --batch 4 --epochs 1 --optimizer sgd --fixed-iters
 
 echo "=== 5. failures: every rank non-zero, the failing rank's message, no hang"

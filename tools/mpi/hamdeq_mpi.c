@@ -414,8 +414,8 @@ static int run(int argc, char **argv)
         if (!freopen("/dev/null", "w", stderr))
             saved_err = -1;
     }
-    int rc = cli_train_parse(&help, &a, 0, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
-                             argv);
+    int rc = cli_train_parse(&help, &a, CLI_TRAIN_NPY, own, CLI_N_OPTS(own), tail,
+                             CLI_N_OPTS(tail), argc, argv);
     int parsed = rc == CLI_PARSED; /* the same on every rank: the same command line */
     cli_train_cfg_t cfg;
     if (parsed) {
@@ -439,16 +439,7 @@ static int run(int argc, char **argv)
     char vname[64];
     cli_variant_name(vname, sizeof vname, op, kind);
     cli_data_t data = {0};
-    rc = cli_data_load(&data, a.data, 1, 1);
-    if (!rc)
-        rc = cli_train_check_data(&cfg, data.train, a.data, "train");
-    if (!rc)
-        rc = cli_train_check_data(&cfg, data.test, a.data, "t10k");
-    if (!rc && cfg.epochs > 0 && ham_dataset_count(data.train) < cfg.batch) {
-        cli_error("%s: the train split holds %lld samples, fewer than --batch %d", a.data,
-                  (long long)ham_dataset_count(data.train), (int)cfg.batch);
-        rc = CLI_EXIT_USAGE;
-    }
+    rc = cli_train_open_data(&data, &cfg, &a);
     ham_model_t *model = NULL;
     if (!rc)
         rc = cli_model_build(&model, &cfg.spec);
@@ -457,7 +448,8 @@ static int run(int argc, char **argv)
     cli_set_threads(a.threads);
     if (!json && g_rank == 0) {
         printf("hamdeq-mpi %s: train %s (%s + %s) on %s, %d rank%s\n", ham_version_string(),
-               vname, ham_operator_name(op), ham_solver_kind_name(kind), a.data, g_size,
+               vname, ham_operator_name(op), ham_solver_kind_name(kind),
+               a.data ? a.data : data.train_from, g_size,
                g_size == 1 ? "" : "s");
         printf("global batch %d (%d to %d samples per rank), %lld steps per epoch, %lld "
                "epoch%s\n\n",

@@ -1,6 +1,6 @@
-/* The products' kernels, lib/common/linalg.c, lib/common/thin.c and lib/train/input_sparse.c: hamp_sgemm
- * (which forwards single rows and columns to sgemv) against a naive product for every
- * transpose, shape and beta; the thin-block kernels likewise; the input block's gradient
+/* The products' kernels, lib/common/linalg.c, direct.c, thin.c and lib/train/input_sparse.c:
+ * hamp_sgemm and hamp_sgemm_local along each of their paths against a float64 reference
+ * for every transpose, shape and beta; the thin-block kernels likewise; the input block's gradient
  * from a compressed mostly-zero input; hamp_dgesv_small (a native LU below 33 unknowns,
  * LAPACK above) against the system it solves, with pivoting and singular matrices. */
 #include <check.h>
@@ -11,56 +11,133 @@
 #include "train/train_private.h"
 #include "test_util.h"
 
-/* _i: (m, n, k) shape x trans_a x trans_b x beta */
-static const int32_t shapes[][3] = {{1, 7, 5}, {7, 1, 5}, {1, 1, 9}, {1, 13, 1},
-                                    {5, 1, 1}, {3, 4, 6}, {1, 512, 10}, {10, 1, 512}};
-#define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+typedef void (*product_fn)(int, int, int32_t, int32_t, int32_t, float, const float *, int32_t,
+                           const float *, int32_t, float, float *, int32_t);
 
-START_TEST(test_sgemm_matches_naive)
+/* One product against a float64 reference: every transpose (ta, tb), beta 0 (C not read,
+ * NaN included) or 0.5, leading dimensions wider than the rows to catch a wrong stride,
+ * and the padding past each row of C untouched. */
+static void check_product(product_fn f, const char *name, int32_t m, int32_t n, int32_t k,
+                          int ta, int tb, float beta, uint64_t seed)
 {
-    const int32_t *sh = shapes[_i / 8];
-    int32_t m = sh[0], n = sh[1], k = sh[2];
-    int ta = (_i / 4) % 2, tb = (_i / 2) % 2;
-    float beta = _i % 2 ? 0.5f : 0.0f;
-    /* leading dimensions wider than the rows, to catch a wrong stride */
     int32_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
     size_t ra = ta ? (size_t)k : (size_t)m, rb = tb ? (size_t)n : (size_t)k;
     tu_rng_t r;
-    tu_rng_seed(&r, 7 + (uint64_t)_i);
+    tu_rng_seed(&r, seed);
     float *a = tu_floats(ra * lda), *b = tu_floats(rb * ldb), *c = tu_floats((size_t)m * ldc);
     tu_fill(a, ra * lda, &r, -1, 1);
     tu_fill(b, rb * ldb, &r, -1, 1);
     tu_fill(c, (size_t)m * ldc, &r, -1, 1);
     float *want = tu_floats((size_t)m * ldc);
     memcpy(want, c, (size_t)m * ldc * sizeof(float));
-    for (int32_t i = 0; i < m; i++)
-        for (int32_t j = 0; j < n; j++) {
-            double acc = 0.0;
-            for (int32_t p = 0; p < k; p++) {
-                double x = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
-                double y = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
-                acc += x * y;
-            }
-            want[(size_t)i * ldc + j] = (float)(1.5 * acc + beta * want[(size_t)i * ldc + j]);
+    double *acc = calloc((size_t)n, sizeof *acc);
+    ck_assert_ptr_nonnull(acc);
+    for (int32_t i = 0; i < m; i++) {
+        for (int32_t j = 0; j < n; j++)
+            acc[j] = 0.0;
+        for (int32_t p = 0; p < k; p++) {
+            double x = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+            for (int32_t j = 0; j < n; j++)
+                acc[j] += x * (tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j]);
         }
+        for (int32_t j = 0; j < n; j++)
+            want[(size_t)i * ldc + j] =
+                (float)(1.5 * acc[j] + beta * want[(size_t)i * ldc + j]);
+    }
     if (beta == 0.0f) /* beta 0: C is not read, NaN included */
         for (size_t i = 0; i < (size_t)m * ldc; i++)
             if (i % (size_t)ldc < (size_t)n)
                 c[i] = NAN;
-    hamp_sgemm(ta, tb, m, n, k, 1.5f, a, lda, b, ldb, beta, c, ldc);
+    f(ta, tb, m, n, k, 1.5f, a, lda, b, ldb, beta, c, ldc);
+    /* float sums of k terms of size 1: a few k * 2^-24 at worst */
+    const float tol = 1e-4f * (1.0f + (float)k / 256.0f);
     for (int32_t i = 0; i < m; i++)
         for (int32_t j = 0; j <= n; j++) { /* j == n: the padding must be untouched */
             float got = c[(size_t)i * ldc + j], exp = want[(size_t)i * ldc + j];
             if (j == n && i + 1 == m)
                 break; /* the last row's padding is past the array */
-            ck_assert_msg(fabsf(got - exp) <= 1e-4f * (1.0f + fabsf(exp)),
-                          "%dx%dx%d ta %d tb %d beta %g: c[%d][%d] = %g, expected %g", (int)m,
-                          (int)n, (int)k, ta, tb, beta, (int)i, (int)j, got, exp);
+            ck_assert_msg(fabsf(got - exp) <= tol * (1.0f + fabsf(exp)),
+                          "%s %dx%dx%d ta %d tb %d beta %g: c[%d][%d] = %g, expected %g", name,
+                          (int)m, (int)n, (int)k, ta, tb, beta, (int)i, (int)j, got, exp);
         }
+    free(acc);
     free(a);
     free(b);
     free(c);
     free(want);
+}
+
+/* _i: (m, n, k) shape x trans_a x trans_b x beta. Every path of hamp_sgemm: small
+ * products (one cblas call), single rows and columns (direct.c below its thresholds,
+ * sgemv above), at most 8 rows (direct.c: the 4-row passes and the rows left over, the
+ * column tails of 32 and the 1024-column chunks of a single row), few columns and
+ * mid-sized products (blocks of at most HAMP_CALLER_MNK, with uneven last blocks), and
+ * large ones (OpenBLAS whole). Odd sizes throughout. */
+static const int32_t shapes[][3] = {
+    {1, 7, 5},     {7, 1, 5},      {1, 1, 9},     {1, 13, 1},     {5, 1, 1},
+    {3, 4, 6},     {1, 512, 10},   {10, 1, 512},  {1, 700, 401},  {1, 1100, 250},
+    {701, 1, 401}, {1, 2049, 300}, {3, 517, 300}, {7, 601, 131},  {6, 2100, 45},
+    {601, 5, 131}, {37, 91, 101},  {129, 70, 61}, {13, 333, 95},  {41, 150, 257}};
+#define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+
+START_TEST(test_sgemm_matches_naive)
+{
+    const int32_t *sh = shapes[_i / 8];
+    check_product(hamp_sgemm, "hamp_sgemm", sh[0], sh[1], sh[2], (_i / 4) % 2, (_i / 2) % 2,
+                  _i % 2 ? 0.5f : 0.0f, 7 + (uint64_t)_i);
+}
+END_TEST
+
+/* hamp_sgemm_local (always the calling thread): direct.c up to 8 rows whatever the size,
+ * blocks along m, along n, and blocks too narrow to use (direct.c). */
+static const int32_t local_shapes[][3] = {{2, 1500, 200}, {1, 1500, 190}, {3001, 1, 100},
+                                          {9, 250, 1100}, {300, 10, 100}, {9, 10, 30000},
+                                          {9, 9, 9}};
+#define N_LOCAL ((int)(sizeof local_shapes / sizeof local_shapes[0]))
+
+START_TEST(test_sgemm_local_matches_naive)
+{
+    const int32_t *sh = local_shapes[_i / 8];
+    check_product(hamp_sgemm_local, "hamp_sgemm_local", sh[0], sh[1], sh[2], (_i / 4) % 2,
+                  (_i / 2) % 2, _i % 2 ? 0.5f : 0.0f, 17 + (uint64_t)_i);
+}
+END_TEST
+
+/* direct.c (through hamp_sgemm_local, which takes it for up to 8 rows whatever the
+ * size): a row's result does not depend on the rows it is computed with (a batch of up to
+ * 8 against each of its rows alone: the four-row passes, the single-row chunks and the
+ * dot products). hamp_sgemm itself does not promise this where a single row goes to
+ * sgemv and several rows do not. _i: trans_b x beta. */
+START_TEST(test_direct_rows_independent)
+{
+    const int tb = _i / 2;
+    const float beta = _i % 2 ? 0.5f : 0.0f;
+    const int32_t m = 8, n = 1100, k = 300; /* single rows over 1024 columns: two chunks */
+    tu_rng_t r;
+    tu_rng_seed(&r, 31 + (uint64_t)_i);
+    float *a = tu_floats((size_t)m * k), *b = tu_floats((size_t)n * k);
+    float *c0 = tu_floats((size_t)m * n), *c = tu_floats((size_t)m * n);
+    float *one = tu_floats((size_t)n);
+    tu_fill(a, (size_t)m * k, &r, -1, 1);
+    tu_fill(b, (size_t)n * k, &r, -1, 1);
+    tu_fill(c0, (size_t)m * n, &r, -1, 1);
+    for (int32_t rows = 1; rows <= m; rows++) {
+        memcpy(c, c0, (size_t)m * n * sizeof(float));
+        hamp_sgemm_local(0, tb, rows, n, k, 1.0f, a, k, b, tb ? k : n, beta, c, n);
+        for (int32_t i = 0; i < rows; i++) {
+            memcpy(one, c0 + (size_t)i * n, (size_t)n * sizeof(float));
+            hamp_sgemm_local(0, tb, 1, n, k, 1.0f, a + (size_t)i * k, k, b, tb ? k : n, beta,
+                             one, n);
+            ck_assert_msg(memcmp(one, c + (size_t)i * n, (size_t)n * sizeof(float)) == 0,
+                          "tb %d beta %g: row %d of %d rows differs from the row alone", tb,
+                          beta, (int)i, (int)rows);
+        }
+    }
+    free(a);
+    free(b);
+    free(c0);
+    free(c);
+    free(one);
 }
 END_TEST
 
@@ -236,6 +313,8 @@ int main(void)
     Suite *s = suite_create("linalg");
     TCase *tc = tu_tcase("linalg");
     tcase_add_loop_test(tc, test_sgemm_matches_naive, 0, N_SHAPES * 8);
+    tcase_add_loop_test(tc, test_sgemm_local_matches_naive, 0, N_LOCAL * 8);
+    tcase_add_loop_test(tc, test_direct_rows_independent, 0, 4);
     tcase_add_loop_test(tc, test_dgesv_small_solves, 0, N_SIZES);
     tcase_add_loop_test(tc, test_thin_matches_naive, 0, N_THIN * 2);
     tcase_add_loop_test(tc, test_sparse_input_products, 0, 2);

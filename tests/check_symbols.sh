@@ -1,6 +1,7 @@
 #!/bin/sh
 # The exported symbols of libhamdeq are exactly the names of the version script, and all
-# start with ham_. Usage: check_symbols.sh path/to/libhamdeq.so path/to/hamdeq.map
+# start with ham_; and the library references no setter of a BLAS's process-wide thread
+# count (docs/api.md: those settings are the host's). Usage: check_symbols.sh path/to/libhamdeq.so path/to/hamdeq.map
 set -eu
 lib=$1
 map=$2
@@ -42,6 +43,14 @@ fi
 if grep -v '^ham_' "$tmp/exported" >"$tmp/bad"; then
     echo "exported symbols without the ham_ prefix:" >&2
     cat "$tmp/bad" >&2
+    status=1
+fi
+nm -D --undefined-only "$lib" | awk '{ sub(/@.*/, "", $NF); print $NF }' |
+    grep -E '^(openblas_set_num_threads|goto_set_num_threads|omp_set_num_threads|bli_thread_set_num_threads|MKL_Set_Num_Threads|mkl_set_num_threads)$' \
+    >"$tmp/setters" || true
+if [ -s "$tmp/setters" ]; then
+    echo "the library references a BLAS thread-count setter:" >&2
+    cat "$tmp/setters" >&2
     status=1
 fi
 if [ -s "$tmp/other" ]; then

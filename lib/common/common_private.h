@@ -74,10 +74,36 @@ int hamp_check_finite(const float *a, size_t n);
 
 /* --------------------------------------------------------- BLAS/LAPACK (linalg.c) */
 
-/* C = alpha * op(A) op(B) + beta * C, row-major. */
+/* C = alpha * op(A) op(B) + beta * C, row-major. Never changes a BLAS's process-wide
+ * settings (OpenBLAS's thread count is the host's). The guarantee for threads of our own
+ * (threads over samples): every product with m*n*k <= HAMP_CALLER_MNK runs entirely on
+ * the calling thread, never on OpenBLAS's pool; so do single rows and columns below
+ * 1.5e5 multiply-adds (dot products, B transposed) or 5e5 (sums of rows), products of at
+ * most 8 rows or 8 columns below 1.6e7 (of at most 8 rows with op(A) = A, op(B) = B' at
+ * any size) and any other below 1.5e6 (linalg.c has the measurements). Larger ones go to OpenBLAS whole and use its threads, as many as the
+ * host set: a worker thread that must not wake them calls hamp_sgemm_local. The path
+ * depends on the shape only, so results are the same from run to run. */
+#define HAMP_CALLER_MNK 262144 /* OpenBLAS 0.3.21: 65536 x GEMM_MULTITHREAD_THRESHOLD 4 */
 void hamp_sgemm(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float alpha,
                 const float *a, int32_t lda, const float *b, int32_t ldb, float beta, float *c,
                 int32_t ldc);
+/* The same product always on the calling thread whatever its size (a worker thread that
+ * must not wake OpenBLAS's pool): direct kernels for few rows, else blocks of at most
+ * HAMP_CALLER_MNK along m or n. Slower than hamp_sgemm's threaded path on large
+ * products when the cores are free. */
+void hamp_sgemm_local(int trans_a, int trans_b, int32_t m, int32_t n, int32_t k, float alpha,
+                      const float *a, int32_t lda, const float *b, int32_t ldb, float beta,
+                      float *c, int32_t ldc);
+/* The direct kernels (direct.c), no packing, on the calling thread: C (element (i, j) at
+ * c[i * scr + j * scj]) = alpha * op(A) op(B) + beta * C (beta 0: C not read), op(A)
+ * element (i, p) at a[i * sar + p * sap]. axpy: op(B) = B, k x n, rows contiguous (ldb);
+ * dot: op(B) = B', B n x k, rows contiguous (ldb). */
+void hamp_direct_axpy(int32_t m, int32_t n, int32_t k, float alpha, const float *a,
+                      int32_t sar, int32_t sap, const float *b, int32_t ldb, float beta,
+                      float *c, int32_t scr, int32_t scj);
+void hamp_direct_dot(int32_t m, int32_t n, int32_t k, float alpha, const float *a,
+                     int32_t sar, int32_t sap, const float *b, int32_t ldb, float beta,
+                     float *c, int32_t scr, int32_t scj);
 /* Products with a thin weight block (thin.c): one side of at most HAMP_THIN units, both
  * layers free. dst = init + src (rows x k) B, where init is NULL (zero: dst is not read),
  * dst itself (ldi = ldd), another rows x n matrix, or one row for all (ldi = 0).

@@ -22,6 +22,7 @@
 #   EPOCHS       default: 1
 #   WITH_THREADS 1 adds the threads2 configuration
 #   CONFIGS      the configurations to run (default: "1rank 2ranks 2yield blas2")
+#   ARGS         more options for every run (e.g. "--batch 512")
 #   OUT          directory for the raw outputs (default: a temporary one, removed)
 #   MPIRUN       default: "mpirun --allow-run-as-root --oversubscribe --bind-to none"
 set -euo pipefail
@@ -42,7 +43,8 @@ mkdir -p "$out"
 [ -n "${OUT:-}" ] || trap 'rm -rf "$out"' EXIT
 configs=(${CONFIGS:-1rank 2ranks 2yield blas2})
 [ "${WITH_THREADS:-0}" = 1 ] && configs+=(threads2)
-common=(--data "$data" --epochs "$epochs" --quiet --json)
+read -r -a extra <<<"${ARGS:-}"
+common=(--data "$data" --epochs "$epochs" --quiet --json "${extra[@]}")
 
 run_config() { # CONFIG: one run, its JSON line on stdout
     case $1 in

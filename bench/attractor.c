@@ -7,7 +7,8 @@
  * converged. Evaluations: operator evaluations plus JVPs, per sample. "unstable": converged
  * samples whose spectral radius of G' (50 power iterations, ham_model_jvp) is >= 1.
  * Modes: off (HAM_OPT_ATTRACTOR_SAFE = 0), safe (1, the even-odd default), E (2: also the
- * energy test).
+ * energy test), chk (1 with HAM_OPT_STABILITY_CHECK = 50: unstable samples pushed off and
+ * re-solved; "flagged" counts those still reported HAM_SAMPLE_UNSTABLE).
  *
  *   attractor MODEL LAGRANGIANS IMAGES N     (MODEL: a .ham file or xavier:L0,L1,..:SEED;
  *                                             LAGRANGIANS: - or a comma list) */
@@ -71,7 +72,7 @@ typedef struct result {
 } result_t;
 
 static void solve(result_t *res, const ham_model_t *m, int32_t op, int32_t kind, double safe,
-                  int32_t n, const float *x, int32_t dim)
+                  double check, int32_t n, const float *x, int32_t dim)
 {
     ham_solver_t *sv = NULL;
     CHECK(ham_solver_new(&sv, m, op, kind));
@@ -79,6 +80,7 @@ static void solve(result_t *res, const ham_model_t *m, int32_t op, int32_t kind,
     CHECK(ham_solver_set_option(sv, HAM_OPT_MAX_ITER, 1000));
     if (safe != -2)
         CHECK(ham_solver_set_option(sv, HAM_OPT_ATTRACTOR_SAFE, safe));
+    CHECK(ham_solver_set_option(sv, HAM_OPT_STABILITY_CHECK, check));
     res->state = calloc((size_t)n * dim, sizeof(float));
     res->status = calloc((size_t)n, sizeof(int32_t));
     res->iters = calloc((size_t)n, sizeof(int32_t));
@@ -155,17 +157,19 @@ int main(int argc, char **argv)
     CHECK(ham_model_state_offset(&off, m, HAM_OPERATOR_EVEN_ODD, L - 1));
 
     result_t ref;
-    solve(&ref, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD, -2, n, x, dim);
-    printf("%-8s %-4s %9s %9s %7s %6s %9s %7s %8s %8s\n", "solver", "mode", "both conv",
-           "agree", "agree%", "labels", "evals", "vs ref", "unstable", "refused");
-    printf("%-8s %-4s %9d %9s %7s %6s %9.1f %7s %8d %8s\n", "picard", "ref",
+    solve(&ref, m, HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_PICARD, -2, 0, n, x, dim);
+    printf("%-8s %-4s %9s %9s %7s %6s %9s %7s %8s %8s %7s\n", "solver", "mode", "both conv",
+           "agree", "agree%", "labels", "evals", "vs ref", "unstable", "refused", "flagged");
+    printf("%-8s %-4s %9d %9s %7s %6s %9.1f %7s %8d %8s %7s\n", "picard", "ref",
            ref.st.converged, "-", "-", "-", mean_evals(&ref), "100%",
-           count_unstable(m, &ref, n, x, dim), "-");
+           count_unstable(m, &ref, n, x, dim), "-", "-");
     const int32_t kinds[3] = {HAM_SOLVER_ANDERSON, HAM_SOLVER_BROYDEN, HAM_SOLVER_NEWTON};
     for (int k = 0; k < 3; k++)
-        for (int safe = 0; safe <= 2; safe++) {
+        for (int mode = 0; mode <= 3; mode++) {
+            static const char *const names[4] = {"off", "safe", "E", "chk"};
+            int safe = mode == 3 ? 1 : mode;
             result_t r;
-            solve(&r, m, HAM_OPERATOR_EVEN_ODD, kinds[k], safe, n, x, dim);
+            solve(&r, m, HAM_OPERATOR_EVEN_ODD, kinds[k], safe, mode == 3 ? 50 : 0, n, x, dim);
             int both = 0, agree = 0, labels = 0;
             for (int32_t i = 0; i < n; i++) {
                 if (ref.status[i] != HAM_SAMPLE_CONVERGED || r.status[i] != HAM_SAMPLE_CONVERGED)
@@ -180,11 +184,14 @@ int main(int argc, char **argv)
                 agree += sqrt(d2) <= 1e-3 * sqrt(n2);
                 labels += argmax(a, ny) != argmax(b, ny);
             }
-            printf("%-8s %-4s %9d %9d %6.1f%% %6d %9.1f %6.0f%% %8d %8d\n",
-                   ham_solver_kind_name(kinds[k]), safe == 2 ? "E" : safe ? "safe" : "off", both, agree,
+            char flagged[16] = "-";
+            if (mode == 3)
+                snprintf(flagged, sizeof flagged, "%d", (int)r.st.unstable);
+            printf("%-8s %-4s %9d %9d %6.1f%% %6d %9.1f %6.0f%% %8d %8d %7s\n",
+                   ham_solver_kind_name(kinds[k]), names[mode], both, agree,
                    both ? 100.0 * agree / both : 0.0, labels, mean_evals(&r),
                    100.0 * mean_evals(&r) / mean_evals(&ref), count_unstable(m, &r, n, x, dim),
-                   (int)r.st.rejected_steps);
+                   (int)r.st.rejected_steps, flagged);
             free(r.state);
             free(r.status);
             free(r.iters);

@@ -8,7 +8,8 @@
 # evaluations) and their ratio to the reference's, converged samples that are unstable
 # (spectral radius of G' >= 1, 50 power iterations), and the steps the mode refused.
 # Modes: off = HAM_OPT_ATTRACTOR_SAFE 0, safe = 1 (the even-odd default), E = 2 (with
-# the energy test).
+# the energy test), chk = 1 with HAM_OPT_STABILITY_CHECK 50 (its evaluations include the
+# check's JVPs; "flagged": samples it still reports HAM_SAMPLE_UNSTABLE).
 #
 # Usage: bench/attractor.sh [BUILD_DIR]      (default: build; run from the source root)
 #   MNIST    MNIST-style directory (default: ../shared/data/mnist10k)
@@ -44,6 +45,8 @@ run "784-512-10 trained, tanh x3, 200 images" "$tmp/m.ham" tanh,tanh,tanh "$m_im
 run "784-512-10 trained, ss,identity,ss, 200 images" "$tmp/m.ham" ss,identity,ss "$m_img" 200
 run "784-512-10 Xavier seed 1, tanh x3, 200 images" "xavier:784,512,10:1" tanh,tanh,tanh \
     "$m_img" 200
+run "784-1280-200-10 Xavier seed 7 (shifted sigmoid), $f_desc" "xavier:784,1280,200,10:7" - \
+    "$f_img" 100
 run "784-1280-510-200-10 Xavier seed 7 (shifted sigmoid), $f_desc" \
     "xavier:784,1280,510,200,10:7" - "$f_img" 100
 run "paper: 784-512-10 Xavier seed 1, shifted sigmoid, 200 images" "xavier:784,512,10:1" - \

@@ -88,9 +88,11 @@ typedef enum ham_option {
                                         the origin; default 0 (off), [0, 3e38] */
     HAM_OPT_ATTRACTOR_SAFE = 16,   /**< Anderson, Broyden and Newton accept an accelerated
                                         step only while it keeps to the energy descent:
-                                        along the plain step's half-space and, for Newton,
-                                        where G's Jacobian is contractive (with GMRES:
-                                        the energy test of 2); else the plain
+                                        in the plain step's half-space (Newton's first
+                                        step and its GMRES steps: a narrower cone),
+                                        Broyden's no longer than a trust region of a few
+                                        plain steps, and, Newton with a dense Jacobian,
+                                        where G's Jacobian is contractive; else the plain
                                         step, history reset (docs/math.md section 7), so
                                         they return the attractor energy descent reaches.
                                         1 on, 2 on and also the energy after G no higher

@@ -426,12 +426,7 @@ static int drive(ham_solver_t *sv, float *state, int32_t batch, const float *ini
     sv->jvp_rows = 0;
     sv->rejections = 0;
     sv->attractor = attractor_safe(sv);
-    /* the energy test: asked for (2), or Newton on a long state, whose GMRES direction
-     * comes without the Jacobian that the contractivity test reads (docs/math.md s. 7) */
-    sv->attractor_energy =
-        sv->attractor && (sv->opt[HAM_OPT_ATTRACTOR_SAFE] == 2.0 ||
-                          (sv->kind == HAM_SOLVER_NEWTON &&
-                           sv->dim > (int32_t)sv->opt[HAM_OPT_NEWTON_MAX_DIM]));
+    sv->attractor_energy = sv->attractor && sv->opt[HAM_OPT_ATTRACTOR_SAFE] == 2.0;
     if (init)
         memmove(sv->s, init, (size_t)batch * d * sizeof(float));
     else

@@ -594,8 +594,8 @@ static void run_group(rank_arg_t *a, int ranks, ham_model_t **models, const int3
         a[r].rank = r;
         a[r].batch = rows[r];
         a[r].steps = steps;
-        a[r].x = x + (size_t)at * n_in;
-        a[r].labels = labels + at;
+        a[r].x = rows[r] > 0 ? x + (size_t)at * n_in : NULL; /* an empty shard: NULL */
+        a[r].labels = rows[r] > 0 ? labels + at : NULL;
         at += rows[r];
         TU_OK(ham_trainer_new(&a[r].t, models[r], HAM_OPERATOR_EVEN_ODD, HAM_SOLVER_ANDERSON));
         TU_OK(ham_trainer_set_option(a[r].t, HAM_TRAIN_OPTIMIZER, HAM_OPTIMIZER_ADAM));
@@ -610,11 +610,13 @@ static void run_group(rank_arg_t *a, int ranks, ham_model_t **models, const int3
 
 /* Three ranks on shards of 3 + 1 + 3 samples take the steps one trainer takes on the 7:
  * the same parameters to float reassociation, identical on every rank; the same global
- * loss and count; the same gradient on every rank. */
+ * loss and count; the same gradient on every rank. Also with an empty shard (0 + 3 + 4,
+ * 3 + 0 + 4: batch 0, x and labels NULL), which contributes nothing. */
 START_TEST(test_reduce_shards)
 {
     enum { N = 7, RANKS = 3, STEPS = 4 };
-    const int32_t rows[RANKS] = {3, 1, 3};
+    static const int32_t shards[3][RANKS] = {{3, 1, 3}, {0, 3, 4}, {3, 0, 4}};
+    const int32_t *rows = shards[_i];
     float x[N * 6];
     int32_t labels[N];
     tu_rng_t r;
@@ -689,8 +691,23 @@ START_TEST(test_reduce_failures)
     float g[30];
     TU_RC(HAM_ERR_INVALID, ham_trainer_get_weight_grad(g, t, 0, 30)); /* no gradient */
     ham_trainer_free(a[1].t);
-    a[0].fail_reduce = 1;
+
+    /* a rank that cannot produce its batch passes -1: it fails with its own error, the
+     * other with HAM_ERR_CALLBACK; two empty shards (a global batch of 0) fail both */
     labels[3] = 1;
+    for (int k = 0; k < 2; k++) {
+        const int32_t bad[2][RANKS] = {{2, -1}, {0, 0}};
+        rank_arg_t b[RANKS];
+        memset(b, 0, sizeof b);
+        run_group(b, RANKS, models, bad[k], x, labels, 6, 1);
+        ck_assert_msg(b[0].rc == HAM_ERR_CALLBACK &&
+                          b[1].rc == (k == 0 ? HAM_ERR_INVALID : HAM_ERR_CALLBACK),
+                      "case %d: ranks %s, %s", k, ham_status_name(b[0].rc),
+                      ham_status_name(b[1].rc));
+        for (int q = 0; q < RANKS; q++)
+            ham_trainer_free(b[q].t);
+    }
+    a[0].fail_reduce = 1;
     TU_RC(HAM_ERR_CALLBACK, ham_trainer_step(t, NULL, NULL, 2, x, labels));
     TU_RC(HAM_ERR_NULL, ham_trainer_set_reduce(NULL, group_reduce, NULL));
     TU_OK(ham_trainer_set_reduce(t, NULL, NULL)); /* back to the local batch */
@@ -718,7 +735,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tu_tcase("reduce");
     tcase_add_loop_test(tc, test_reduce_one_process, 0, 3);
-    tcase_add_test(tc, test_reduce_shards);
+    tcase_add_loop_test(tc, test_reduce_shards, 0, 3);
     tcase_add_test(tc, test_reduce_failures);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -1,12 +1,10 @@
 /* hamdeq train: trains a HAM through its fixed point on an MNIST-style directory or .npy
  * files, then evaluates it on the test split (accuracy and iteration counts at tolerance
  * 1e-4). */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "data_dir.h"
@@ -43,46 +41,16 @@ static const cli_command_spec_t help = {
                 "--layers 64,32,4\n",
 };
 
-/* Fails early when `path` could not be written, rather than after hours of training. */
-static int check_save_path(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir) {
-        cli_error("out of memory");
-        return CLI_EXIT_RUNTIME;
-    }
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash) {
-        slash[slash == dir ? 1 : 0] = '\0';
-        d = dir;
-    }
-    int rc = 0;
-    if (path[0] == '\0' || path[strlen(path) - 1] == '/') {
-        cli_error("--save: '%s' is not a file name", path);
-        rc = CLI_EXIT_USAGE;
-    } else if (access(d, W_OK) != 0) {
-        cli_error("--save %s: cannot write in %s: %s", path, d, strerror(errno));
-        rc = CLI_EXIT_RUNTIME;
-    }
-    free(dir);
-    return rc;
-}
-
 int cmd_train(int argc, char **argv)
 {
     cli_train_args_t a;
     cli_train_args_init(&a, 0);
-    const cli_variant_t *v = cli_variant_find("ham-eo-deq");
-    int32_t op = -1, kind = -1; /* -1: the variant's */
+    const cli_variant_t *v;
+    int32_t op, kind;
     const char *save = NULL, *plot = NULL;
     int json = 0, compare = 0;
-    const cli_opt_t own[] = {
-        cli_opt_variant(&v, "ham, ham-deq, ham-eo, ham-eo-deq or ham-eo-newton (default: "
-                            "ham-eo-deq)"),
-        cli_opt_operator(&op, "override the variant's operator"),
-        cli_opt_solver(&kind, "override the variant's solver: picard, anderson, broyden, newton"),
-    };
+    cli_opt_t own[3];
+    cli_train_variant_opts(own, &v, &op, &kind);
     const cli_opt_t tail[] = {
         {.name = "save", .type = CLI_OPT_STRING, .dest = &save, .metavar = "FILE",
          .help = "save the trained model (with the variant as its solver defaults)"},
@@ -95,33 +63,18 @@ int cmd_train(int argc, char **argv)
                              CLI_N_OPTS(tail), argc, argv);
     if (rc != CLI_PARSED)
         return rc;
-    if (op < 0)
-        op = v->op;
-    if (kind < 0)
-        kind = v->kind;
+    cli_train_variant_resolve(&op, &kind, v);
     cli_train_cfg_t cfg;
     if ((rc = cli_train_cfg_resolve(&cfg, &a)) != 0)
         return rc;
-    if (save && (rc = check_save_path(save)) != 0)
+    if (save && (rc = cli_check_save_path(save)) != 0)
         return rc;
     char vname[64];
     cli_variant_name(vname, sizeof vname, op, kind);
 
     cli_data_t data;
-    const cli_data_src_t src = {a.data, a.train_x, a.train_y, a.test_x, a.test_y};
-    if ((rc = cli_data_open(&data, &src, 1, 1)) != 0)
+    if ((rc = cli_train_open_data(&data, &cfg, &a)) != 0)
         return rc;
-    if ((rc = cli_train_check_data(&cfg, data.train, data.train_from, data.train_split)) != 0 ||
-        (rc = cli_train_check_data(&cfg, data.test, data.test_from, data.test_split)) != 0) {
-        cli_data_free(&data);
-        return rc;
-    }
-    if (cfg.epochs > 0 && ham_dataset_count(data.train) < cfg.batch) {
-        cli_error("%s: the train split holds %lld samples, fewer than --batch %d",
-                  data.train_from, (long long)ham_dataset_count(data.train), (int)cfg.batch);
-        cli_data_free(&data);
-        return CLI_EXIT_USAGE;
-    }
     ham_model_t *model = NULL;
     if ((rc = cli_model_build(&model, &cfg.spec)) != 0) {
         cli_data_free(&data);

@@ -1,5 +1,6 @@
 /* Training flags, and the training loop with its progress display, shared by
  * `hamdeq train` and `hamdeq bench`. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,87 @@ static uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+uint64_t cli_train_shuffle_state(uint64_t seed)
+{
+    return seed ^ 0x2545f4914f6cdd1dULL;
+}
+
+void cli_train_shuffle(int64_t *perm, int64_t n, uint64_t *rng)
+{
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(splitmix64(rng) % (uint64_t)(i + 1));
+        int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* Fails early when `path` could not be written, rather than after hours of training. */
+int cli_check_save_path(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir) {
+        cli_error("out of memory");
+        return CLI_EXIT_RUNTIME;
+    }
+    char *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash) {
+        slash[slash == dir ? 1 : 0] = '\0';
+        d = dir;
+    }
+    int rc = 0;
+    if (path[0] == '\0' || path[strlen(path) - 1] == '/') {
+        cli_error("--save: '%s' is not a file name", path);
+        rc = CLI_EXIT_USAGE;
+    } else if (access(d, W_OK) != 0) {
+        cli_error("--save %s: cannot write in %s: %s", path, d, strerror(errno));
+        rc = CLI_EXIT_RUNTIME;
+    }
+    free(dir);
+    return rc;
+}
+
+int cli_train_open_data(cli_data_t *data, const cli_train_cfg_t *cfg,
+                        const cli_train_args_t *a)
+{
+    const cli_data_src_t src = {a->data, a->train_x, a->train_y, a->test_x, a->test_y};
+    int rc = cli_data_open(data, &src, 1, 1);
+    if (rc != 0)
+        return rc;
+    if ((rc = cli_train_check_data(cfg, data->train, data->train_from, data->train_split)) ==
+            0 &&
+        (rc = cli_train_check_data(cfg, data->test, data->test_from, data->test_split)) == 0 &&
+        cfg->epochs > 0 && ham_dataset_count(data->train) < cfg->batch) {
+        cli_error("%s: the train split holds %lld samples, fewer than --batch %d",
+                  data->train_from, (long long)ham_dataset_count(data->train), (int)cfg->batch);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc != 0)
+        cli_data_free(data);
+    return rc;
+}
+
+void cli_train_variant_opts(cli_opt_t out[3], const cli_variant_t **v, int32_t *op,
+                            int32_t *kind)
+{
+    *v = cli_variant_find("ham-eo-deq");
+    *op = *kind = -1; /* -1: the variant's */
+    out[0] = cli_opt_variant(v, "ham, ham-deq, ham-eo, ham-eo-deq or ham-eo-newton (default: "
+                                "ham-eo-deq)");
+    out[1] = cli_opt_operator(op, "override the variant's operator");
+    out[2] = cli_opt_solver(kind, "override the variant's solver: picard, anderson, broyden, "
+                                  "newton");
+}
+
+void cli_train_variant_resolve(int32_t *op, int32_t *kind, const cli_variant_t *v)
+{
+    if (*op < 0)
+        *op = v->op;
+    if (*kind < 0)
+        *kind = v->kind;
+}
+
 typedef struct progress {
     int bar;   /* redraw a bar (stderr is a terminal) */
     int lines; /* one line per epoch */
@@ -310,7 +392,7 @@ int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t
     if (perm)
         for (int64_t i = 0; i < n; i++)
             perm[i] = i;
-    uint64_t rng = cfg->seed ^ 0x2545f4914f6cdd1dULL;
+    uint64_t rng = cli_train_shuffle_state(cfg->seed);
     progress_t pg = {0, 0, 0.0};
     if (!cfg->quiet) {
         pg.bar = isatty(STDERR_FILENO);
@@ -319,14 +401,8 @@ int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t
     ham_solver_t *fw = tr ? ham_trainer_solver(tr) : NULL;
 
     for (int64_t epoch = 1; epoch <= cfg->epochs && !exit_code; epoch++) {
-        if (perm) {
-            for (int64_t i = n - 1; i > 0; i--) {
-                int64_t j = (int64_t)(splitmix64(&rng) % (uint64_t)(i + 1));
-                int64_t t = perm[i];
-                perm[i] = perm[j];
-                perm[j] = t;
-            }
-        }
+        if (perm)
+            cli_train_shuffle(perm, n, &rng);
         double t0 = cli_now_ms(), loss_sum = 0.0, iter_sum = 0.0;
         int64_t correct_sum = 0, not_conv = 0, done = 0;
         for (int64_t b = 0; b < steps; b++) {

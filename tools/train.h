@@ -9,6 +9,7 @@
 #include <hamdeq/hamdeq.h>
 
 #include "cli.h"
+#include "data_dir.h"
 #include "eval_report.h"
 #include "evaluate.h"
 #include "model_spec.h"
@@ -79,6 +80,27 @@ int cli_train_configure(ham_trainer_t *tr, const cli_train_cfg_t *cfg);
  * Returns 0, or an exit code after one error line. */
 int cli_train_run(cli_train_stats_t *st, ham_model_t *model, const ham_dataset_t *train,
                   const cli_train_cfg_t *cfg, int32_t op, int32_t kind, const char *tag);
+
+/* The permutation of --shuffle, the same in `hamdeq train` and hamdeq-mpi: the state
+ * from --seed, then one Fisher-Yates shuffle of perm[0 .. n) per epoch. */
+uint64_t cli_train_shuffle_state(uint64_t seed);
+void cli_train_shuffle(int64_t *perm, int64_t n, uint64_t *rng);
+
+/* --save FILE: 0 when FILE's directory is writable, else an exit code after one error
+ * line (checked before training, not after it). */
+int cli_check_save_path(const char *path);
+
+/* Loads the train and test splits of --data DIR or the .npy files and checks them
+ * against the model and --batch (`hamdeq train` and hamdeq-mpi). Returns 0, or an exit
+ * code after one error line (nothing kept). */
+int cli_train_open_data(cli_data_t *data, const cli_train_cfg_t *cfg,
+                        const cli_train_args_t *a);
+
+/* The --variant, --operator and --solver options of `hamdeq train` and hamdeq-mpi
+ * (default ham-eo-deq; op and kind -1: the variant's), and their resolution. */
+void cli_train_variant_opts(cli_opt_t out[3], const cli_variant_t **v, int32_t *op,
+                            int32_t *kind);
+void cli_train_variant_resolve(int32_t *op, int32_t *kind, const cli_variant_t *v);
 
 /* The test-set evaluation options of a trained model. */
 cli_eval_opts_t cli_train_eval_opts(const cli_train_cfg_t *cfg, int32_t op, int32_t kind,

@@ -164,11 +164,14 @@ HAM_API int ham_trainer_get_option(double *value, const ham_trainer_t *trainer, 
  * @param trainer the trainer
  * @param[out] loss the mean loss over the batch (may be NULL)
  * @param[out] correct samples whose `argmax s_y` is their label (may be NULL)
- * @param batch samples, > 0
+ * @param batch samples, > 0; with a reduction set, also 0: this process holds no sample
+ *   of the global batch (`x` and `labels` may be NULL) and contributes zeros and count 0
  * @param x `batch x N_0` inputs
  * @param labels `batch` class indices in `[0, N_{L-1})`
  * With a reduction set (ham_trainer_set_reduce()) the loss, the count and the gradient
- * are global, and a failure on any process fails the call everywhere.
+ * are global, and a failure on any process fails the call everywhere (a process that
+ * cannot produce its batch still calls, with `batch` -1, and so fails the step on every
+ * process instead of leaving them waiting).
  * @return ::HAM_OK, ::HAM_ERR_NULL (`trainer`, `x` or `labels`), ::HAM_ERR_INVALID
  *   (batch, a label out of range), ::HAM_ERR_NOMEM, ::HAM_ERR_NUMERIC (the loss is not
  *   finite because samples diverged in the forward solve, or the adjoint diverged), or
@@ -189,7 +192,7 @@ HAM_API int ham_trainer_gradient(ham_trainer_t *trainer, double *loss, int32_t *
  * @param[out] loss the mean loss over the batch before the update (may be NULL)
  * @param[out] correct samples whose `argmax s_y` is their label, before the update (may be
  *   NULL)
- * @param batch samples, > 0
+ * @param batch samples, > 0 (or 0 with a reduction set: see ham_trainer_gradient())
  * @param x `batch x N_0` inputs
  * @param labels `batch` class indices in `[0, N_{L-1})`
  * @return as ham_trainer_gradient().
@@ -266,7 +269,8 @@ typedef int (*ham_reduce_fn)(float *grad, size_t len, double *counts, int32_t n_
  *
  * With every process holding the same model and options, P processes whose batches
  * together form one global batch of B samples take the same step as one process on that
- * batch, up to the order of float sums. With a single process (a reduction that leaves
+ * batch, up to the order of float sums. A process may hold none of them (batch 0, when
+ * B < P); the step fails everywhere only when the global batch is empty. With a single process (a reduction that leaves
  * its arguments unchanged) a step is bit-for-bit the step without a reduction.
  * @param trainer the trainer
  * @param fn the reduction, or NULL to train on the local batch alone

@@ -167,15 +167,19 @@ static int prepare_backward(ham_trainer_t *t)
     return HAM_OK;
 }
 
-/* The batch's arguments: x, labels, batch > 0, every label in range. */
+/* The batch's arguments: x, labels, batch > 0, every label in range. With a reduction a
+ * process may hold no sample of the global batch (batch 0, x and labels unused). */
 static int check_batch(const ham_trainer_t *t, int32_t batch, const float *x,
                        const int32_t *labels)
 {
     const ham_model_t *m = t->model;
+    if (batch == 0 && t->reduce)
+        return HAM_OK;
+    if (batch <= 0) /* before x: batch -1 is how a process without its batch says so */
+        return hamp_fail(HAM_ERR_INVALID, "batch must be > 0%s, got %d",
+                         t->reduce ? " (or 0 with a reduction)" : "", (int)batch);
     if (!x || !labels)
         return hamp_fail(HAM_ERR_NULL, "x and labels are required");
-    if (batch <= 0)
-        return hamp_fail(HAM_ERR_INVALID, "batch must be > 0, got %d", (int)batch);
     int32_t n_out = m->size[m->n_layers - 1];
     for (int32_t r = 0; r < batch; r++)
         if (labels[r] < 0 || labels[r] >= n_out)
@@ -318,8 +322,9 @@ static int reduced_gradient(ham_trainer_t *t, double *loss, int32_t *correct, in
     const double inv_b = 1.0 / c[HAMP_COUNT_SAMPLES];
     double sum = 0.0;
     int32_t right = 0;
-    rc = local_gradient(t, &sum, &right, batch, x, labels, inv_b);
-    if (rc == HAM_OK)
+    if (batch > 0) /* an empty shard contributes zeros and count 0 */
+        rc = local_gradient(t, &sum, &right, batch, x, labels, inv_b);
+    if (rc == HAM_OK && batch > 0)
         flat_copy(t, 1);
     else
         memset(t->flat, 0, t->flat_len * sizeof(float));

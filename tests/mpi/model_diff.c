@@ -1,7 +1,8 @@
 /* model_diff A B: compares two model files of the same shape, for tests/mpi/run.sh.
- * Prints one line "max_rel_diff R identical I": R is the largest, over weight blocks and
- * biases, of max|a - b| / max|a| (0 for an all-zero block of A that B matches); I is 1 when
- * every parameter is bit-for-bit the same. Exit 0, or 1 on a load error or shape mismatch. */
+ * Prints one line "max_rel_diff R identical I differing D of N": R is the largest, over
+ * weight blocks and biases, of max|a - b| / max|a| (0 for an all-zero block of A that B
+ * matches); I is 1 when every parameter is bit-for-bit the same; D of the N parameters
+ * differ at all (docs/distributed.md, "Equivalence": how many a sign-like update moved). Exit 0, or 1 on a load error or shape mismatch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,14 @@
 
 #include <hamdeq/hamdeq.h>
 
+static size_t g_differing, g_total;
+
 static int compare(double *rel, int *same, const float *a, const float *b, size_t n)
 {
     double amax = 0.0, dmax = 0.0;
+    g_total += n;
     for (size_t i = 0; i < n; i++) {
+        g_differing += memcmp(&a[i], &b[i], sizeof(float)) != 0;
         amax = fmax(amax, fabs((double)a[i]));
         dmax = fmax(dmax, fabs((double)a[i] - (double)b[i]));
     }
@@ -62,7 +67,8 @@ int main(int argc, char **argv)
         free(a);
         free(b);
     }
-    printf("max_rel_diff %.6e identical %d\n", rel, same);
+    printf("max_rel_diff %.6e identical %d differing %zu of %zu\n", rel, same, g_differing,
+           g_total);
     ham_model_free(m[0]);
     ham_model_free(m[1]);
     return 0;

@@ -13,7 +13,6 @@
  * The library (libhamdeq.so) has no MPI in it: MPI lives only in this executable. */
 #include <mpi.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +27,53 @@
 
 static int g_rank = 0, g_size = 1;
 
+/* Test-only failure injection (tests/mpi/run.sh; docs/distributed.md, "Tests"), so that
+ * the tests can make one rank fail in the middle of a run:
+ *   HAMDEQ_MPI_TEST_FAIL=WHAT:RANK[:N]
+ * read:R:S    rank R cannot read its shard at step S (1-based, counted over all epochs):
+ *             a real ham_dataset_get past the end of the set;
+ * label:R:S   rank R's first label at step S is out of range (the trainer's own check);
+ * nan:R:S     rank R's inputs at step S are NaN (the forward solve refuses them);
+ * exit:R:S    rank R dies at step S without a word to MPI (_exit), as a crash would;
+ * checksum:R:E  rank R runs out of memory for the weight checksum after epoch E (0, or
+ *             no E: the final check before saving);
+ * eval:R      rank R runs out of memory for the test evaluation.
+ * Unset (always, outside the tests) it costs one comparison per step. */
+enum { INJ_NONE, INJ_READ, INJ_LABEL, INJ_NAN, INJ_EXIT, INJ_CHECKSUM, INJ_EVAL };
+static int g_inject = INJ_NONE;
+static long long g_inject_at = 0;
+
+static int inject_parse(void)
+{
+    static const char *const what[] = {"", "read", "label", "nan", "exit", "checksum", "eval"};
+    const char *e = getenv("HAMDEQ_MPI_TEST_FAIL");
+    if (!e || !*e)
+        return 0;
+    char name[16];
+    int rank = -1;
+    long long at = 0;
+    if (sscanf(e, "%15[a-z]:%d:%lld", name, &rank, &at) < 2)
+        goto bad;
+    for (int k = 1; k < (int)(sizeof what / sizeof what[0]); k++) {
+        if (strcmp(name, what[k]) == 0) {
+            if (rank == g_rank) {
+                g_inject = k;
+                g_inject_at = at;
+            }
+            return 0;
+        }
+    }
+bad:
+    cli_error("HAMDEQ_MPI_TEST_FAIL=%s: expected WHAT:RANK[:N], WHAT one of read, label, nan, "
+              "exit, checksum, eval (a test-only setting)", e);
+    return CLI_EXIT_USAGE;
+}
+
+static int injected(int what, long long at)
+{
+    return g_inject == what && (what == INJ_EVAL || at == g_inject_at);
+}
+
 static const cli_command_spec_t help = {
     .usage = "mpirun -np P hamdeq-mpi --data DIR [options]",
     .description =
@@ -36,7 +82,8 @@ static const cli_command_spec_t help = {
         "gradients are summed with MPI_Allreduce, so the run takes the same steps as\n"
         "`hamdeq train` with the same --batch (to float reassociation; bit for bit with\n"
         "P = 1). The weights are checked identical on every rank after each epoch; the test\n"
-        "split is evaluated sharded. Rank 0 alone prints and saves. Requires --batch >= P.\n"
+        "split is evaluated sharded. Rank 0 alone prints and saves. With --batch below P\n"
+        "some ranks hold no sample of a step: they contribute zeros.\n"
         "The last partial batch of an epoch is dropped, as in `hamdeq train`.\n",
     .notes = "With --json, rank 0 prints exactly one line, with the keys of `hamdeq train "
              "--json`:\n"
@@ -121,11 +168,14 @@ static int weights_checksum(uint64_t *h, const ham_model_t *m)
     return 0;
 }
 
-/* Collective: fails on every rank unless every rank holds the same weights. */
-static int check_same_weights(const ham_model_t *m, const char *when)
+/* Collective: fails on every rank unless every rank holds the same weights. `epoch`: the
+ * epoch just ended, or 0 at the end. */
+static int check_same_weights(const ham_model_t *m, const char *when, int64_t epoch)
 {
     uint64_t h = 0, v[2], mx[2];
-    int code = weights_checksum(&h, m) == 0 ? 0 : CLI_EXIT_RUNTIME;
+    int code = !injected(INJ_CHECKSUM, epoch) && weights_checksum(&h, m) == 0
+                   ? 0
+                   : CLI_EXIT_RUNTIME;
     if (code)
         cli_error("cannot read the weights for their checksum");
     if ((code = agree(code)) != 0)
@@ -140,14 +190,6 @@ static int check_same_weights(const ham_model_t *m, const char *when)
         return CLI_EXIT_RUNTIME;
     }
     return 0;
-}
-
-static uint64_t splitmix64(uint64_t *state) /* as tools/train.c, for the same --shuffle */
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
 }
 
 typedef struct run {
@@ -190,29 +232,37 @@ static int train(run_t *st, ham_model_t *model, const ham_dataset_t *ds,
     if (perm)
         for (int64_t i = 0; i < n; i++)
             perm[i] = i;
-    uint64_t rng = cfg->seed ^ 0x2545f4914f6cdd1dULL;
+    uint64_t rng = cli_train_shuffle_state(cfg->seed);
     for (int64_t epoch = 1; epoch <= cfg->epochs && !code; epoch++) {
-        if (perm) {
-            for (int64_t i = n - 1; i > 0; i--) {
-                int64_t j = (int64_t)(splitmix64(&rng) % (uint64_t)(i + 1));
-                int64_t t = perm[i];
-                perm[i] = perm[j];
-                perm[j] = t;
-            }
-        }
+        if (perm)
+            cli_train_shuffle(perm, n, &rng);
         MPI_Barrier(comm);
         double t0 = MPI_Wtime(), loss_sum = 0.0;
         int64_t correct_sum = 0, done = 0;
         for (int64_t b = 0; b < steps && (max_steps <= 0 || st->steps_done < max_steps); b++) {
-            rc = perm ? ham_dataset_gather(x, labels, ds, perm + b * B + lo, rows)
-                      : ham_dataset_get(x, labels, ds, b * B + lo, rows);
+            const long long step = (long long)st->steps_done + 1;
+            if (injected(INJ_EXIT, step)) {
+                cli_error("step %lld: exiting at once (HAMDEQ_MPI_TEST_FAIL, test only)", step);
+                fflush(stderr);
+                _exit(CLI_EXIT_RUNTIME);
+            }
+            rc = HAM_OK; /* an empty shard (B < P) reads nothing and contributes zeros */
+            if (rows > 0 && injected(INJ_READ, step))
+                rc = ham_dataset_get(x, labels, ds, n, rows);
+            else if (rows > 0)
+                rc = perm ? ham_dataset_gather(x, labels, ds, perm + b * B + lo, rows)
+                          : ham_dataset_get(x, labels, ds, b * B + lo, rows);
             int read_failed = rc != HAM_OK;
-            if (read_failed) /* fail this step on every rank through the hook */
+            if (read_failed) /* batch -1 fails this step on every rank through the hook */
                 cli_error("reading training batch %lld: %s", (long long)b, ham_last_error());
+            if (rows > 0 && injected(INJ_LABEL, step))
+                labels[0] = 1000;
+            if (rows > 0 && injected(INJ_NAN, step))
+                for (size_t i = 0; i < (size_t)rows * (size_t)n0; i++)
+                    x[i] = NAN;
             double loss = 0.0;
             int32_t correct = 0;
-            rc = read_failed ? ham_trainer_step(tr, NULL, NULL, 0, NULL, NULL)
-                             : ham_trainer_step(tr, &loss, &correct, rows, x, labels);
+            rc = ham_trainer_step(tr, &loss, &correct, read_failed ? -1 : rows, x, labels);
             if (rc != HAM_OK) {
                 if (!read_failed && rc != HAM_ERR_CALLBACK)
                     cli_error("epoch %lld, step %lld: %s", (long long)epoch, (long long)b + 1,
@@ -244,7 +294,7 @@ static int train(run_t *st, ham_model_t *model, const ham_dataset_t *ds,
         st->acc = done ? (double)correct_sum / (double)done : 0.0;
         char when[64];
         snprintf(when, sizeof when, "after epoch %lld", (long long)epoch);
-        if ((code = check_same_weights(model, when)) != 0)
+        if ((code = check_same_weights(model, when, epoch)) != 0)
             break;
         if (g_rank == 0 && !cfg->quiet)
             fprintf(stderr,
@@ -288,7 +338,7 @@ static int evaluate(cli_eval_result_t *res, const ham_model_t *model, const ham_
         cli_error("cannot set up the test evaluation: %s", ham_last_error());
         code = CLI_EXIT_RUNTIME;
     }
-    x = malloc((size_t)batch * (size_t)n0 * sizeof(float));
+    x = injected(INJ_EVAL, 0) ? NULL : malloc((size_t)batch * (size_t)n0 * sizeof(float));
     state = malloc((size_t)batch * (size_t)dim * sizeof(float) + 1);
     labels = malloc((size_t)batch * sizeof(int32_t));
     iters = malloc((size_t)batch * sizeof(int32_t));
@@ -339,47 +389,17 @@ static int evaluate(cli_eval_result_t *res, const ham_model_t *model, const ham_
     return 0;
 }
 
-/* Rank 0: fails early when `path` could not be written, rather than after training. */
-static int check_save_path(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir) {
-        cli_error("out of memory");
-        return CLI_EXIT_RUNTIME;
-    }
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash) {
-        slash[slash == dir ? 1 : 0] = '\0';
-        d = dir;
-    }
-    int rc = 0;
-    if (path[0] == '\0' || path[strlen(path) - 1] == '/') {
-        cli_error("--save: '%s' is not a file name", path);
-        rc = CLI_EXIT_USAGE;
-    } else if (access(d, W_OK) != 0) {
-        cli_error("--save %s: cannot write in %s: %s", path, d, strerror(errno));
-        rc = CLI_EXIT_RUNTIME;
-    }
-    free(dir);
-    return rc;
-}
-
 static int run(int argc, char **argv)
 {
     cli_train_args_t a;
     cli_train_args_init(&a, 0);
-    const cli_variant_t *v = cli_variant_find("ham-eo-deq");
-    int32_t op = -1, kind = -1;
+    const cli_variant_t *v;
+    int32_t op, kind;
     const char *save = NULL;
     int json = 0;
     int64_t max_steps = 0;
-    const cli_opt_t own[] = {
-        cli_opt_variant(&v, "ham, ham-deq, ham-eo, ham-eo-deq or ham-eo-newton (default: "
-                            "ham-eo-deq)"),
-        cli_opt_operator(&op, "override the variant's operator"),
-        cli_opt_solver(&kind, "override the variant's solver: picard, anderson, broyden, newton"),
-    };
+    cli_opt_t own[3];
+    cli_train_variant_opts(own, &v, &op, &kind);
     const cli_opt_t tail[] = {
         {.name = "steps", .type = CLI_OPT_INT, .dest = &max_steps, .metavar = "N",
          .help = "stop after N steps in all (default: 0, every step of every epoch)", .min = 0,
@@ -396,23 +416,15 @@ static int run(int argc, char **argv)
         if (!freopen("/dev/null", "w", stderr))
             saved_err = -1;
     }
-    int rc = cli_train_parse(&help, &a, 0, own, CLI_N_OPTS(own), tail, CLI_N_OPTS(tail), argc,
-                             argv);
+    int rc = cli_train_parse(&help, &a, CLI_TRAIN_NPY, own, CLI_N_OPTS(own), tail,
+                             CLI_N_OPTS(tail), argc, argv);
     int parsed = rc == CLI_PARSED; /* the same on every rank: the same command line */
     cli_train_cfg_t cfg;
     if (parsed) {
-        if (op < 0)
-            op = v->op;
-        if (kind < 0)
-            kind = v->kind;
+        cli_train_variant_resolve(&op, &kind, v);
         rc = cli_train_cfg_resolve(&cfg, &a);
-        if (!rc && cfg.batch < g_size) {
-            cli_error("--batch %d is smaller than the %d ranks: every rank needs a sample",
-                      (int)cfg.batch, g_size);
-            rc = CLI_EXIT_USAGE;
-        }
         if (!rc && save && g_rank == 0)
-            rc = check_save_path(save);
+            rc = cli_check_save_path(save);
     }
     if (saved_err >= 0) {
         fflush(stderr);
@@ -421,22 +433,15 @@ static int run(int argc, char **argv)
     }
     if (!parsed)
         return rc; /* --help (0) or a usage error, on every rank */
+    if (!rc)
+        rc = inject_parse();
     if ((rc = agree(rc)) != 0)
         return rc;
 
     char vname[64];
     cli_variant_name(vname, sizeof vname, op, kind);
-    cli_data_t data = {NULL, NULL};
-    rc = cli_data_load(&data, a.data, 1, 1);
-    if (!rc)
-        rc = cli_train_check_data(&cfg, data.train, a.data, "train");
-    if (!rc)
-        rc = cli_train_check_data(&cfg, data.test, a.data, "t10k");
-    if (!rc && cfg.epochs > 0 && ham_dataset_count(data.train) < cfg.batch) {
-        cli_error("%s: the train split holds %lld samples, fewer than --batch %d", a.data,
-                  (long long)ham_dataset_count(data.train), (int)cfg.batch);
-        rc = CLI_EXIT_USAGE;
-    }
+    cli_data_t data = {0};
+    rc = cli_train_open_data(&data, &cfg, &a);
     ham_model_t *model = NULL;
     if (!rc)
         rc = cli_model_build(&model, &cfg.spec);
@@ -446,7 +451,8 @@ static int run(int argc, char **argv)
     cli_set_blas_threads(a.blas_threads);
     if (!json && g_rank == 0) {
         printf("hamdeq-mpi %s: train %s (%s + %s) on %s, %d rank%s\n", ham_version_string(),
-               vname, ham_operator_name(op), ham_solver_kind_name(kind), a.data, g_size,
+               vname, ham_operator_name(op), ham_solver_kind_name(kind),
+               a.data ? a.data : data.train_from, g_size,
                g_size == 1 ? "" : "s");
         printf("global batch %d (%d to %d samples per rank), %lld steps per epoch, %lld "
                "epoch%s\n\n",
@@ -465,7 +471,7 @@ static int run(int argc, char **argv)
                "%.2f%%\n",
                (long long)st.steps_done, st.steps_done == 1 ? "" : "s", st.seconds,
                sec_per_epoch, st.loss, 100.0 * st.acc);
-    if ((rc = check_same_weights(model, "at the end")) != 0)
+    if ((rc = check_same_weights(model, "at the end", 0)) != 0)
         goto out;
     if (save) {
         int code = 0;

@@ -153,27 +153,27 @@ void hamp_direct_axpy(int32_t m, int32_t n, int32_t k, float alpha, const float 
                  scj);
 }
 
-typedef int32_t i16v __attribute__((vector_size(64)));
-
 /* The lanes of s[0..4) summed, four sums at once: halves added pairwise (a fixed tree,
- * four adds deep), the four results in lanes 0, 4, 8, 12 of the last step. */
+ * four adds deep), the four results in lanes 0, 4, 8, 12 of the last step.
+ * __builtin_shufflevector: GCC >= 12 and clang alike (the TSan build uses clang). */
+#define LO 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define HI 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define LO2 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27
+#define HI2 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31
+#define LO3 0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13
+#define HI3 2, 3, 6, 7, 10, 11, 14, 15, 2, 3, 6, 7, 10, 11, 14, 15
+#define LO4 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14
+#define HI4 1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15
 static inline void hsum4(const v16 *s, float *out)
 {
-    const i16v lo = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-    const i16v hi = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-    const i16v lo2 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
-    const i16v hi2 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
-    const i16v lo3 = {0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13};
-    const i16v hi3 = {2, 3, 6, 7, 10, 11, 14, 15, 2, 3, 6, 7, 10, 11, 14, 15};
-    const i16v lo4 = {0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14};
-    const i16v hi4 = {1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15};
     /* lanes 0-7: s0's halves, 8-15: s1's */
-    v16 u01 = __builtin_shuffle(s[0], s[1], lo) + __builtin_shuffle(s[0], s[1], hi);
-    v16 u23 = __builtin_shuffle(s[2], s[3], lo) + __builtin_shuffle(s[2], s[3], hi);
+    v16 u01 = __builtin_shufflevector(s[0], s[1], LO) + __builtin_shufflevector(s[0], s[1], HI);
+    v16 u23 = __builtin_shufflevector(s[2], s[3], LO) + __builtin_shufflevector(s[2], s[3], HI);
     /* four lanes each: s0, s1, s2, s3 */
-    v16 w = __builtin_shuffle(u01, u23, lo2) + __builtin_shuffle(u01, u23, hi2);
-    v16 z = __builtin_shuffle(w, lo3) + __builtin_shuffle(w, hi3);   /* two lanes each */
-    v16 f = __builtin_shuffle(z, lo4) + __builtin_shuffle(z, hi4);   /* one lane each */
+    v16 w = __builtin_shufflevector(u01, u23, LO2) + __builtin_shufflevector(u01, u23, HI2);
+    /* two lanes each, then one */
+    v16 z = __builtin_shufflevector(w, w, LO3) + __builtin_shufflevector(w, w, HI3);
+    v16 f = __builtin_shufflevector(z, z, LO4) + __builtin_shufflevector(z, z, HI4);
     float t[16];
     memcpy(t, &f, sizeof t);
     for (int q = 0; q < 4; q++)

